@@ -1,0 +1,83 @@
+/**
+ * `npm start`: the simulator with live traffic plus a Node-RED that has this package and a
+ * demo flow, so a newcomer sees call events in the debug sidebar without an Era installation.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startSimulator } from '../simulator';
+import { demoFlow } from './flow';
+
+const root = path.resolve(__dirname, '..', '..');
+const userDir = path.join(root, '.node-red-data');
+const simPort = Number(process.env.ERA_SIM_PORT ?? 8088);
+const redPort = Number(process.env.NODE_RED_PORT ?? 1880);
+
+/** Makes this checkout an installed module of the Node-RED user dir, as `npm install <path>` would. */
+function linkPackage(): void {
+  const scope = path.join(userDir, 'node_modules', '@era-cti');
+  fs.mkdirSync(scope, { recursive: true });
+  const link = path.join(scope, 'node-red-era');
+  if (!fs.existsSync(link)) fs.symlinkSync(root, link, 'dir');
+  const pkg = path.join(userDir, 'package.json');
+  if (!fs.existsSync(pkg)) {
+    fs.writeFileSync(pkg, JSON.stringify({ name: 'node-red-era-demo', private: true, dependencies: { '@era-cti/node-red-era': 'file:..' } }, null, 2));
+  }
+}
+
+async function waitForEditor(url: string, child: ChildProcess): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`Node-RED exited with code ${child.exitCode}`);
+    try {
+      const res = await fetch(`${url}flows`, { headers: { 'Node-RED-API-Version': 'v2' } });
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('Node-RED did not start within 60 s');
+}
+
+async function deployDemo(url: string, simUrl: string): Promise<void> {
+  const res = await fetch(`${url}flows`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'Node-RED-Deployment-Type': 'full' },
+    body: JSON.stringify(demoFlow(simUrl)),
+  });
+  if (!res.ok) throw new Error(`deploying the demo flow failed: HTTP ${res.status} ${await res.text()}`);
+}
+
+async function main(): Promise<void> {
+  const sim = await startSimulator({ port: simPort, traffic: true });
+  console.log(`Era simulator:  ${sim.url}  (domain demo.local, login operator, password operator, token demo-token)`);
+
+  linkPackage();
+  const fresh = !fs.existsSync(path.join(userDir, 'flows.json'));
+  const redMain = require.resolve('node-red/red.js');
+  const child = spawn(process.execPath, [redMain, '--userDir', userDir, '--port', String(redPort)], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const editor = `http://127.0.0.1:${redPort}/`;
+  const stop = async () => {
+    child.kill('SIGINT');
+    await sim.stop();
+  };
+  process.once('SIGINT', () => void stop().then(() => process.exit(0)));
+  process.once('SIGTERM', () => void stop().then(() => process.exit(0)));
+  child.once('exit', (code) => {
+    void sim.stop().then(() => process.exit(code ?? 0));
+  });
+
+  await waitForEditor(editor, child);
+  if (fresh) await deployDemo(editor, sim.url);
+  console.log('');
+  console.log(`Node-RED editor: ${editor}`);
+  console.log('Open it and the debug sidebar (the bug icon, top right): live call events arrive every few seconds.');
+  console.log('Stop with Ctrl+C.');
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

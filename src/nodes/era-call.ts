@@ -1,0 +1,34 @@
+import { callFromPlatform } from '../era/calls';
+import { EraError } from '../era/errors';
+import { actionNode } from './lib/action';
+import type { RedApi } from './lib/red';
+
+export = function register(RED: RedApi): void {
+  RED.nodes.registerType(
+    'era-call',
+    actionNode(RED, {
+      fields: ['call'] as const,
+      keepPayload: true,
+      async perform(client, v) {
+        const call = v.call === undefined || v.call === null ? '' : String(v.call).trim();
+        if (!call) throw new EraError('ERA_INVALID_INPUT', 'No call given: msg.connectionId (or the call field) is empty');
+        const known = client.calls.get(call);
+        if (known) return { body: known };
+        const result = await client.command({ op: 'get', call });
+        return { statusCode: result.statusCode, body: callFromPlatform(result.body) };
+      },
+      decorate(msg, result) {
+        msg.call = result.body;
+      },
+      setup(link) {
+        // Keeps the config node's call table fed while this node is deployed.
+        try {
+          const handle = link.client().trackCalls();
+          return () => handle.close();
+        } catch {
+          return () => undefined;
+        }
+      },
+    }),
+  );
+};

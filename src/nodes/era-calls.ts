@@ -1,0 +1,72 @@
+import { diffCalls, type CallSnapshot } from '../era/poll-diff';
+import { actionNode, asEraError } from './lib/action';
+import type { NodeDef, RedApi, RedNode } from './lib/red';
+import { linkToServer } from './lib/server-link';
+import { failureStatus, successStatus } from './lib/status';
+
+export = function register(RED: RedApi): void {
+  const getCalls = actionNode(RED, {
+    fields: ['call'] as const,
+    perform(client, v) {
+      const call = v.call === undefined || v.call === null ? '' : String(v.call).trim();
+      return call ? client.command({ op: 'get', call }) : client.command({ op: 'list' });
+    },
+  });
+
+  function EraCalls(this: RedNode, def: NodeDef) {
+    if (def.mode !== 'poll') return getCalls.call(this, def);
+    RED.nodes.createNode(this, def);
+    startPolling(RED, this, def);
+  }
+  RED.nodes.registerType('era-calls', EraCalls);
+};
+
+/**
+ * Poll mode, for installations reached by REST alone: read the call list every interval and
+ * emit a callevents-like message for each call that appeared, changed or vanished.
+ */
+function startPolling(RED: RedApi, node: RedNode, def: NodeDef): void {
+  const link = linkToServer(RED, node, def);
+  const seconds = Number(def.interval);
+  const intervalMs = Number.isFinite(seconds) && seconds >= 0.1 ? seconds * 1000 : 5000;
+  let previous: CallSnapshot | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let busy = false;
+  let closed = false;
+  let lastWarning = '';
+
+  const poll = async () => {
+    if (busy || closed) return;
+    busy = true;
+    try {
+      const result = await link.client().command({ op: 'list' });
+      if (closed) return;
+      const { snapshot, changes } = diffCalls(previous, result.body);
+      previous = snapshot;
+      for (const change of changes) node.send({ ...change });
+      link.view.show(successStatus(RED, result.statusCode));
+      lastWarning = '';
+    } catch (err) {
+      const error = asEraError(err);
+      link.view.show(failureStatus(RED, error.code, error.statusCode));
+      // A platform that stays down would otherwise repeat the same warning every interval.
+      if (error.message !== lastWarning) node.warn(error.message);
+      lastWarning = error.message;
+    } finally {
+      busy = false;
+    }
+  };
+
+  timer = setInterval(() => void poll(), intervalMs);
+  void poll();
+  node.on('input', (_msg, _send, done) => {
+    void poll().then(() => done());
+  });
+  node.on('close', (_removed, done) => {
+    closed = true;
+    if (timer) clearInterval(timer);
+    timer = undefined;
+    link.close();
+    done();
+  });
+}

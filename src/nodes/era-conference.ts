@@ -1,0 +1,20 @@
+import { actionNode } from './lib/action';
+import { choice } from './lib/choice';
+import type { RedApi } from './lib/red';
+
+export = function register(RED: RedApi): void {
+  RED.nodes.registerType(
+    'era-conference',
+    actionNode(RED, {
+      fields: ['call', 'conference', 'extra'] as const,
+      perform: (client, v, msg, def) =>
+        client.command({
+          op: 'conference',
+          mode: choice(def, 'mode', msg, 'mode', 'switch'),
+          call: v.call,
+          conference: v.conference,
+          extra: v.extra,
+        }),
+    }),
+  );
+};

@@ -1,0 +1,63 @@
+import type { EraEvent } from '../era/client';
+import { matchesPattern } from '../era/patterns';
+import { commaList } from './lib/choice';
+import type { NodeDef, NodeMessage, RedApi, RedNode } from './lib/red';
+import { linkToServer } from './lib/server-link';
+import { linkStatus } from './lib/status';
+
+const PATTERN = /^[A-Za-z0-9_*-]+\.[A-Za-z0-9_*-]+$/;
+
+export = function register(RED: RedApi): void {
+  function EraEvents(this: RedNode, def: NodeDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const link = linkToServer(RED, node, def);
+    const patterns = def.events === undefined ? ['callevents.*'] : commaList(def.events);
+    const objects = commaList(def.objects);
+    const attachCall = def.attachCall !== false && def.attachCall !== 'false';
+    const split = def.split === true || def.split === 'true';
+    let close = () => link.close();
+
+    const bad = patterns.filter((p) => !PATTERN.test(p));
+    if (patterns.length === 0 || bad.length > 0) {
+      const why = patterns.length === 0 ? 'no event pattern is set' : `bad event pattern "${bad[0]}" (expected <class>.<type>, e.g. callevents.*)`;
+      node.error(`era-events: ${why}`);
+      link.view.show(linkStatus(RED, 'invalid_config', why));
+    } else {
+      try {
+        const handle = link.client().listen({ events: patterns, objects, attachCall }, (ev: EraEvent) => {
+          const msg = toMessage(ev, attachCall);
+          if (!split) {
+            node.send(msg);
+            return;
+          }
+          // Node-RED clones a message it sends to more than one output.
+          node.send(patterns.map((p) => (matchesPattern(p, ev.topic) ? msg : null)));
+        });
+        close = () => {
+          handle.close();
+          link.close();
+        };
+      } catch (err) {
+        // The link already shows why there is no client; say it once in the log too.
+        node.error(err instanceof Error ? err.message : String(err));
+      }
+    }
+
+    node.on('close', (_removed, done) => {
+      close();
+      done();
+    });
+  }
+  RED.nodes.registerType('era-events', EraEvents);
+};
+
+function toMessage(ev: EraEvent, attachCall: boolean): NodeMessage {
+  const msg: NodeMessage = { topic: ev.topic, payload: ev.payload };
+  if (ev.connectionId !== undefined) msg.connectionId = ev.connectionId;
+  if (ev.callId !== undefined) msg.callId = ev.callId;
+  if (ev.eventId !== undefined) msg.eventId = ev.eventId;
+  if (attachCall && ev.call) msg.call = ev.call;
+  if (ev.replayed) msg.replayed = true;
+  return msg;
+}

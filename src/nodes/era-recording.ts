@@ -1,0 +1,34 @@
+import path from 'node:path';
+import { EraError } from '../era/errors';
+import { actionNode } from './lib/action';
+import type { RedApi } from './lib/red';
+import { fileInside, writeAtomically } from './lib/save-file';
+
+export = function register(RED: RedApi): void {
+  RED.nodes.registerType(
+    'era-recording',
+    actionNode(RED, {
+      fields: ['key', 'filename'] as const,
+      async perform(client, v, _msg, def) {
+        const output = def.output === 'buffer' || def.output === 'file' ? def.output : 'url';
+        const key = v.key;
+        if (typeof key !== 'string' || !key.trim()) {
+          throw new EraError('ERA_INVALID_INPUT', 'No recording key: set the key field or msg.payload.key');
+        }
+        if (output === 'url') {
+          const rec = await client.fetchRecording(key, { output: 'url' });
+          return { statusCode: 200, body: rec.url };
+        }
+        // The target is checked before anything is fetched, so a bad name sends nothing.
+        const target =
+          output === 'file'
+            ? fileInside(String(def.directory ?? ''), v.filename ? String(v.filename) : path.posix.basename(key.replace(/\\/g, '/')))
+            : undefined;
+        const rec = await client.fetchRecording(key, { output: 'buffer' });
+        if (!target) return { statusCode: 200, body: rec.data };
+        await writeAtomically(target, rec.data);
+        return { statusCode: 200, body: target };
+      },
+    }),
+  );
+};

@@ -1,0 +1,125 @@
+import type { CallState, EraEvent } from '../era/client';
+import { EraError } from '../era/errors';
+import { matchesPattern } from '../era/patterns';
+import { asEraError } from './lib/action';
+import { DeadlineQueue, type Deadline } from './lib/deadlines';
+import { evaluateFields } from './lib/inputs';
+import type { DoneFn, NodeDef, NodeMessage, RedApi, RedNode, SendFn } from './lib/red';
+import { linkToServer } from './lib/server-link';
+import { failureStatus } from './lib/status';
+
+const STATES = new Set(['ringing', 'talking', 'held', 'ended']);
+
+interface Wait extends Deadline {
+  call: string;
+  until: string;
+  msg: NodeMessage;
+  send: SendFn;
+  done: DoneFn;
+}
+
+/** Whether the call, as the table knows it now, already shows what is awaited. */
+function alreadyHappened(until: string, call: CallState | undefined): boolean {
+  if (!call) return false;
+  if (STATES.has(until)) return call.state === until;
+  // Events leave marks in the state; without them, only future events count.
+  if (matchesPattern(until, 'callevents.dlg_start')) return call.answeredAt !== undefined;
+  if (matchesPattern(until, 'callevents.dlg_end')) return call.endedAt !== undefined;
+  return false;
+}
+
+function satisfiedBy(until: string, ev: EraEvent): boolean {
+  return STATES.has(until) ? ev.call?.state === until : matchesPattern(until, ev.topic);
+}
+
+export = function register(RED: RedApi): void {
+  function EraWait(this: RedNode, def: NodeDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const link = linkToServer(RED, node, def);
+    const waits = new Map<string, Set<Wait>>();
+
+    const finish = (wait: Wait, output: 0 | 1, call: CallState | undefined) => {
+      wait.cancelled = true;
+      const set = waits.get(wait.call);
+      set?.delete(wait);
+      if (set && set.size === 0) waits.delete(wait.call);
+      if (call) wait.msg.call = call;
+      wait.send(output === 0 ? [wait.msg, null] : [null, wait.msg]);
+      wait.done();
+    };
+
+    const queue = new DeadlineQueue<Wait>((wait) => {
+      const client = safeClient();
+      finish(wait, 1, client?.calls.get(wait.call));
+    });
+
+    const safeClient = () => {
+      try {
+        return link.client();
+      } catch {
+        return undefined;
+      }
+    };
+
+    let handle: { close(): void } | undefined;
+    try {
+      handle = link.client().listen({ events: ['callevents.*', 'ccsevents.*'], objects: [], attachCall: true }, (ev) => {
+        const id = ev.connectionId;
+        if (id === undefined) return;
+        const set = waits.get(id);
+        if (!set) return;
+        for (const wait of [...set]) {
+          if (satisfiedBy(wait.until, ev)) finish(wait, 0, ev.call);
+          // A call that is over can no longer give what was awaited: say so now, not at the timeout.
+          else if (ev.call?.state === 'ended') finish(wait, 1, ev.call);
+        }
+      });
+    } catch {
+      // linkToServer already shows why there is no client; each message will say it again.
+    }
+
+    node.on('input', (msg: NodeMessage, send: SendFn, done: DoneFn) => {
+      evaluateFields(RED, node, def, ['call', 'until', 'timeout'] as const, msg)
+        .then((v) => {
+          const client = link.client();
+          const call = v.call === undefined || v.call === null ? '' : String(v.call).trim();
+          if (!call) throw new EraError('ERA_INVALID_INPUT', 'No call to wait on: msg.connectionId (or the call field) is empty');
+          const until = typeof v.until === 'string' ? v.until.trim() : '';
+          if (!until || (!STATES.has(until) && !/^[A-Za-z0-9_*-]+\.[A-Za-z0-9_*-]+$/.test(until))) {
+            throw new EraError(
+              'ERA_INVALID_INPUT',
+              `Cannot wait until "${String(v.until)}": give an event type such as callevents.dlg_start or a state: ringing, talking, held, ended`,
+            );
+          }
+          const seconds = Number(v.timeout);
+          if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 86_400) {
+            throw new EraError('ERA_INVALID_INPUT', `Timeout "${String(v.timeout)}" must be a number of seconds between 0 and 86400`);
+          }
+          const known = client.calls.get(call);
+          const wait: Wait = { call, until, msg, send, done, at: Date.now() + seconds * 1000, cancelled: false };
+          if (alreadyHappened(until, known)) return finish(wait, 0, known);
+          let set = waits.get(call);
+          if (!set) waits.set(call, (set = new Set()));
+          set.add(wait);
+          queue.add(wait);
+        })
+        .catch((err: unknown) => {
+          const error = asEraError(err);
+          link.view.show(failureStatus(RED, error.code, error.statusCode));
+          done(error);
+        });
+    });
+
+    node.on('close', (_removed, done) => {
+      // Pending waits end with the node: their messages are dropped, their done() called.
+      queue.clear();
+      for (const set of waits.values()) for (const wait of set) wait.done();
+      waits.clear();
+      handle?.close();
+      link.close();
+      done();
+    });
+  }
+  RED.nodes.registerType('era-wait', EraWait);
+};

@@ -1,0 +1,32 @@
+import type { EraClient } from '../../era/client';
+import { EraError } from '../../era/errors';
+import type { EraServerNode } from '../era-server';
+import type { NodeDef, RedApi, RedNode } from './red';
+import { linkStatus, StatusView } from './status';
+
+/** A dependent node's tie to its `era-server`: the client, and the connection status shown. */
+export interface ServerLink {
+  view: StatusView;
+  /** The usable client, or the clear error that explains why there is none. */
+  client(): EraClient;
+  close(): void;
+}
+
+export function linkToServer(RED: RedApi, node: RedNode, def: NodeDef): ServerLink {
+  const view = new StatusView(node);
+  const server = typeof def.server === 'string' ? (RED.nodes.getNode(def.server) as EraServerNode | null) : null;
+  if (!server) {
+    const err = new EraError('ERA_INVALID_INPUT', 'No Era server is configured for this node');
+    view.show(linkStatus(RED, 'invalid_config', err.message));
+    return { view, client: () => { throw err; }, close: () => undefined };
+  }
+  const unwatch = server.watch((status) => view.show(status));
+  return {
+    view,
+    client: () => {
+      if (server.client) return server.client;
+      throw server.configError ?? new EraError('ERA_INVALID_INPUT', 'The Era server configuration is not usable');
+    },
+    close: unwatch,
+  };
+}

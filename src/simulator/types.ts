@@ -1,0 +1,153 @@
+/**
+ * Public shapes of the simulator: its options, the objects its control API returns and the
+ * events it emits. The contract is written down in docs/ARCHITECTURE.md ("The simulator").
+ */
+
+/** Which of the push envelopes of era-platform.md §4 the simulator uses for events. */
+export type Envelope = 'model' | 'flat' | 'method';
+
+export interface TlsOptions {
+  key: string | Buffer;
+  cert: string | Buffer;
+}
+
+export interface SimulatorOptions {
+  /** 0 = any free port. */
+  port?: number;
+  host?: string;
+  /** true, or `{ intervalMs }` for another rate than a new call every ~2 s. */
+  traffic?: boolean | { intervalMs?: number };
+  domain?: string;
+  login?: string;
+  password?: string;
+  /** The integration point's token (`token_local`). */
+  token?: string;
+  /** Serve https/wss with this key and certificate. */
+  tls?: TlsOptions;
+  banThreshold?: number;
+  banWindowMs?: number;
+  banMs?: number;
+  recordLinkTtlMs?: number;
+  dlgStopDelayMs?: number;
+  /** Seconds; a longer subscription lifetime asked for is granted this. */
+  maxSubscriptionExpires?: number;
+  envelope?: Envelope;
+}
+
+export type ResolvedOptions = Required<Omit<SimulatorOptions, 'tls' | 'traffic'>> & {
+  tls?: TlsOptions;
+  /** 0 = no traffic. */
+  trafficIntervalMs: number;
+};
+
+export type EventClass = 'callevents' | 'ccsevents';
+
+export interface SimEventData {
+  eventid: string;
+  eventts: number;
+  cid: string;
+  connectionid: string;
+  invitets: number;
+  invitedt: string;
+  [field: string]: unknown;
+}
+
+/** One event the platform produced; `data` is what goes inside the push envelope. */
+export interface SimEvent {
+  class: EventClass;
+  type: string;
+  data: SimEventData;
+}
+
+export type CallDir = 'in' | 'out' | 'local';
+export type SimCallState = 'ring' | 'talk' | 'hold' | 'ended';
+
+/** The simulator's own view of a call (control API and programmatic API). */
+export interface SimCall {
+  id: string;
+  connectionid: string;
+  cid: string;
+  invitets: number;
+  fromnum: string;
+  tonum: string;
+  callednum: string;
+  dir: CallDir;
+  state: SimCallState;
+  acallid: string;
+  bcallid: string;
+  record: boolean;
+  isreferred: boolean;
+  recordingKey?: string;
+  conference?: string;
+  reason?: string;
+}
+
+export interface StartCallOptions {
+  from: string;
+  to: string;
+  dir?: CallDir;
+  record?: boolean;
+  answer?: boolean;
+}
+
+export interface SimRequestLog {
+  kind: 'rest' | 'ws';
+  ts: number;
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  headers: { authorization?: string; cookie?: string; contentType?: string };
+  /** Parsed JSON, or the raw text when it is not JSON; undefined when there was none. */
+  body: unknown;
+  status?: number;
+}
+
+export type SubscriptionId = string | number;
+
+export interface SubscriptionInfo {
+  /** The WebSocket's connection id (the `connectionid` of its connection_info). */
+  connectionId: string;
+  id: SubscriptionId;
+  events: string[];
+  /** Empty: no filter. */
+  objects: string[];
+  expiresAt: number;
+}
+
+export interface RestStatusFault {
+  status: number;
+  count: number;
+  /** A string is sent as it is; anything else as JSON. */
+  body?: unknown;
+  contentType?: string;
+}
+
+export interface Faults {
+  restStatus?: RestStatusFault;
+  restHang?: { count: number };
+  noPong?: boolean;
+  hangUpgrade?: boolean;
+  subscribeError?: { count: number; code?: string | number; message?: string };
+  recordingNotReady?: { count: number };
+  dropEvents?: boolean;
+}
+
+export interface BurstOptions {
+  calls: number;
+  /** Default true: every call is answered before it ends. */
+  answer?: boolean;
+}
+
+export interface BurstResult {
+  calls: number;
+  events: number;
+  ms: number;
+  eventsPerSecond: number;
+}
+
+export interface SendToSocketsOptions {
+  raw?: string;
+  frame?: unknown;
+  /** A junk (non-JSON) text frame of this many bytes. */
+  size?: number;
+}
