@@ -2,10 +2,12 @@
  * Long polling has no change token (the platform's article: the external system reads the
  * call list periodically), so the client compares successive snapshots itself.
  */
+import { listedCall } from './protocol';
+import type { CallPhase, JsonObject } from './types';
 
-export type PlatformCall = Record<string, unknown>;
+export type PlatformCall = JsonObject;
 
-/** Calls of one poll by id, with the fields compared between polls. */
+/** Calls of one poll by connectionId, as the platform listed them. */
 export type CallSnapshot = Map<string, PlatformCall>;
 
 export interface PollChange {
@@ -16,44 +18,47 @@ export interface PollChange {
 }
 
 /** Topic for a call that changed from one state to another, in the vocabulary of events. */
-function changeTopic(before: unknown, after: unknown): string {
-  if (before === 'ring' && after === 'talk') return 'callevents.dlg_start';
+function changeTopic(before: CallPhase | undefined, after: CallPhase | undefined): string {
+  if (before === 'ringing' && after === 'talking') return 'callevents.dlg_start';
   return 'ccsevents.call_set_state';
 }
 
-function idOf(call: PlatformCall): string | undefined {
-  const id = call.id ?? call.connectionid;
-  return typeof id === 'string' || typeof id === 'number' ? String(id) : undefined;
-}
-
-function change(topic: string, id: string, payload: PlatformCall): PollChange {
-  const out: PollChange = { topic, payload, connectionId: id };
-  if (typeof payload.cid === 'string') out.callId = payload.cid;
+function change(topic: string, connectionId: string, callId: string | undefined, payload: PlatformCall): PollChange {
+  const out: PollChange = { topic, payload, connectionId };
+  if (callId !== undefined) out.callId = callId;
   return out;
 }
 
 /**
  * Messages for calls that appeared (`callevents.invite`), changed state (`dlg_start` when
  * answered, else `ccsevents.call_set_state`) or vanished (`callevents.dlg_end`, reason
- * `unknown`: the list does not say how a call ended) since `previous`.
+ * `unknown`: the list does not say how a call ended) since `previous`. `items` are the
+ * calls of `GET /rest/v1/uc/calls` as sent (protocol's callListItems reads them).
  */
-export function diffCalls(previous: CallSnapshot | undefined, calls: readonly PlatformCall[]): {
+export function diffCalls(previous: CallSnapshot | undefined, items: readonly PlatformCall[]): {
   snapshot: CallSnapshot;
   changes: PollChange[];
 } {
   const snapshot: CallSnapshot = new Map();
   const changes: PollChange[] = [];
-  for (const call of calls) {
-    const id = idOf(call);
-    if (id === undefined) continue;
-    snapshot.set(id, call);
+  for (const item of items) {
+    const call = listedCall(item);
+    if (call === undefined) continue;
+    const id = call.connectionId;
+    snapshot.set(id, item);
     const before = previous?.get(id);
-    if (!before) changes.push(change('callevents.invite', id, call));
-    else if (before.state !== call.state) changes.push(change(changeTopic(before.state, call.state), id, call));
+    if (!before) {
+      changes.push(change('callevents.invite', id, call.callId, item));
+      continue;
+    }
+    const was = listedCall(before)?.state;
+    if (was !== call.state) changes.push(change(changeTopic(was, call.state), id, call.callId, item));
   }
   if (previous) {
-    for (const [id, call] of previous) {
-      if (!snapshot.has(id)) changes.push(change('callevents.dlg_end', id, { ...call, state: 'end', reason: 'unknown' }));
+    for (const [id, item] of previous) {
+      if (!snapshot.has(id)) {
+        changes.push(change('callevents.dlg_end', id, listedCall(item)?.callId, { ...item, state: 'end', reason: 'unknown' }));
+      }
     }
   }
   return { snapshot, changes };

@@ -1,3 +1,4 @@
+import { CALL, OPTIONAL, EXTRA } from './lib/inputs';
 import { actionNode } from './lib/action';
 import type { RedApi } from './lib/red';
 
@@ -5,7 +6,7 @@ export = function register(RED: RedApi): void {
   RED.nodes.registerType(
     'era-answer',
     actionNode(RED, {
-      fields: ['call', 'leg', 'extra'] as const,
+      fields: { call: CALL, leg: OPTIONAL, extra: EXTRA },
       perform: (client, v) => client.command({ op: 'answer', call: v.call, leg: v.leg, extra: v.extra }),
     }),
   );

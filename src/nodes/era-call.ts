@@ -1,5 +1,6 @@
 import { callFromPlatform } from '../era/calls';
 import { EraError } from '../era/errors';
+import { CALL } from './lib/inputs';
 import { actionNode } from './lib/action';
 import type { RedApi } from './lib/red';
 
@@ -7,7 +8,7 @@ export = function register(RED: RedApi): void {
   RED.nodes.registerType(
     'era-call',
     actionNode(RED, {
-      fields: ['call'] as const,
+      fields: { call: CALL },
       keepPayload: true,
       async perform(client, v) {
         const call = v.call === undefined || v.call === null ? '' : String(v.call).trim();

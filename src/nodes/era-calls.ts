@@ -1,4 +1,7 @@
+import { EraError } from '../era/errors';
 import { diffCalls, type CallSnapshot } from '../era/poll-diff';
+import { callListItems } from '../era/protocol';
+import { CALL } from './lib/inputs';
 import { actionNode, asEraError } from './lib/action';
 import type { NodeDef, RedApi, RedNode } from './lib/red';
 import { linkToServer } from './lib/server-link';
@@ -6,7 +9,7 @@ import { failureStatus, successStatus } from './lib/status';
 
 export = function register(RED: RedApi): void {
   const getCalls = actionNode(RED, {
-    fields: ['call'] as const,
+    fields: { call: CALL },
     perform(client, v) {
       const call = v.call === undefined || v.call === null ? '' : String(v.call).trim();
       return call ? client.command({ op: 'get', call }) : client.command({ op: 'list' });
@@ -41,7 +44,9 @@ function startPolling(RED: RedApi, node: RedNode, def: NodeDef): void {
     try {
       const result = await link.client().command({ op: 'list' });
       if (closed) return;
-      const { snapshot, changes } = diffCalls(previous, result.body);
+      const calls = callListItems(result.body);
+      if (!calls) throw new EraError('ERA_PROTOCOL', 'The call list answer is not a list of calls');
+      const { snapshot, changes } = diffCalls(previous, calls);
       previous = snapshot;
       for (const change of changes) node.send({ ...change });
       link.view.show(successStatus(RED, result.statusCode));

@@ -1,3 +1,4 @@
+import { CALL, OPTIONAL, EXTRA } from './lib/inputs';
 import { actionNode } from './lib/action';
 import { choice } from './lib/choice';
 import type { RedApi } from './lib/red';
@@ -6,7 +7,7 @@ export = function register(RED: RedApi): void {
   RED.nodes.registerType(
     'era-conference',
     actionNode(RED, {
-      fields: ['call', 'conference', 'extra'] as const,
+      fields: { call: CALL, conference: OPTIONAL, extra: EXTRA },
       perform: (client, v, msg, def) =>
         client.command({
           op: 'conference',

@@ -1,3 +1,4 @@
+import { OPTIONAL, PAYLOAD, EXTRA } from './lib/inputs';
 import { actionNode } from './lib/action';
 import { choice } from './lib/choice';
 import type { RedApi } from './lib/red';
@@ -6,7 +7,7 @@ export = function register(RED: RedApi): void {
   RED.nodes.registerType(
     'era-dial',
     actionNode(RED, {
-      fields: ['from', 'to', 'ivr', 'extra'] as const,
+      fields: { from: OPTIONAL, to: PAYLOAD, ivr: OPTIONAL, extra: EXTRA },
       perform: (client, v, msg, def) =>
         client.command({ op: 'dial', mode: choice(def, 'mode', msg, 'mode', 'post'), from: v.from, to: v.to, ivr: v.ivr, extra: v.extra }),
       decorate(msg, result) {

@@ -1,3 +1,4 @@
+import { CALL, OPTIONAL, PAYLOAD, EXTRA } from './lib/inputs';
 import { actionNode } from './lib/action';
 import type { RedApi } from './lib/red';
 
@@ -5,7 +6,7 @@ export = function register(RED: RedApi): void {
   RED.nodes.registerType(
     'era-dtmf',
     actionNode(RED, {
-      fields: ['call', 'leg', 'digits', 'extra'] as const,
+      fields: { call: CALL, leg: OPTIONAL, digits: PAYLOAD, extra: EXTRA },
       perform: (client, v) => client.command({ op: 'dtmf', call: v.call, leg: v.leg, digits: v.digits, extra: v.extra }),
     }),
   );

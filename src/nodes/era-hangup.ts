@@ -1,3 +1,4 @@
+import { CALL } from './lib/inputs';
 import { actionNode } from './lib/action';
 import type { RedApi } from './lib/red';
 
@@ -5,7 +6,7 @@ export = function register(RED: RedApi): void {
   RED.nodes.registerType(
     'era-hangup',
     actionNode(RED, {
-      fields: ['call'] as const,
+      fields: { call: CALL },
       perform: (client, v) => client.command({ op: 'hangup', call: v.call }),
     }),
   );

@@ -1,3 +1,5 @@
+import { EraError } from '../era/errors';
+import { CALL, OPTIONAL, EXTRA } from './lib/inputs';
 import { actionNode } from './lib/action';
 import type { NodeDef, NodeMessage, RedApi } from './lib/red';
 
@@ -5,7 +7,7 @@ export = function register(RED: RedApi): void {
   RED.nodes.registerType(
     'era-hold',
     actionNode(RED, {
-      fields: ['call', 'leg', 'extra'] as const,
+      fields: { call: CALL, leg: OPTIONAL, extra: EXTRA },
       perform: (client, v, msg, def) =>
         client.command({ op: holdOp(def, msg), call: v.call, leg: v.leg, extra: v.extra }),
     }),
@@ -13,10 +15,10 @@ export = function register(RED: RedApi): void {
 };
 
 /** `action: msg` lets `msg.hold` decide: true holds, false resumes; anything else is refused. */
-function holdOp(def: NodeDef, msg: NodeMessage): unknown {
-  const action = def.action === 'unhold' || def.action === 'msg' ? def.action : 'hold';
-  if (action !== 'msg') return action;
+function holdOp(def: NodeDef, msg: NodeMessage): 'hold' | 'unhold' {
+  if (def.action === 'unhold') return 'unhold';
+  if (def.action !== 'msg') return 'hold';
   if (msg.hold === true) return 'hold';
   if (msg.hold === false) return 'unhold';
-  return msg.hold === undefined ? 'msg.hold (missing)' : `msg.hold = ${JSON.stringify(msg.hold)}`;
+  throw new EraError('ERA_INVALID_INPUT', `msg.hold must be true (hold) or false (resume), not ${msg.hold === undefined ? 'missing' : JSON.stringify(msg.hold)}`);
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { EraError } from '../era/errors';
+import { OPTIONAL } from './lib/inputs';
 import { actionNode } from './lib/action';
 import type { RedApi } from './lib/red';
 import { fileInside, writeAtomically } from './lib/save-file';
@@ -8,7 +9,7 @@ export = function register(RED: RedApi): void {
   RED.nodes.registerType(
     'era-recording',
     actionNode(RED, {
-      fields: ['key', 'filename'] as const,
+      fields: { key: ['payload.key', 'msg'], filename: OPTIONAL },
       async perform(client, v, _msg, def) {
         const output = def.output === 'buffer' || def.output === 'file' ? def.output : 'url';
         const key = v.key;

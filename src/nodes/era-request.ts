@@ -1,4 +1,5 @@
 import { EraError } from '../era/errors';
+import { OPTIONAL, PAYLOAD } from './lib/inputs';
 import { actionNode } from './lib/action';
 import type { RedApi } from './lib/red';
 
@@ -6,7 +7,7 @@ export = function register(RED: RedApi): void {
   RED.nodes.registerType(
     'era-request',
     actionNode(RED, {
-      fields: ['method', 'path', 'body'] as const,
+      fields: { method: ['GET', 'str'], path: OPTIONAL, body: PAYLOAD },
       async perform(client, v, _msg, def) {
         const method = typeof v.method === 'string' ? v.method.trim() : '';
         if (!method) throw new EraError('ERA_INVALID_INPUT', 'No method: set the method field');

@@ -2,19 +2,9 @@ import { EraClient, type ClientState } from '../era/client';
 import { EraError } from '../era/errors';
 import { clientOptions } from './lib/client-options';
 import { registerTestEndpoint } from './lib/test-endpoint';
+import type { EraServerNode, LinkListener } from './lib/server-link';
 import { linkStatus, type LinkState } from './lib/status';
-import type { NodeDef, NodeStatus, RedApi, RedNode } from './lib/red';
-
-/** What a dependent node is told when the connection changes. */
-export type LinkListener = (status: NodeStatus, state: LinkState) => void;
-
-export interface EraServerNode extends RedNode {
-  /** Undefined when the configuration cannot be used; `configError` then says why. */
-  client?: EraClient;
-  configError?: EraError;
-  /** Registers a dependent node for connection status; it is told the current one at once. */
-  watch(listener: LinkListener): () => void;
-}
+import type { NodeDef, RedApi } from './lib/red';
 
 export = function register(RED: RedApi): void {
   function EraServer(this: EraServerNode, def: NodeDef) {

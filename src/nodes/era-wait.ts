@@ -3,12 +3,13 @@ import { EraError } from '../era/errors';
 import { matchesPattern } from '../era/patterns';
 import { asEraError } from './lib/action';
 import { DeadlineQueue, type Deadline } from './lib/deadlines';
-import { evaluateFields } from './lib/inputs';
+import { CALL, evaluateFields } from './lib/inputs';
 import type { DoneFn, NodeDef, NodeMessage, RedApi, RedNode, SendFn } from './lib/red';
 import { linkToServer } from './lib/server-link';
 import { failureStatus } from './lib/status';
 
 const STATES = new Set(['ringing', 'talking', 'held', 'ended']);
+const WAIT_FIELDS = { call: CALL, until: ['callevents.dlg_start', 'str'], timeout: ['30', 'num'] } as const;
 
 interface Wait extends Deadline {
   call: string;
@@ -80,7 +81,7 @@ export = function register(RED: RedApi): void {
     }
 
     node.on('input', (msg: NodeMessage, send: SendFn, done: DoneFn) => {
-      evaluateFields(RED, node, def, ['call', 'until', 'timeout'] as const, msg)
+      evaluateFields(RED, node, def, WAIT_FIELDS, msg)
         .then((v) => {
           const client = link.client();
           const call = v.call === undefined || v.call === null ? '' : String(v.call).trim();

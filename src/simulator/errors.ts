@@ -5,7 +5,7 @@
 export class SimError extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: string | number,
     message: string,
   ) {
     super(message);

@@ -43,7 +43,7 @@ const CRLF = '\r\n';
 const HEAD_END = '\r\n\r\n';
 
 /** `::ffff:127.0.0.1` and `127.0.0.1` are one client for the ban rule. */
-export function normaliseAddress(address: string | undefined): string {
+function normaliseAddress(address: string | undefined): string {
   if (!address) return 'unknown';
   return address.startsWith('::ffff:') ? address.slice(7) : address;
 }
@@ -68,7 +68,7 @@ export function serveHttp(socket: Socket, handlers: HttpHandlers): void {
 }
 
 class HttpConnection {
-  private buffer = EMPTY;
+  private buffer: Buffer = EMPTY;
   /** A request is being handled: later pipelined requests wait so answers stay in order. */
   private busy = false;
   private pumping = false;
@@ -123,12 +123,16 @@ class HttpConnection {
       this.socket.setTimeout(0);
       const head = this.buffer;
       this.buffer = EMPTY;
-      this.handlers.upgrade(req, this.socket, head);
+      try {
+        this.handlers.upgrade(req, this.socket, head);
+      } catch {
+        this.socket.destroy();
+      }
       return;
     }
     this.busy = true;
     let answered = false;
-    this.handlers.request(req, (reply) => {
+    const respond = (reply: HttpReply): void => {
       if (answered) return;
       answered = true;
       writeResponse(this.socket, reply, keepAlive, req.method === 'HEAD');
@@ -139,7 +143,13 @@ class HttpConnection {
         return;
       }
       this.pump();
-    });
+    };
+    try {
+      this.handlers.request(req, respond);
+    } catch {
+      // A bug in a handler must cost one request, not the process that hosts the tests.
+      respond({ status: 500 });
+    }
   }
 
   /** Find the next complete request in the buffer, or say what is wrong with it. */

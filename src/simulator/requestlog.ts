@@ -5,7 +5,7 @@
 import type { HttpRequest } from './http';
 import type { SimRequestLog } from './types';
 
-export const REQUEST_LOG_CAPACITY = 10_000;
+const REQUEST_LOG_CAPACITY = 10_000;
 
 export class RequestLog {
   private readonly entries: SimRequestLog[] = [];
@@ -62,7 +62,7 @@ export function wsEntry(path: string, method: string, params: unknown): SimReque
 }
 
 /** JSON when it parses, the text itself otherwise. */
-export function parseLoose(text: string): unknown {
+function parseLoose(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch {

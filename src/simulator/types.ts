@@ -132,6 +132,9 @@ export interface Faults {
   dropEvents?: boolean;
 }
 
+/** A change to the current faults: a key set to null (or false) switches that fault off. */
+export type FaultsPatch = { [K in keyof Faults]?: Faults[K] | null | false };
+
 export interface BurstOptions {
   calls: number;
   /** Default true: every call is answered before it ends. */

@@ -1,6 +1,6 @@
 import type { EraClient } from '../../era/client';
 import { EraError } from '../../era/errors';
-import { evaluateFields } from './inputs';
+import { evaluateFields, type FieldDefaults } from './inputs';
 import type { DoneFn, NodeDef, NodeMessage, RedApi, RedNode, SendFn } from './red';
 import { linkToServer, type ServerLink } from './server-link';
 import { failureStatus, successStatus } from './status';
@@ -12,8 +12,8 @@ export interface ActionResult {
 }
 
 export interface ActionSpec<F extends string> {
-  /** TypedInput fields evaluated against each message before `perform` runs. */
-  fields: readonly F[];
+  /** TypedInput fields, with their defaults, evaluated against each message before `perform` runs. */
+  fields: FieldDefaults<F>;
   perform(client: EraClient, values: Record<F, unknown>, msg: NodeMessage, def: NodeDef): Promise<ActionResult>;
   /** Adds what this node sets on the message besides payload and statusCode. */
   decorate?(msg: NodeMessage, result: ActionResult): void;

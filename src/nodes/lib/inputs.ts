@@ -2,6 +2,16 @@ import type { NodeDef, NodeMessage, RedApi, RedNode } from './red';
 
 const CONTEXT_TYPES = new Set(['msg', 'flow', 'global']);
 
+/** A TypedInput field's value and type when a flow leaves it out (flows written by hand do). */
+export type FieldDefault = readonly [value: string, type: string];
+export type FieldDefaults<F extends string> = Readonly<Record<F, FieldDefault>>;
+
+/** The defaults nodes.md gives: the call from msg.connectionId, optional text and JSON empty. */
+export const CALL: FieldDefault = ['connectionId', 'msg'];
+export const PAYLOAD: FieldDefault = ['payload', 'msg'];
+export const OPTIONAL: FieldDefault = ['', 'str'];
+export const EXTRA: FieldDefault = ['', 'json'];
+
 /**
  * Evaluates one TypedInput field (`<field>` + `<field>Type`) against a message. An empty
  * msg/flow/global path or an empty JSON field means "not set" rather than an error, so
@@ -12,11 +22,13 @@ export function evaluateField(
   node: RedNode,
   def: NodeDef,
   field: string,
+  fallback: FieldDefault,
   msg: NodeMessage,
 ): Promise<unknown> {
-  const value = def[field];
-  const type = typeof def[`${field}Type`] === 'string' ? (def[`${field}Type`] as string) : 'str';
-  if (value === undefined || value === null) return Promise.resolve(undefined);
+  const absent = def[field] === undefined || def[field] === null;
+  const value = absent ? fallback[0] : def[field];
+  const declared = def[`${field}Type`];
+  const type = typeof declared === 'string' && declared && !absent ? declared : fallback[1];
   if (value === '' && (CONTEXT_TYPES.has(type) || type === 'json' || type === 'num' || type === 'jsonata')) {
     return Promise.resolve(undefined);
   }
@@ -34,10 +46,11 @@ export async function evaluateFields<F extends string>(
   RED: RedApi,
   node: RedNode,
   def: NodeDef,
-  fields: readonly F[],
+  defaults: FieldDefaults<F>,
   msg: NodeMessage,
 ): Promise<Record<F, unknown>> {
-  const values = await Promise.all(fields.map((f) => evaluateField(RED, node, def, f, msg)));
+  const fields = Object.keys(defaults) as F[];
+  const values = await Promise.all(fields.map((f) => evaluateField(RED, node, def, f, defaults[f], msg)));
   const out = {} as Record<F, unknown>;
   fields.forEach((f, i) => {
     out[f] = values[i];

@@ -1,8 +1,19 @@
 import type { EraClient } from '../../era/client';
 import { EraError } from '../../era/errors';
-import type { EraServerNode } from '../era-server';
-import type { NodeDef, RedApi, RedNode } from './red';
-import { linkStatus, StatusView } from './status';
+import type { NodeDef, NodeStatus, RedApi, RedNode } from './red';
+import { linkStatus, StatusView, type LinkState } from './status';
+
+/** What a dependent node is told when the connection changes. */
+export type LinkListener = (status: NodeStatus, state: LinkState) => void;
+
+export interface EraServerNode extends RedNode {
+  /** Undefined when the configuration cannot be used; `configError` then says why. */
+  client?: EraClient;
+  configError?: EraError;
+  /** Registers a dependent node for connection status; it is told the current one at once. */
+  watch(listener: LinkListener): () => void;
+}
+
 
 /** A dependent node's tie to its `era-server`: the client, and the connection status shown. */
 export interface ServerLink {

@@ -1,0 +1,548 @@
+/**
+ * EraClient: the facade a config node holds. One REST pool, at most one WebSocket (open
+ * only while something listens), the subscriptions, the dispatcher and the call table,
+ * behind a small API. Knows nothing of Node-RED.
+ */
+import { EventEmitter } from 'node:events';
+import { CallTable } from './calls';
+import { validateCommand, type CallCommand } from './commands';
+import { Dispatcher } from './dispatch';
+import { EraError, makeRedactor, type Redactor } from './errors';
+import { fetchActiveCalls, fillGap } from './gapfill';
+import {
+  PATHS,
+  buildCallRequest,
+  connectionIdFromResponse,
+  isNotFoundReply,
+  isObject,
+  replyError,
+  type PlatformRequest,
+  type Query,
+} from './protocol';
+import { downloadRecording, recordingLink, type RecordingData, type RecordingDeps, type RecordingLink } from './recordings';
+import { RestTransport, httpError, type ResponseHeaders, type RestRequest, type RestResponse } from './rest';
+import { TokenSession, UserSession, type Session } from './session';
+import { EraSocket, type SocketState } from './socket';
+import { Subscriptions, type ListenSpec, type Listener } from './subscriptions';
+import type { EraEvent, JsonObject, Logger } from './types';
+
+export type { CallState, EraEvent, JsonObject, Logger } from './types';
+export type { CallCommand } from './commands';
+export type { ListenSpec } from './subscriptions';
+export type { RecordingData, RecordingLink } from './recordings';
+
+export type ClientState = 'idle' | SocketState | 'auth_failed';
+
+export interface EraClientOptions {
+  /** Base URL of the platform, `https://host[:port]`; REST and WebSocket share it. */
+  url: string;
+  /** The Era domain to log into (user mode). */
+  domain?: string;
+  authMode?: 'user' | 'token';
+  login?: string;
+  password?: string;
+  /** The integration point's token (token mode). */
+  token?: string;
+  verifyTls?: boolean;
+  /** PEM bundle of a private CA. */
+  ca?: string;
+  requestTimeoutMs?: number;
+  pingIntervalMs?: number;
+  pingTimeoutMs?: number;
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+  /** Seconds asked for each subscription. */
+  subscriptionExpires?: number;
+  callTableCap?: number;
+  endedCallGraceMs?: number;
+  /** Downloads of a recording link that answers 404 (not written yet) are tried again this many times. */
+  recordingRetries?: number;
+  recordingRetryDelayMs?: number;
+  logger?: Logger;
+}
+
+export interface RestOptions {
+  query?: Query;
+  timeoutMs?: number;
+}
+
+export interface RestResult {
+  statusCode: number;
+  headers: ResponseHeaders;
+  /** Parsed JSON, else the text; null when empty. */
+  body: unknown;
+}
+
+export interface CommandResult {
+  statusCode: number;
+  body: unknown;
+  /** The new call's id, for dial commands whose answer names it. */
+  connectionId?: string;
+}
+
+export interface ListenHandle {
+  close(): void;
+}
+
+export interface ClientStats {
+  /** Pushes received (everything but replies). */
+  received: number;
+  /** Pushes decoded as events. */
+  decoded: number;
+  /** Pushes skipped because they could not be decoded. */
+  undecodable: number;
+  /** Events dropped because they had already reached the same listeners (or a replay reported them). */
+  duplicates: number;
+  /** Times the WebSocket came back after a loss. */
+  reconnects: number;
+}
+
+export interface TestResult {
+  ok: boolean;
+  message: string;
+}
+
+interface Settings {
+  requestTimeoutMs: number;
+  pingIntervalMs: number;
+  pingTimeoutMs: number;
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+  subscriptionExpires: number;
+  callTableCap: number;
+  endedCallGraceMs: number;
+  recordingRetries: number;
+  recordingRetryDelayMs: number;
+}
+
+const DEFAULTS: Settings = {
+  requestTimeoutMs: 10_000,
+  pingIntervalMs: 10_000,
+  pingTimeoutMs: 5_000,
+  reconnectMinMs: 1_000,
+  reconnectMaxMs: 30_000,
+  subscriptionExpires: 300,
+  callTableCap: 10_000,
+  endedCallGraceMs: 60_000,
+  recordingRetries: 3,
+  recordingRetryDelayMs: 1_000,
+};
+
+/** What the call table needs to see everything about calls. */
+const TRACKING_EVENTS = ['callevents.*', 'ccsevents.*'];
+/** Budgets of close(), which must end within 5 s whatever the server does. */
+const CLOSE_UNSUBSCRIBE_MS = 1_500;
+const CLOSE_LOGOUT_MS = 1_500;
+const CLOSE_POOL_MS = 500;
+const WARNINGS_KEPT = 200;
+const METHOD_TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+
+function invalid(message: string): EraError {
+  return new EraError('ERA_INVALID_INPUT', message);
+}
+
+function baseUrl(raw: unknown): URL {
+  if (typeof raw !== 'string' || raw.trim() === '') {
+    throw invalid('The server URL is empty: give the platform\'s address, e.g. https://era.example.com');
+  }
+  const text = raw.trim();
+  if (!/^https?:\/\//i.test(text)) {
+    throw invalid(`The server URL "${text}" must start with https:// or http://, e.g. https://${text.replace(/^[a-z]+:\/*/i, '')}`);
+  }
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw invalid(`The server URL "${text}" is not a valid address`);
+  }
+  // Not echoed: the URL itself holds the secret.
+  if (url.username || url.password) throw invalid('The server URL must not contain a user name or password: use the login fields');
+  if (url.pathname !== '/' || url.search || url.hash) {
+    throw invalid(`The server URL "${text}" must be just https://host[:port], without a path`);
+  }
+  return url;
+}
+
+function required(value: unknown, message: string): string {
+  if (typeof value !== 'string' || value.trim() === '') throw invalid(message);
+  return value;
+}
+
+function settings(opts: EraClientOptions): Settings {
+  const out = { ...DEFAULTS };
+  for (const key of Object.keys(DEFAULTS) as Array<keyof Settings>) {
+    const value = opts[key];
+    if (value === undefined) continue;
+    const ok = typeof value === 'number' && Number.isFinite(value) && (key === 'recordingRetries' ? value >= 0 : value > 0);
+    if (!ok) throw invalid(`Option ${key} must be a positive number, got ${String(value)}`);
+    out[key] = value;
+  }
+  if (out.reconnectMaxMs < out.reconnectMinMs) throw invalid('Option reconnectMaxMs must not be below reconnectMinMs');
+  return out;
+}
+
+const silent: Logger = { debug: () => undefined, warn: () => undefined };
+
+export interface EraClient {
+  on(event: 'state', listener: (state: ClientState, detail?: string) => void): this;
+  once(event: 'state', listener: (state: ClientState, detail?: string) => void): this;
+  off(event: 'state', listener: (state: ClientState, detail?: string) => void): this;
+  emit(event: 'state', state: ClientState, detail?: string): boolean;
+}
+
+/**
+ * The platform client. The constructor throws EraError ERA_INVALID_INPUT for a
+ * configuration that cannot work (no scheme in the URL, missing credentials, ...); nothing
+ * touches the network until it is needed.
+ */
+export class EraClient extends EventEmitter {
+  /** What the client knows of each call (fed by every event it receives). */
+  readonly calls: CallTable;
+  private readonly settings: Settings;
+  private readonly origin: URL;
+  private readonly logger: Logger;
+  private readonly redact: Redactor;
+  private readonly transport: RestTransport;
+  private readonly session: Session;
+  private readonly socket: EraSocket;
+  private readonly subscriptions: Subscriptions;
+  private readonly dispatcher: Dispatcher;
+  private readonly counters: ClientStats = { received: 0, decoded: 0, undecodable: 0, duplicates: 0, reconnects: 0 };
+  private readonly warned = new Set<string>();
+  private readonly closeController = new AbortController();
+  private currentState: ClientState = 'idle';
+  private currentDetail: string | undefined;
+  private subscriptionProblem: string | undefined;
+  private wsUsers = 0;
+  private trackers = 0;
+  private tracker: Listener | undefined;
+  /** The socket was open before: the next open comes after an outage and needs a gap fill. */
+  private hadConnection = false;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: EraClientOptions) {
+    super();
+    if (!isObject(options)) throw invalid('EraClient needs an options object');
+    this.origin = baseUrl(options.url);
+    this.settings = settings(options);
+    const authMode = options.authMode ?? 'user';
+    if (authMode !== 'user' && authMode !== 'token') throw invalid(`Unknown authMode "${String(authMode)}": use user or token`);
+    if (options.ca !== undefined && options.ca !== '' && !/-----BEGIN CERTIFICATE-----/.test(options.ca)) {
+      throw invalid('The CA must be PEM text (-----BEGIN CERTIFICATE----- ...)');
+    }
+    const credentials = authMode === 'user'
+      ? {
+          mode: authMode,
+          domain: required(options.domain, 'User mode needs the Era domain to log into'),
+          login: required(options.login, 'User mode needs a login'),
+          secret: required(options.password, 'User mode needs a password'),
+        }
+      : { mode: authMode, secret: required(options.token, 'Token mode needs the integration point\'s token') };
+    this.logger = options.logger ?? silent;
+    this.redact = makeRedactor([credentials.secret]);
+    const tls = { ca: options.ca || undefined, verifyTls: options.verifyTls !== false };
+    this.transport = new RestTransport(this.origin, tls, this.settings.requestTimeoutMs);
+    const onAuthFailure = (err: EraError) => this.authFailed(err);
+    this.session = credentials.mode === 'user'
+      ? new UserSession(this.transport, credentials.domain, credentials.login, credentials.secret, this.redact, onAuthFailure)
+      : new TokenSession(this.transport, credentials.secret, onAuthFailure);
+    this.calls = new CallTable(this.settings.callTableCap, this.settings.endedCallGraceMs);
+    const s = this.settings;
+    this.socket = new EraSocket(
+      {
+        origin: this.origin,
+        tls,
+        requestTimeoutMs: s.requestTimeoutMs,
+        pingIntervalMs: s.pingIntervalMs,
+        pingTimeoutMs: s.pingTimeoutMs,
+        reconnectMinMs: s.reconnectMinMs,
+        reconnectMaxMs: s.reconnectMaxMs,
+      },
+      this.session,
+      {
+        state: (state, detail) => this.socketState(state, detail),
+        opened: () => this.socketOpened(),
+        dropped: () => this.subscriptions.dropped(),
+        event: (ev, subscriptionId) => this.dispatcher.event(ev, subscriptionId),
+        undecodable: (reason, method) => this.dispatcher.undecodable(reason, method),
+      },
+      this.counters,
+    );
+    this.subscriptions = new Subscriptions(
+      this.socket,
+      { expires: s.subscriptionExpires, retryMinMs: s.reconnectMinMs, retryMaxMs: s.reconnectMaxMs },
+      {
+        debug: (msg) => this.logger.debug(msg),
+        warnOnce: (msg) => this.warnOnce(msg),
+        problem: (detail) => this.subscriptionState(detail),
+      },
+    );
+    this.dispatcher = new Dispatcher(this.subscriptions, this.calls, this.counters, { warnOnce: (msg, key) => this.warnOnce(msg, key) });
+  }
+
+  get state(): ClientState {
+    return this.currentState;
+  }
+
+  /** Why the state is what it is ("connection refused", ...), when there is something to say. */
+  get stateDetail(): string | undefined {
+    return this.currentDetail;
+  }
+
+  get stats(): ClientStats {
+    return { ...this.counters };
+  }
+
+  /** Any REST request with the client's credentials. Non-2xx answers throw (404 ERA_NOT_FOUND, else ERA_HTTP). */
+  async rest(method: string, path: string, body?: unknown, options: RestOptions = {}): Promise<RestResult> {
+    if (typeof method !== 'string' || !METHOD_TOKEN.test(method)) {
+      throw invalid(`"${String(method)}" is not an HTTP method: use GET, POST, REFER, ...`);
+    }
+    if (typeof path !== 'string' || !path.startsWith('/')) {
+      throw invalid(`The path "${String(path)}" must start with "/", e.g. ${PATHS.calls}`);
+    }
+    const res = await this.call({ method, path, body, query: options.query, timeoutMs: options.timeoutMs });
+    return { statusCode: res.statusCode, headers: res.headers, body: res.body };
+  }
+
+  /** A call command (dial, transfer, hold, ...): validated before anything is sent, then sent over REST. */
+  async command(cmd: CallCommand): Promise<CommandResult> {
+    const valid = validateCommand(cmd);
+    const res = await this.call(buildCallRequest(valid));
+    if (valid.op === 'transfer' && valid.replaces !== undefined) this.calls.noteTransfer(valid.call, valid.replaces);
+    const result: CommandResult = { statusCode: res.statusCode, body: res.body };
+    const id = valid.op === 'dial' ? connectionIdFromResponse(res.body) : undefined;
+    if (id !== undefined) result.connectionId = id;
+    return result;
+  }
+
+  /**
+   * A WebSocket request; opens the socket for it when nothing else holds it open. Resolves
+   * with the reply's params; an error reply throws (ERA_NOT_FOUND or ERA_PROTOCOL).
+   */
+  async wsRequest(method: string, params: JsonObject = {}, options: { timeoutMs?: number } = {}): Promise<JsonObject> {
+    if (typeof method !== 'string' || method.trim() === '') throw invalid('The WebSocket method is empty');
+    if (!isObject(params)) throw invalid('WebSocket parameters must be a JSON object');
+    const reply = await this.rawWsRequest(method.trim(), params, options.timeoutMs);
+    const error = replyError(reply, false);
+    if (error === undefined) return reply;
+    const text = `${method}: the platform answered with an error: ${this.redact(error.message)}${error.code === undefined ? '' : ` (code ${error.code})`}`;
+    throw new EraError(isNotFoundReply(error) ? 'ERA_NOT_FOUND' : 'ERA_PROTOCOL', text);
+  }
+
+  /**
+   * Calls `callback` for each event matching `spec.events` (once per event, in arrival
+   * order). The socket opens with the first listener and closes with the last.
+   */
+  listen(spec: ListenSpec, callback: (ev: EraEvent) => void): ListenHandle {
+    this.assertUsable();
+    if (!isObject(spec) || !Array.isArray(spec.events)) throw invalid('listen() needs { events: [patterns] }');
+    if (typeof callback !== 'function') throw invalid('listen() needs a callback');
+    // The tracker first, so that the shared subscription is sent once with the full union.
+    if (spec.attachCall === true) this.track(1);
+    let listener: Listener;
+    try {
+      listener = this.subscriptions.add(spec, callback);
+    } catch (err) {
+      if (spec.attachCall === true) this.track(-1);
+      throw err;
+    }
+    this.updateSocket();
+    let open = true;
+    return {
+      close: () => {
+        if (!open) return;
+        open = false;
+        this.subscriptions.remove(listener);
+        if (listener.attachCall) this.track(-1);
+        this.updateSocket();
+      },
+    };
+  }
+
+  /** Keeps the call table fed (the calls subscription open) until the handle is closed. */
+  trackCalls(): ListenHandle {
+    this.assertUsable();
+    this.track(1);
+    this.updateSocket();
+    let open = true;
+    return {
+      close: () => {
+        if (!open) return;
+        open = false;
+        this.track(-1);
+        this.updateSocket();
+      },
+    };
+  }
+
+  /** The temporary link of a recording (`url`), or the recording itself (`buffer`). */
+  fetchRecording(key: string, options?: { output?: 'url' }): Promise<RecordingLink>;
+  fetchRecording(key: string, options: { output: 'buffer' }): Promise<RecordingData>;
+  async fetchRecording(key: string, options: { output?: 'url' | 'buffer' } = {}): Promise<RecordingLink | RecordingData> {
+    if (typeof key !== 'string' || key.trim() === '') throw invalid('The recording key is empty');
+    const output = options.output ?? 'url';
+    if (output !== 'url' && output !== 'buffer') throw invalid(`Unknown recording output "${String(output)}": use url or buffer`);
+    this.assertUsable();
+    const deps: RecordingDeps = {
+      origin: this.origin,
+      session: this.session,
+      transport: this.transport,
+      wsRequest: (method, params) => this.rawWsRequest(method, params, undefined),
+      redact: this.redact,
+      timeoutMs: this.settings.requestTimeoutMs,
+      retries: this.settings.recordingRetries,
+      retryDelayMs: this.settings.recordingRetryDelayMs,
+      closing: this.closeController.signal,
+    };
+    return output === 'url' ? recordingLink(key.trim(), deps) : downloadRecording(key.trim(), deps);
+  }
+
+  /** Logs in (or checks the token) with a cheap request; says how it went in words for a person. */
+  async testConnection(): Promise<TestResult> {
+    try {
+      const probe: PlatformRequest = this.session.mode === 'user'
+        ? { method: 'GET', path: PATHS.currentSession }
+        : { method: 'GET', path: PATHS.calls, query: { offset: 0, limit: 1 } };
+      await this.call(probe);
+      return {
+        ok: true,
+        message: this.session.mode === 'user'
+          ? `Logged in to ${this.origin.host}`
+          : `${this.origin.host} accepts the token`,
+      };
+    } catch (err) {
+      return { ok: false, message: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  /**
+   * Deletes the subscriptions and the session (best-effort), closes the socket and the
+   * pool. Resolves within 5 s even when the server never answers; afterwards nothing of the
+   * client runs (no timer, socket or listener).
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  // -------------------------------------------------------------------------------------
+
+  private async shutDown(): Promise<void> {
+    this.closeController.abort();
+    this.tracker = undefined;
+    this.trackers = 0;
+    const socketDone = this.subscriptions.deleteAll(CLOSE_UNSUBSCRIBE_MS).then(() => this.socket.stop());
+    await Promise.all([socketDone, this.session.end(CLOSE_LOGOUT_MS)]);
+    await this.transport.close(CLOSE_POOL_MS);
+    this.removeAllListeners();
+  }
+
+  private assertUsable(): void {
+    if (this.closing) throw new EraError('ERA_NOT_CONNECTED', 'The Era client is closed');
+  }
+
+  /** A request with credentials; throws for anything but 2xx. */
+  private async call(req: RestRequest): Promise<RestResponse> {
+    this.assertUsable();
+    if (this.session.failure) throw this.session.failure;
+    const res = await this.session.send(req);
+    if (res.statusCode >= 200 && res.statusCode < 300) return res;
+    if (res.statusCode === 401) {
+      const why = this.session.mode === 'token'
+        ? 'the platform refused the token'
+        : 'the platform refused the session even after logging in again';
+      throw new EraError('ERA_AUTH_FAILED', `${req.method} ${req.path}: ${why} (HTTP 401)`, 401);
+    }
+    throw httpError(req.method, req.path, res, this.redact);
+  }
+
+  private async rawWsRequest(method: string, params: JsonObject, timeoutMs: number | undefined): Promise<JsonObject> {
+    this.assertUsable();
+    if (this.session.failure) throw this.session.failure;
+    this.wsUsers++;
+    this.updateSocket();
+    try {
+      return await this.socket.request(method, params, timeoutMs);
+    } finally {
+      this.wsUsers--;
+      this.updateSocket();
+    }
+  }
+
+  private track(delta: number): void {
+    this.trackers += delta;
+    if (this.trackers > 0 && this.tracker === undefined) {
+      this.tracker = this.subscriptions.add({ events: TRACKING_EVENTS }, () => undefined);
+    } else if (this.trackers === 0 && this.tracker !== undefined) {
+      this.subscriptions.remove(this.tracker);
+      this.tracker = undefined;
+    }
+  }
+
+  /** Opens the socket while someone needs it, closes it when nobody does. */
+  private updateSocket(): void {
+    if (this.closing || this.session.failure) return;
+    const needed = this.subscriptions.size > 0 || this.wsUsers > 0;
+    if (needed && !this.socket.active) {
+      this.socket.start();
+    } else if (!needed && this.socket.active) {
+      void this.socket.stop();
+      // Nothing listens any more, so the table would silently go stale: start afresh next time.
+      this.hadConnection = false;
+      this.calls.clear();
+      this.setState('idle');
+    }
+  }
+
+  private socketState(state: SocketState, detail: string | undefined): void {
+    if (state !== 'connected') this.setState(state, detail);
+    else this.setState('connected', this.subscriptionProblem);
+  }
+
+  private subscriptionState(detail: string | undefined): void {
+    this.subscriptionProblem = detail;
+    if (this.currentState === 'connected') this.setState('connected', detail);
+  }
+
+  private socketOpened(): void {
+    const afterOutage = this.hadConnection;
+    this.hadConnection = true;
+    void this.subscriptions.opened().then(() => (afterOutage ? this.gapFill() : undefined));
+  }
+
+  private async gapFill(): Promise<void> {
+    try {
+      const listed = await fetchActiveCalls((req) => this.call(req), this.settings.callTableCap);
+      if (this.closing) return;
+      const made = fillGap(listed, this.calls, this.dispatcher);
+      if (made > 0) this.logger.debug(`reported ${made} call changes missed while disconnected`);
+    } catch (err) {
+      if (this.closing) return;
+      const why = err instanceof Error ? err.message : String(err);
+      this.warnOnce(`After reconnecting, the list of active calls could not be read, so calls that ended meanwhile are not reported: ${why}`);
+    }
+  }
+
+  private authFailed(err: EraError): void {
+    this.setState('auth_failed', err.message);
+    void this.socket.stop();
+  }
+
+  private setState(state: ClientState, detail?: string): void {
+    if (this.closing) return;
+    if (this.currentState === 'auth_failed') return; // for good, until the configuration changes
+    if (state === this.currentState && detail === this.currentDetail) return;
+    this.currentState = state;
+    this.currentDetail = detail;
+    this.logger.debug(detail === undefined ? `connection ${state}` : `connection ${state}: ${detail}`);
+    this.emit('state', state, detail);
+  }
+
+  private warnOnce(msg: string, key = msg): void {
+    if (this.warned.has(key)) return;
+    if (this.warned.size >= WARNINGS_KEPT) this.warned.clear();
+    this.warned.add(key);
+    this.logger.warn(msg);
+  }
+}

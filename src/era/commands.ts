@@ -1,0 +1,191 @@
+/**
+ * Call commands as the action nodes express them, and their validation. Validation runs
+ * before anything is sent, treats every field as untrusted (values come from msg, flow
+ * and global context), and explains a refusal in one sentence a flow author understands.
+ */
+import { EraError } from './errors';
+import type { JsonObject } from './types';
+
+export type DialMode = 'post' | 'invite' | 'ivr';
+export type TransferMode = 'blind' | 'attended';
+export type ConferenceMode = 'switch' | 'join';
+
+/** A command once validated: ids and numbers are trimmed strings, modes are set. */
+export type ValidCommand =
+  | { op: 'dial'; mode: DialMode; from?: string; to: string; ivr?: string; extra?: JsonObject }
+  | { op: 'transfer'; mode: TransferMode; call: string; to?: string; replaces?: string; leg?: string; extra?: JsonObject }
+  | { op: 'conference'; mode: ConferenceMode; call: string; conference?: string; extra?: JsonObject }
+  | { op: 'hold' | 'unhold'; call: string; leg?: string; extra?: JsonObject }
+  | { op: 'answer'; call: string; leg?: string; extra?: JsonObject }
+  | { op: 'dtmf'; call: string; leg?: string; digits: string; extra?: JsonObject }
+  | { op: 'record'; call: string; record: boolean; extra?: JsonObject }
+  | { op: 'hangup'; call: string }
+  | { op: 'lookup'; key: string; extra?: JsonObject }
+  | { op: 'list'; offset?: number; limit?: number }
+  | { op: 'get'; call: string };
+
+type Loose<C> = C extends unknown ? { [K in keyof C]: K extends 'op' ? C[K] : unknown } : never;
+
+/**
+ * A command as callers give it: the same fields, each of any type (values come from
+ * messages and context), checked by validateCommand. Modes may be left out.
+ */
+export type CallCommand = Loose<ValidCommand> extends infer C
+  ? C extends { mode: unknown } ? Omit<C, 'mode'> & { mode?: unknown } : C
+  : never;
+
+const DTMF_MAX = 64;
+const DTMF_ALLOWED = /^[0-9*#A-D]+$/;
+const DTMF_BAD_CHAR = /[^0-9*#A-D]/;
+
+function invalid(message: string): EraError {
+  return new EraError('ERA_INVALID_INPUT', message);
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'boolean') return `the boolean ${String(value)}`;
+  return `a ${typeof value}`;
+}
+
+/** A required id or number: text or a finite number, not blank. `what` names it for the user. */
+function requiredText(value: unknown, what: string, hint: string): string {
+  const text = optionalText(value, what);
+  if (text === undefined) throw invalid(`${what} is empty: ${hint}`);
+  return text;
+}
+
+/** An optional id or number: absent, null and blank mean "not given". */
+function optionalText(value: unknown, what: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw invalid(`${what} must be text or a number, got ${String(value)}`);
+    return String(value);
+  }
+  if (typeof value !== 'string') throw invalid(`${what} must be text or a number, got ${describeType(value)}`);
+  const text = value.trim();
+  return text === '' ? undefined : text;
+}
+
+function choice<T extends string>(value: unknown, allowed: readonly T[], fallback: T, what: string): T {
+  if (value === undefined || value === null || value === '') return fallback;
+  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
+  const shown = typeof value === 'string' ? `"${value}"` : describeType(value);
+  throw invalid(`Unknown ${what} ${shown}: use ${allowed.join(', ')}`);
+}
+
+function extraFields(value: unknown): JsonObject | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'object' && !Array.isArray(value)) {
+    const proto = Object.getPrototypeOf(value) as unknown;
+    if (proto === Object.prototype || proto === null) return value as JsonObject;
+  }
+  throw invalid(`Extra fields must be a JSON object such as {"idcall": "..."}, got ${describeType(value)}`);
+}
+
+/** DTMF: 1 to 64 of 0-9 * # A-D; lower-case a-d are accepted and sent upper-case. */
+export function validateDigits(value: unknown): string {
+  const digits = requiredText(value, 'The DTMF digits field', `give 1 to ${DTMF_MAX} of 0-9, *, #, A-D`).toUpperCase();
+  if (!DTMF_ALLOWED.test(digits)) {
+    const bad = DTMF_BAD_CHAR.exec(digits)?.[0] ?? '';
+    const shown = String(value).trim();
+    // Report the character as the user typed it, not upper-cased.
+    const typed = shown[digits.indexOf(bad)] ?? bad;
+    throw invalid(`DTMF digits "${shown}" contain "${typed}": only 0-9, *, #, A-D are allowed`);
+  }
+  if (digits.length > DTMF_MAX) {
+    throw invalid(`DTMF digits are ${digits.length} long: at most ${DTMF_MAX} are allowed`);
+  }
+  return digits;
+}
+
+const CALL_HINT = 'set "call" to the call\'s connectionId (msg.connectionId of an era-events message)';
+
+function callId(value: unknown): string {
+  return requiredText(value, 'The call id', CALL_HINT);
+}
+
+function paging(value: unknown, what: string): number | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
+  throw invalid(`${what} must be a whole number of 0 or more, got ${describeType(value)}`);
+}
+
+/**
+ * Checks a command and returns it normalised (ids and numbers as trimmed strings, modes
+ * defaulted as the nodes default them). Throws EraError ERA_INVALID_INPUT.
+ */
+export function validateCommand(input: unknown): ValidCommand {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw invalid(`A call command must be an object, got ${describeType(input)}`);
+  }
+  const c = input as Record<string, unknown>;
+  switch (c.op) {
+    case 'dial': {
+      const mode = choice<DialMode>(c.mode, ['post', 'invite', 'ivr'], 'post', 'dial mode');
+      const to = requiredText(c.to, 'The number to call', 'set "to" (by default msg.payload)');
+      const from = optionalText(c.from, 'The operator number ("from")');
+      const ivr = mode === 'ivr'
+        ? requiredText(c.ivr, 'The IVR scenario', 'mode "ivr" needs the scenario code in "ivr"')
+        : undefined;
+      return { op: 'dial', mode, to, from, ivr, extra: extraFields(c.extra) };
+    }
+    case 'transfer': {
+      const mode = choice<TransferMode>(c.mode, ['blind', 'attended'], 'blind', 'transfer mode');
+      const call = callId(c.call);
+      const leg = optionalText(c.leg, 'The leg');
+      const extra = extraFields(c.extra);
+      if (mode === 'blind') {
+        const to = requiredText(c.to, 'The number to transfer to', 'a blind transfer needs "to"');
+        return { op: 'transfer', mode, call, to, leg, extra };
+      }
+      const replaces = requiredText(c.replaces, 'The call to join with',
+        'an attended transfer needs the other call\'s connectionId in "replaces"');
+      return { op: 'transfer', mode, call, replaces, leg, extra };
+    }
+    case 'conference': {
+      const mode = choice<ConferenceMode>(c.mode, ['switch', 'join'], 'switch', 'conference mode');
+      const call = callId(c.call);
+      const conference = mode === 'join'
+        ? requiredText(c.conference, 'The conference id', 'mode "join" needs the conference to move the call into')
+        : undefined;
+      return { op: 'conference', mode, call, conference, extra: extraFields(c.extra) };
+    }
+    case 'hold':
+    case 'unhold':
+      return { op: c.op, call: callId(c.call), leg: optionalText(c.leg, 'The leg'), extra: extraFields(c.extra) };
+    case 'answer':
+      return { op: 'answer', call: callId(c.call), leg: optionalText(c.leg, 'The leg'), extra: extraFields(c.extra) };
+    case 'dtmf':
+      return {
+        op: 'dtmf',
+        call: callId(c.call),
+        leg: optionalText(c.leg, 'The leg'),
+        digits: validateDigits(c.digits),
+        extra: extraFields(c.extra),
+      };
+    case 'record':
+      if (typeof c.record !== 'boolean') {
+        throw invalid(`"record" must be true (start recording) or false (stop), got ${describeType(c.record)}`);
+      }
+      return { op: 'record', call: callId(c.call), record: c.record, extra: extraFields(c.extra) };
+    case 'hangup':
+      return { op: 'hangup', call: callId(c.call) };
+    case 'lookup':
+      return {
+        op: 'lookup',
+        key: requiredText(c.key, 'The lookup key', 'set "key" to what the call should be found by'),
+        extra: extraFields(c.extra),
+      };
+    case 'list':
+      return { op: 'list', offset: paging(c.offset, '"offset"'), limit: paging(c.limit, '"limit"') };
+    case 'get':
+      return { op: 'get', call: callId(c.call) };
+    default: {
+      const shown = typeof c.op === 'string' ? `"${c.op}"` : describeType(c.op);
+      throw invalid(`Unknown call command ${shown}: use dial, transfer, conference, hold, unhold, answer, dtmf, record, hangup, lookup, list or get`);
+    }
+  }
+}

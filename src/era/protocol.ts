@@ -1,0 +1,518 @@
+/**
+ * Every shape of the Era platform API that the project had to decide itself ([M] in the
+ * spec), and the confirmed paths and verbs they go with. When a real installation
+ * disagrees, this is the one file to change; nothing else in the client knows a field name
+ * of a request body, a reply or an event.
+ */
+import type { ValidCommand } from './commands';
+import type { CallDirection, CallPhase, CallState, EraEvent, JsonObject } from './types';
+
+export const PATHS = {
+  sessions: '/rest/v1/iam/sessions',
+  currentSession: '/rest/v1/iam/sessions/current',
+  calls: '/rest/v1/uc/calls',
+  callRecords: '/api/admin/v1/callrecords',
+  wsUser: '/ws',
+  wsToken: '/ws/token/v1',
+} as const;
+
+export type Query = Record<string, string | number>;
+
+/** A REST request as the platform expects it, before credentials are added. */
+export interface PlatformRequest {
+  method: string;
+  path: string;
+  body?: JsonObject;
+  query?: Query;
+}
+
+export function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function text(value: unknown): string | undefined {
+  if (typeof value === 'string') return value === '' ? undefined : value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return undefined;
+}
+
+function num(value: unknown): number | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (typeof value === 'string' && value !== '' && Number.isFinite(Number(value))) return Number(value);
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------
+// Login
+
+export function loginRequest(domain: string, login: string, password: string): PlatformRequest {
+  return {
+    method: 'POST',
+    path: PATHS.sessions,
+    body: { domain, login, pwd: password, session_type: 'api' },
+  };
+}
+
+/** What a login gave us: a bearer token, or (older servers) a session cookie to send back. */
+export interface SessionCredentials {
+  token?: string;
+  cookie?: string;
+}
+
+const SESSION_COOKIE = 'EraSession';
+
+/** Reads the session from a login response; undefined when it carries neither token nor cookie. */
+export function sessionFromLogin(body: unknown, setCookie: string | string[] | undefined): SessionCredentials | undefined {
+  const token = isObject(body) ? text(body.session_token) : undefined;
+  let cookie: string | undefined;
+  for (const line of setCookie === undefined ? [] : Array.isArray(setCookie) ? setCookie : [setCookie]) {
+    const pair = line.split(';', 1)[0]?.trim() ?? '';
+    if (pair.startsWith(`${SESSION_COOKIE}=`) && pair.length > SESSION_COOKIE.length + 1) cookie = pair;
+  }
+  if (token === undefined && cookie === undefined) return undefined;
+  return { token, cookie };
+}
+
+export function sessionHeaders(session: SessionCredentials): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (session.token !== undefined) headers.authorization = `Bearer ${session.token}`;
+  if (session.cookie !== undefined) headers.cookie = session.cookie;
+  return headers;
+}
+
+export function tokenHeaders(token: string): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
+}
+
+// ---------------------------------------------------------------------------------------
+// Call control (REST)
+
+function callPath(id: string): string {
+  return `${PATHS.calls}/${encodeURIComponent(id)}`;
+}
+
+/** Fields of a body with the unset ones left out and the user's extra fields merged last. */
+function body(fields: Record<string, unknown>, extra: JsonObject | undefined): JsonObject {
+  const out: JsonObject = {};
+  for (const key of Object.keys(fields)) if (fields[key] !== undefined) out[key] = fields[key];
+  return extra === undefined ? out : Object.assign(out, extra);
+}
+
+export function buildCallRequest(cmd: ValidCommand): PlatformRequest {
+  switch (cmd.op) {
+    case 'dial':
+      if (cmd.mode === 'ivr') {
+        return { method: 'INVITEBYIVR', path: PATHS.calls, body: body({ to: cmd.to, ivr: cmd.ivr }, cmd.extra) };
+      }
+      return {
+        method: cmd.mode === 'invite' ? 'INVITE' : 'POST',
+        path: PATHS.calls,
+        body: body({ from: cmd.from, to: cmd.to }, cmd.extra),
+      };
+    case 'transfer':
+      return cmd.mode === 'attended'
+        ? { method: 'REFERREPLACES', path: callPath(cmd.call), body: body({ replaces: cmd.replaces, idcall: cmd.leg }, cmd.extra) }
+        : { method: 'REFER', path: callPath(cmd.call), body: body({ to: cmd.to, idcall: cmd.leg }, cmd.extra) };
+    case 'conference':
+      return cmd.mode === 'join'
+        ? { method: 'REFERCONF', path: callPath(cmd.call), body: body({ conference: cmd.conference }, cmd.extra) }
+        : { method: 'SWITCHCONF', path: callPath(cmd.call), body: body({}, cmd.extra) };
+    case 'hold':
+    case 'unhold':
+      return {
+        method: 'NOTIFY',
+        path: callPath(cmd.call),
+        body: body({ idcall: cmd.leg, event: cmd.op === 'unhold' ? 'talk' : 'hold' }, cmd.extra),
+      };
+    case 'answer':
+      return { method: 'NOTIFY', path: callPath(cmd.call), body: body({ idcall: cmd.leg, event: 'talk' }, cmd.extra) };
+    case 'dtmf':
+      return { method: 'SEND_DTMF', path: callPath(cmd.call), body: body({ idcall: cmd.leg, dtmf: cmd.digits }, cmd.extra) };
+    case 'record':
+      return { method: 'SETUP_RECORD', path: callPath(cmd.call), body: body({ record: cmd.record }, cmd.extra) };
+    case 'hangup':
+      return { method: 'DELETE', path: callPath(cmd.call) };
+    case 'lookup':
+      return { method: 'LOOKUP', path: PATHS.calls, body: body({ key: cmd.key }, cmd.extra) };
+    case 'list': {
+      const query: Query = {};
+      if (cmd.offset !== undefined) query.offset = cmd.offset;
+      if (cmd.limit !== undefined) query.limit = cmd.limit;
+      return { method: 'GET', path: PATHS.calls, query };
+    }
+    case 'get':
+      return { method: 'GET', path: callPath(cmd.call) };
+  }
+}
+
+/** The new call's id in a dial response (`{"id": connectionid}`). */
+export function connectionIdFromResponse(responseBody: unknown): string | undefined {
+  return isObject(responseBody) ? text(responseBody.id) ?? text(responseBody.connectionid) : undefined;
+}
+
+// ---------------------------------------------------------------------------------------
+// Calls as the platform lists them
+
+/** A call of `GET /rest/v1/uc/calls` (or `/<id>`), in the client's terms. */
+export interface ListedCall {
+  connectionId: string;
+  callId?: string;
+  startedAt?: number;
+  from?: string;
+  to?: string;
+  direction?: CallDirection;
+  state?: CallPhase;
+}
+
+// Maps, not object literals: keys come from the server and must not reach Object.prototype.
+const LISTED_STATES = new Map<unknown, CallPhase>([['ring', 'ringing'], ['talk', 'talking'], ['hold', 'held'], ['ended', 'ended']]);
+
+function direction(value: unknown): CallDirection | undefined {
+  return value === 'in' || value === 'out' || value === 'local' ? value : undefined;
+}
+
+export function listedCall(value: unknown): ListedCall | undefined {
+  if (!isObject(value)) return undefined;
+  const connectionId = text(value.connectionid) ?? text(value.id);
+  if (connectionId === undefined) return undefined;
+  return {
+    connectionId,
+    callId: text(value.cid),
+    startedAt: num(value.invitets),
+    from: text(value.fromnum),
+    to: text(value.tonum),
+    direction: direction(value.dir),
+    state: LISTED_STATES.get(value.state),
+  };
+}
+
+/** The items of a list response as sent: an array, or an array under `calls` / `items`. Undefined: not a list. */
+export function callListItems(responseBody: unknown): JsonObject[] | undefined {
+  const items: unknown = Array.isArray(responseBody)
+    ? responseBody
+    : isObject(responseBody) && Array.isArray(responseBody.calls)
+      ? responseBody.calls
+      : isObject(responseBody) && Array.isArray(responseBody.items)
+        ? responseBody.items
+        : undefined;
+  return Array.isArray(items) ? items.filter(isObject) : undefined;
+}
+
+/** The calls of a list response, in the client's terms. Undefined: not a list. */
+export function listedCalls(responseBody: unknown): ListedCall[] | undefined {
+  const items = callListItems(responseBody);
+  if (items === undefined) return undefined;
+  const calls: ListedCall[] = [];
+  for (const item of items) {
+    const call = listedCall(item);
+    if (call !== undefined) calls.push(call);
+  }
+  return calls;
+}
+
+export function callListRequest(offset: number, limit: number): PlatformRequest {
+  return { method: 'GET', path: PATHS.calls, query: { offset, limit } };
+}
+
+// ---------------------------------------------------------------------------------------
+// Recordings
+
+export const RECORD_LINK_WS_METHOD = 'callrecord_get_path';
+
+export function recordLinkWsParams(key: string): JsonObject {
+  return { key };
+}
+
+export function recordLinkRestRequest(key: string): PlatformRequest {
+  return { method: 'GET', path: PATHS.callRecords, query: { key } };
+}
+
+function looksLikeLink(value: string): boolean {
+  return value.startsWith('/') || /^https?:\/\//i.test(value);
+}
+
+/** The temporary link in a REST answer (`{"url": ...}`; a bare string body is accepted too). */
+export function recordLinkFromRest(responseBody: unknown): string | undefined {
+  const link = isObject(responseBody) ? text(responseBody.url) ?? text(responseBody.path) : text(responseBody);
+  return link !== undefined && looksLikeLink(link) ? link : undefined;
+}
+
+/**
+ * The temporary link in a `callrecord_get_path_result`: the path is the `result` itself,
+ * so a string result that is not a path is the platform's error message.
+ */
+export function recordLinkFromWs(params: JsonObject): { link: string } | { error: ReplyError } {
+  const failure = replyError(params, false);
+  if (failure) return { error: failure };
+  const result = text(params.result) ?? text(params.path) ?? text(params.url);
+  if (result !== undefined && looksLikeLink(result)) return { link: result };
+  return { error: { message: result ?? 'the reply carries no link' } };
+}
+
+// ---------------------------------------------------------------------------------------
+// Errors in bodies and replies
+
+export interface ReplyError {
+  code?: string | number;
+  message: string;
+}
+
+/**
+ * The error of a WebSocket reply. An `error` field (object or bare string) or a result of
+ * `"error"` is always a failure; with `okOnly`, for requests whose only success answer is
+ * `"ok"`, any other string result is the error message itself.
+ */
+export function replyError(params: JsonObject, okOnly: boolean): ReplyError | undefined {
+  const { error, result } = params;
+  if (isObject(error)) {
+    const code = typeof error.code === 'string' || typeof error.code === 'number' ? error.code : undefined;
+    return { code, message: text(error.message) ?? text(error.text) ?? 'no message' };
+  }
+  if (typeof error === 'string' && error !== '') return { message: error };
+  if (result === 'error') return { message: 'no message' };
+  if (okOnly && typeof result === 'string' && result !== 'ok') return { message: result };
+  return undefined;
+}
+
+/** A reply error meaning "no such thing" (so the client raises ERA_NOT_FOUND). */
+export function isNotFoundReply(error: ReplyError): boolean {
+  return error.code === 404 || error.code === '404' || (typeof error.code === 'string' && /not.?found/i.test(error.code));
+}
+
+const EXCERPT_MAX = 200;
+
+/** At most ~200 characters of a text body, HTML tags stripped and whitespace collapsed. */
+export function excerpt(raw: string): string {
+  const flat = raw
+    .replace(/<(script|style)\b[\s\S]*?<\/\1>/gi, ' ')
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/&nbsp;/gi, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return flat.length > EXCERPT_MAX ? `${flat.slice(0, EXCERPT_MAX - 1)}…` : flat;
+}
+
+/** The reason in a REST error body: `{"error": {code, message}}`, else a short excerpt; '' when empty. */
+export function errorBodyText(responseBody: unknown): string {
+  if (responseBody === null || responseBody === undefined) return '';
+  if (typeof responseBody === 'string') return excerpt(responseBody);
+  if (isObject(responseBody)) {
+    const failure = replyError(responseBody, false) ?? (text(responseBody.message) ? { message: String(responseBody.message) } : undefined);
+    if (failure) return excerpt(failure.code === undefined ? failure.message : `${failure.message} (code ${failure.code})`);
+  }
+  return excerpt(JSON.stringify(responseBody));
+}
+
+// ---------------------------------------------------------------------------------------
+// WebSocket frames
+
+export function encodeRequest(method: string, qid: number, params: JsonObject): string {
+  return JSON.stringify([method, { ...params, qid }]);
+}
+
+/** The acknowledgement of a server push that carried a qid. */
+export function encodeAck(method: string, qid: unknown): string {
+  return `[${JSON.stringify(`${method}_result`)},{"qid":${JSON.stringify(qid)},"result":"ok"}]`;
+}
+
+export function subscribeParams(id: string, events: readonly string[], objects: readonly string[] | undefined, expires: number): JsonObject {
+  return objects === undefined ? { id, events, expires } : { id, events, objects, expires };
+}
+
+export function unsubscribeParams(id: string): JsonObject {
+  return { id, expires: 0 };
+}
+
+/** The lifetime the server granted: the reply's `expires` when it names one, else what we asked. */
+export function grantedExpires(params: JsonObject, asked: number): number {
+  const granted = num(params.expires);
+  return granted !== undefined && granted > 0 ? granted : asked;
+}
+
+export type UndecodableReason = 'not JSON' | 'not a ["method", {params}] array' | 'unknown envelope';
+
+/** Receives what one frame turned out to be; a visitor so that decoding allocates nothing of its own. */
+export interface FrameSink {
+  event(event: EraEvent, subscriptionId: unknown, method: string, qid: unknown): void;
+  reply(qid: unknown, params: JsonObject): void;
+  undecodable(reason: UndecodableReason, method: string | undefined, qid: unknown): void;
+}
+
+function makeEvent(cls: string, type: string, payload: JsonObject): EraEvent {
+  return {
+    topic: `${cls}.${type}`,
+    class: cls,
+    type,
+    payload,
+    eventId: text(payload.eventid),
+    connectionId: text(payload.connectionid),
+    callId: text(payload.cid),
+    replayed: undefined,
+    call: undefined,
+  };
+}
+
+/**
+ * One frame, one JSON.parse. Accepts the three push envelopes: the model
+ * `["event", {qid, id, class, type, data}]`; the fields flat in params with the type in
+ * `type`/`eventtype`/`event` and the class in `class`/`eventclass`; and a method named
+ * `"<class>.<type>"`. Replies are `<method>_result` frames, matched by qid elsewhere.
+ */
+export function decodeFrame(raw: string, sink: FrameSink): void {
+  let frame: unknown;
+  try {
+    frame = JSON.parse(raw);
+  } catch {
+    sink.undecodable('not JSON', undefined, undefined);
+    return;
+  }
+  if (!Array.isArray(frame) || typeof frame[0] !== 'string' || !isObject(frame[1])) {
+    sink.undecodable('not a ["method", {params}] array', undefined, undefined);
+    return;
+  }
+  const method: string = frame[0];
+  const params: JsonObject = frame[1];
+  if (method.endsWith('_result')) {
+    sink.reply(params.qid, params);
+    return;
+  }
+  const cls = params.class ?? params.eventclass;
+  const type = params.type ?? params.eventtype ?? params.event;
+  if (typeof cls === 'string' && typeof type === 'string' && cls !== '' && type !== '') {
+    const data = params.data;
+    sink.event(makeEvent(cls, type, isObject(data) ? data : params), params.id, method, params.qid);
+    return;
+  }
+  const dot = method.indexOf('.');
+  if (dot > 0 && dot < method.length - 1) {
+    sink.event(makeEvent(method.slice(0, dot), method.slice(dot + 1), params), params.id, method, params.qid);
+    return;
+  }
+  sink.undecodable('unknown envelope', method, params.qid);
+}
+
+// ---------------------------------------------------------------------------------------
+// What an event's fields mean for the state of its call
+
+export type CallEventKind = 'invite' | 'progress' | 'answer' | 'end' | 'stop' | 'leg' | 'record' | 'failure' | 'other';
+
+/** Scratch record filled by readCallEvent; reused for every event so reading allocates nothing. */
+export interface CallEventFacts {
+  kind: CallEventKind;
+  connectionId: string | undefined;
+  callId: string | undefined;
+  at: number | undefined;
+  startedAt: number | undefined;
+  from: string | undefined;
+  to: string | undefined;
+  direction: CallDirection | undefined;
+  legA: string | undefined;
+  legB: string | undefined;
+  /** A leg event's leg and its state (ccsevents.call_*). */
+  leg: string | undefined;
+  legState: 'ring' | 'talk' | 'hold' | 'end' | undefined;
+  reason: string | undefined;
+  recordingKey: string | undefined;
+  /** The new B party of a blind transfer (a referred dialog calling B again). */
+  transfer: string | undefined;
+}
+
+export function emptyCallEventFacts(): CallEventFacts {
+  return {
+    kind: 'other', connectionId: undefined, callId: undefined, at: undefined, startedAt: undefined,
+    from: undefined, to: undefined, direction: undefined, legA: undefined, legB: undefined,
+    leg: undefined, legState: undefined, reason: undefined, recordingKey: undefined, transfer: undefined,
+  };
+}
+
+const CALLEVENT_KINDS = new Map<string, CallEventKind>([
+  ['invite', 'invite'],
+  ['dlg_init', 'progress'],
+  ['dlg_call', 'progress'],
+  ['dlg_start', 'answer'],
+  ['dlg_end', 'end'],
+  ['dlg_stop', 'stop'],
+]);
+
+const CCSEVENT_KINDS = new Map<string, CallEventKind>([
+  ['call_create', 'leg'],
+  ['call_update', 'leg'],
+  ['call_set_state', 'leg'],
+  ['call_delete', 'leg'],
+  ['call_dtmf', 'leg'],
+  ['connection_set_record_info', 'record'],
+  ['connection_failure', 'failure'],
+]);
+
+function legState(value: unknown): CallEventFacts['legState'] {
+  return value === 'ring' || value === 'talk' || value === 'hold' || value === 'end' ? value : undefined;
+}
+
+/** Fills `out` with what `ev` says about its call. */
+export function readCallEvent(ev: EraEvent, out: CallEventFacts): CallEventFacts {
+  const p = ev.payload;
+  const kinds = ev.class === 'callevents' ? CALLEVENT_KINDS : ev.class === 'ccsevents' ? CCSEVENT_KINDS : undefined;
+  out.kind = kinds?.get(ev.type) ?? 'other';
+  out.connectionId = ev.connectionId;
+  out.callId = ev.callId;
+  out.at = num(p.eventts);
+  out.startedAt = num(p.invitets);
+  out.from = text(p.fromnum) ?? text(p.fromusername);
+  out.to = text(p.tonum) ?? text(p.callednum);
+  out.direction = direction(p.dir) ?? (p.fromouter === true ? 'in' : undefined);
+  out.legA = text(p.acallid);
+  out.legB = text(p.bcallid);
+  out.leg = text(p.idcall);
+  out.legState = legState(p.state);
+  out.reason = text(p.reason);
+  out.recordingKey = text(p.key);
+  // A dialog that calls B again with `isreferred` is a transfer; with `isreplaced` it is
+  // an attended one, whose replaced call only the command names.
+  out.transfer = out.kind === 'progress' && p.isreferred === true && p.isreplaced !== true ? out.to : undefined;
+  return out;
+}
+
+/** Does the event name one of `objects` as a party? (For subscriptions with an objects filter.) */
+export function eventNamesParty(payload: JsonObject, objects: ReadonlySet<string>): boolean {
+  for (const field of ['fromnum', 'tonum', 'callednum', 'fromusername'] as const) {
+    const value = text(payload[field]);
+    if (value !== undefined && objects.has(value)) return true;
+  }
+  return false;
+}
+
+/** Payload of the `callevents.dlg_end` made up for a call found ended after an outage. */
+export function replayedEndPayload(call: CallState, eventId: string, now: number): JsonObject {
+  return body({
+    eventid: eventId,
+    eventts: now,
+    cid: call.callId,
+    connectionid: call.connectionId,
+    invitets: call.startedAt,
+    fromnum: call.from,
+    tonum: call.to,
+    dir: call.direction,
+    reason: 'unknown',
+  }, undefined);
+}
+
+/** Payload of the `callevents.invite` made up for a call that started during an outage. */
+export function replayedInvitePayload(call: ListedCall, eventId: string, now: number): JsonObject {
+  return body({
+    eventid: eventId,
+    eventts: now,
+    cid: call.callId,
+    connectionid: call.connectionId,
+    invitets: call.startedAt,
+    fromnum: call.from,
+    tonum: call.to,
+    callednum: call.to,
+    dir: call.direction,
+  }, undefined);
+}
+
+export function makeReplayedEvent(cls: string, type: string, payload: JsonObject): EraEvent {
+  const ev = makeEvent(cls, type, payload);
+  ev.replayed = true;
+  return ev;
+}

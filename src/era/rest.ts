@@ -1,0 +1,148 @@
+/**
+ * HTTP to the platform: one undici keep-alive pool per base URL, the TLS settings of THIS
+ * client only, a timeout per request, and transport failures turned into EraErrors. It
+ * never retries: a command (a POST dial) must not be sent twice.
+ */
+import { Client, Pool, type Dispatcher } from 'undici';
+import { EraError, describeNetworkError, type Redactor } from './errors';
+import { errorBodyText, type Query } from './protocol';
+
+export interface TlsSettings {
+  /** PEM bundle of a private CA, added to what the server's chain is checked against. */
+  ca?: string;
+  /** false only when the user switched verification off for this server. */
+  verifyTls: boolean;
+}
+
+export interface RestRequest {
+  method: string;
+  path: string;
+  query?: Query;
+  headers?: Record<string, string>;
+  /** Sent as JSON when defined. */
+  body?: unknown;
+  timeoutMs?: number;
+  /** Return the body as a Buffer, unparsed (downloads). */
+  raw?: boolean;
+}
+
+export type ResponseHeaders = Record<string, string | string[] | undefined>;
+
+export interface RestResponse {
+  statusCode: number;
+  headers: ResponseHeaders;
+  /** Parsed JSON, else the text; null when empty. A Buffer for raw requests. */
+  body: unknown;
+}
+
+const CONNECTIONS = 16;
+
+export function connectOptions(tls: TlsSettings): { ca?: string; rejectUnauthorized: boolean } {
+  return tls.ca ? { ca: tls.ca, rejectUnauthorized: tls.verifyTls } : { rejectUnauthorized: tls.verifyTls };
+}
+
+function parseBody(text: string, contentType: string | string[] | undefined): unknown {
+  if (text === '') return null;
+  const json = typeof contentType === 'string' && /json/i.test(contentType);
+  const first = text.charCodeAt(0);
+  // 0x7b '{', 0x5b '[': a JSON body sent with a wrong or missing Content-Type.
+  if (json || first === 0x7b || first === 0x5b) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+function seconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
+}
+
+export class RestTransport {
+  private readonly pool: Pool;
+  private readonly host: string;
+
+  constructor(
+    private readonly origin: URL,
+    private readonly tls: TlsSettings,
+    private readonly defaultTimeoutMs: number,
+  ) {
+    this.host = origin.host;
+    this.pool = new Pool(origin.origin, { connections: CONNECTIONS, pipelining: 1, connect: connectOptions(tls) });
+  }
+
+  send(req: RestRequest): Promise<RestResponse> {
+    return this.dispatch(this.pool, this.host, req);
+  }
+
+  /** A plain GET of an absolute URL (a recording link), through the pool when it is ours. */
+  async download(url: URL, timeoutMs: number): Promise<RestResponse> {
+    const req: RestRequest = { method: 'GET', path: url.pathname + url.search, timeoutMs, raw: true };
+    if (url.origin === this.origin.origin) return this.send(req);
+    const client = new Client(url.origin, { connect: connectOptions(this.tls) });
+    try {
+      return await this.dispatch(client, url.host, req);
+    } finally {
+      void client.destroy();
+    }
+  }
+
+  /** Lets requests in flight finish for up to `graceMs`, then cuts them. */
+  async close(graceMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const cut = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+    });
+    await Promise.race([this.pool.close().catch(() => undefined), cut]);
+    clearTimeout(timer);
+    if (!this.pool.destroyed) await this.pool.destroy().catch(() => undefined);
+  }
+
+  private async dispatch(dispatcher: Dispatcher, host: string, req: RestRequest): Promise<RestResponse> {
+    const timeoutMs = req.timeoutMs ?? this.defaultTimeoutMs;
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeoutMs);
+    const headers: Record<string, string> = { ...req.headers };
+    let payload: string | undefined;
+    if (req.body !== undefined) {
+      payload = JSON.stringify(req.body);
+      headers['content-type'] = 'application/json; charset=utf-8';
+    }
+    let path = req.path;
+    if (req.query && Object.keys(req.query).length > 0) {
+      const search = new URLSearchParams();
+      for (const [key, value] of Object.entries(req.query)) search.set(key, String(value));
+      path += (path.includes('?') ? '&' : '?') + search.toString();
+    }
+    try {
+      const res = await dispatcher.request({ method: req.method, path, headers, body: payload, signal: controller.signal });
+      const body = req.raw
+        ? Buffer.from(await res.body.arrayBuffer())
+        : parseBody(await res.body.text(), res.headers['content-type']);
+      return { statusCode: res.statusCode, headers: res.headers, body };
+    } catch (err) {
+      if (timedOut) {
+        throw new EraError('ERA_TIMEOUT', `${req.method} ${req.path}: no answer from ${host} within ${seconds(timeoutMs)}`);
+      }
+      throw new EraError('ERA_NOT_CONNECTED', `${req.method} ${req.path}: cannot reach ${host}: ${describeNetworkError(err)}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** The error for a non-2xx answer: 404 is ERA_NOT_FOUND, anything else ERA_HTTP with the status. */
+export function httpError(method: string, path: string, res: RestResponse, redact: Redactor): EraError {
+  const reason = redact(errorBodyText(Buffer.isBuffer(res.body) ? res.body.toString('utf8') : res.body));
+  const tail = reason === '' ? '' : `: ${reason}`;
+  if (res.statusCode === 404) {
+    return new EraError('ERA_NOT_FOUND', `${method} ${path}: not found (HTTP 404)${tail}`, 404);
+  }
+  return new EraError('ERA_HTTP', `${method} ${path} failed with HTTP ${res.statusCode}${tail}`, res.statusCode);
+}

@@ -1,0 +1,386 @@
+/**
+ * The client's one WebSocket. Owns the connection's life: credentials on the upgrade, a
+ * bounded handshake, qid request/reply, acknowledging pushes, protocol pings that find a
+ * half-open socket, and reconnecting forever with backoff until told to stop. What the
+ * frames mean is protocol.ts's business; what to do with events is the SocketHandler's.
+ */
+import type { Duplex } from 'node:stream';
+import WebSocket from 'ws';
+import { Backoff } from './backoff';
+import { EraError, describeNetworkError } from './errors';
+import { decodeFrame, encodeAck, encodeRequest, type FrameSink, type UndecodableReason } from './protocol';
+import { connectOptions, type TlsSettings } from './rest';
+import type { Session, UpgradeAuth } from './session';
+import type { EraEvent, JsonObject } from './types';
+
+export interface SocketSettings {
+  origin: URL;
+  tls: TlsSettings;
+  requestTimeoutMs: number;
+  pingIntervalMs: number;
+  pingTimeoutMs: number;
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+}
+
+export type SocketState = 'connecting' | 'connected' | 'disconnected';
+
+/** What the socket tells its owner. Called synchronously; must not throw. */
+export interface SocketHandler {
+  state(state: SocketState, detail?: string): void;
+  /** The socket is open (again). */
+  opened(): void;
+  /** An open socket closed, whatever the reason. */
+  dropped(): void;
+  event(ev: EraEvent, subscriptionId: unknown): void;
+  undecodable(reason: UndecodableReason, method: string | undefined): void;
+}
+
+export interface SocketCounters {
+  received: number;
+  reconnects: number;
+}
+
+interface Pending {
+  resolve(params: JsonObject): void;
+  reject(err: EraError): void;
+  timer: NodeJS.Timeout;
+}
+
+interface OpenWaiter {
+  resolve(): void;
+  reject(err: EraError): void;
+  timer: NodeJS.Timeout;
+}
+
+/** A frame as big as this is still read (and, being junk, skipped) rather than dropping the socket. */
+const MAX_PAYLOAD = 16 * 1024 * 1024;
+/** How long a polite close may take before the socket is cut. */
+const CLOSE_GRACE_MS = 1000;
+
+function seconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
+}
+
+export class EraSocket implements FrameSink {
+  private ws: WebSocket | undefined;
+  /** The TCP/TLS socket under `ws`, corked while a tick's acknowledgements are queued. */
+  private raw: Duplex | undefined;
+  private corked = false;
+  private running = false;
+  /** Bumped by start/stop so that a connect still waiting for a login knows it is stale. */
+  private generation = 0;
+  private isOpen = false;
+  private everOpened = false;
+  /** The previous attempt was refused with 401: do not log in again at once a second time. */
+  private refusedBefore = false;
+  private openedAt = 0;
+  /** Why the current socket is being cut by us, when it is. */
+  private cutReason: string | undefined;
+  private lastDetail = '';
+  private attemptTimer: NodeJS.Timeout | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private pongTimer: NodeJS.Timeout | undefined;
+  private nextQid = 0;
+  private readonly pending = new Map<unknown, Pending>();
+  private readonly waiters = new Set<OpenWaiter>();
+  private readonly backoff: Backoff;
+  private readonly host: string;
+
+  constructor(
+    private readonly settings: SocketSettings,
+    private readonly session: Session,
+    private readonly handler: SocketHandler,
+    private readonly counters: SocketCounters,
+  ) {
+    this.backoff = new Backoff(settings.reconnectMinMs, settings.reconnectMaxMs);
+    this.host = settings.origin.host;
+  }
+
+  get open(): boolean {
+    return this.isOpen;
+  }
+
+  get active(): boolean {
+    return this.running;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.generation++;
+    this.everOpened = false;
+    this.backoff.reset();
+    void this.connect();
+  }
+
+  /** Closes politely (cut after a short grace) and stops reconnecting. Resolves once closed. */
+  stop(): Promise<void> {
+    this.running = false;
+    this.generation++;
+    clearTimeout(this.attemptTimer);
+    this.attemptTimer = undefined;
+    this.failWaiters(new EraError('ERA_NOT_CONNECTED', `The connection to ${this.host} was closed`));
+    const ws = this.ws;
+    if (ws === undefined) return Promise.resolve();
+    // Detached at once, so that a start() before the close completes begins afresh.
+    this.detach();
+    return new Promise<void>((resolve) => {
+      const cut = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
+      ws.once('close', () => {
+        clearTimeout(cut);
+        resolve();
+      });
+      if (ws.readyState === WebSocket.OPEN) ws.close(1000);
+      else ws.terminate();
+    });
+  }
+
+  /** Sends a request and resolves with the reply's params (errors in them are the caller's to read). */
+  async request(method: string, params: JsonObject, timeoutMs = this.settings.requestTimeoutMs): Promise<JsonObject> {
+    const started = Date.now();
+    if (!this.isOpen) await this.whenOpen(timeoutMs);
+    const ws = this.ws!;
+    const qid = ++this.nextQid;
+    const left = Math.max(1, timeoutMs - (Date.now() - started));
+    return new Promise<JsonObject>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(qid);
+        reject(new EraError('ERA_TIMEOUT', `${method}: no answer from ${this.host} within ${seconds(timeoutMs)}`));
+      }, left);
+      this.pending.set(qid, { resolve, reject, timer });
+      ws.send(encodeRequest(method, qid, params));
+    });
+  }
+
+  // FrameSink ------------------------------------------------------------------------
+
+  reply(qid: unknown, params: JsonObject): void {
+    const pending = this.pending.get(qid);
+    if (pending === undefined) return; // a late reply to a request that timed out
+    this.pending.delete(qid);
+    clearTimeout(pending.timer);
+    pending.resolve(params);
+  }
+
+  event(ev: EraEvent, subscriptionId: unknown, method: string, qid: unknown): void {
+    this.counters.received++;
+    if (qid !== undefined) this.ack(method, qid);
+    this.handler.event(ev, subscriptionId);
+  }
+
+  undecodable(reason: UndecodableReason, method: string | undefined, qid: unknown): void {
+    this.counters.received++;
+    // Even a push we cannot read was received: acknowledge it so the server does not resend it.
+    if (method !== undefined && qid !== undefined) this.ack(method, qid);
+    this.handler.undecodable(reason, method);
+  }
+
+  /**
+   * Acknowledgements go out corked until the end of the tick: the frames of one read are
+   * acknowledged in one write instead of one system call each, the largest cost per event.
+   */
+  private ack(method: string, qid: unknown): void {
+    const ws = this.ws;
+    if (ws === undefined || !this.isOpen) return;
+    const raw = this.raw;
+    if (!this.corked && raw !== undefined) {
+      this.corked = true;
+      raw.cork();
+      process.nextTick(this.uncork, raw);
+    }
+    ws.send(encodeAck(method, qid));
+  }
+
+  private readonly uncork = (raw: Duplex): void => {
+    this.corked = false;
+    raw.uncork();
+  };
+
+  // Connection life ------------------------------------------------------------------
+
+  private whenOpen(timeoutMs: number): Promise<void> {
+    if (!this.running) {
+      return Promise.reject(this.session.failure
+        ?? new EraError('ERA_NOT_CONNECTED', `The WebSocket to ${this.host} is not open`));
+    }
+    return new Promise<void>((resolve, reject) => {
+      const waiter: OpenWaiter = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.waiters.delete(waiter);
+          const why = this.lastDetail ? `: ${this.lastDetail}` : '';
+          reject(new EraError('ERA_NOT_CONNECTED', `Could not connect to ${this.host} within ${seconds(timeoutMs)}${why}`));
+        }, timeoutMs),
+      };
+      this.waiters.add(waiter);
+    });
+  }
+
+  private failWaiters(err: EraError): void {
+    for (const waiter of this.waiters) {
+      clearTimeout(waiter.timer);
+      waiter.reject(err);
+    }
+    this.waiters.clear();
+  }
+
+  private failPending(err: EraError): void {
+    for (const pending of this.pending.values()) {
+      clearTimeout(pending.timer);
+      pending.reject(err);
+    }
+    this.pending.clear();
+  }
+
+  private async connect(): Promise<void> {
+    this.attemptTimer = undefined;
+    const generation = this.generation;
+    this.handler.state('connecting');
+    let auth: UpgradeAuth;
+    try {
+      auth = await this.session.upgrade();
+    } catch (err) {
+      if (generation !== this.generation) return;
+      if (this.session.failure) {
+        this.giveUp();
+        return;
+      }
+      this.retryLater(err instanceof EraError ? err.message : describeNetworkError(err));
+      return;
+    }
+    if (generation !== this.generation) return;
+    const { origin, tls } = this.settings;
+    const url = `${origin.protocol === 'https:' ? 'wss:' : 'ws:'}//${origin.host}${auth.path}`;
+    const ws = new WebSocket(url, {
+      headers: auth.headers,
+      handshakeTimeout: this.settings.requestTimeoutMs,
+      maxPayload: MAX_PAYLOAD,
+      perMessageDeflate: false,
+      ...connectOptions(tls),
+    });
+    this.ws = ws;
+    this.cutReason = undefined;
+    let refusedStatus: number | undefined;
+    let lastError: unknown;
+    ws.on('unexpected-response', (_req, res) => {
+      refusedStatus = res.statusCode;
+      ws.terminate();
+    });
+    ws.on('error', (err) => {
+      lastError = err;
+    });
+    ws.on('upgrade', (res) => {
+      this.raw = res.socket;
+    });
+    ws.on('open', () => this.opened());
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) {
+        this.undecodable('not JSON', undefined, undefined);
+        return;
+      }
+      decodeFrame(data.toString(), this);
+    });
+    ws.on('pong', () => {
+      clearTimeout(this.pongTimer);
+      this.pongTimer = undefined;
+      this.schedulePing();
+    });
+    ws.on('close', (code) => {
+      if (this.ws !== ws) return;
+      this.closed(code, refusedStatus, lastError, auth);
+    });
+  }
+
+  private opened(): void {
+    this.isOpen = true;
+    this.openedAt = Date.now();
+    this.refusedBefore = false;
+    this.lastDetail = '';
+    this.schedulePing();
+    if (this.everOpened) this.counters.reconnects++;
+    this.everOpened = true;
+    this.handler.state('connected');
+    for (const waiter of this.waiters) {
+      clearTimeout(waiter.timer);
+      waiter.resolve();
+    }
+    this.waiters.clear();
+    this.handler.opened();
+  }
+
+  private schedulePing(): void {
+    clearTimeout(this.pingTimer);
+    this.pingTimer = setTimeout(() => {
+      this.pingTimer = undefined;
+      const ws = this.ws;
+      if (!ws || !this.isOpen) return;
+      ws.ping();
+      this.pongTimer = setTimeout(() => {
+        this.pongTimer = undefined;
+        this.cutReason = `no answer to pings within ${seconds(this.settings.pingTimeoutMs)}`;
+        ws.terminate();
+      }, this.settings.pingTimeoutMs);
+    }, this.settings.pingIntervalMs);
+  }
+
+  /** Forgets the current socket: no more pings, and requests waiting on it fail. */
+  private detach(): void {
+    const wasOpen = this.isOpen;
+    this.ws = undefined;
+    this.raw = undefined;
+    this.isOpen = false;
+    clearTimeout(this.pingTimer);
+    clearTimeout(this.pongTimer);
+    this.pingTimer = this.pongTimer = undefined;
+    this.failPending(new EraError('ERA_NOT_CONNECTED', `The connection to ${this.host} closed before the answer came`));
+    if (wasOpen) this.handler.dropped();
+  }
+
+  private closed(code: number, refusedStatus: number | undefined, lastError: unknown, auth: UpgradeAuth): void {
+    const wasOpen = this.isOpen;
+    this.detach();
+    if (!this.running) return;
+
+    if (refusedStatus === 401) {
+      const again = auth.refused() && !this.refusedBefore;
+      if (this.session.failure) {
+        this.giveUp();
+        return;
+      }
+      if (again) {
+        // The session expired: one fresh login, at once.
+        this.refusedBefore = true;
+        void this.connect();
+        return;
+      }
+      this.retryLater('the platform refused the WebSocket (HTTP 401) even after logging in again');
+      return;
+    }
+    this.refusedBefore = false;
+    if (wasOpen && Date.now() - this.openedAt >= this.settings.pingIntervalMs + this.settings.pingTimeoutMs) {
+      this.backoff.reset(); // that connection really was up: start again from the shortest delay
+    }
+    let detail: string;
+    if (this.cutReason !== undefined) detail = this.cutReason;
+    else if (refusedStatus !== undefined) detail = `the platform refused the WebSocket (HTTP ${refusedStatus})`;
+    else if (lastError instanceof Error && lastError.message === 'Opening handshake has timed out') {
+      detail = `no answer to the WebSocket upgrade within ${seconds(this.settings.requestTimeoutMs)}`;
+    } else if (lastError !== undefined) detail = describeNetworkError(lastError);
+    else detail = wasOpen ? `connection lost (code ${code})` : `the connection closed during the upgrade (code ${code})`;
+    this.retryLater(detail);
+  }
+
+  private retryLater(detail: string): void {
+    this.lastDetail = detail;
+    this.handler.state('disconnected', detail);
+    this.attemptTimer = setTimeout(() => void this.connect(), this.backoff.next());
+  }
+
+  /** Authentication failed for good (the session says so): stop trying. */
+  private giveUp(): void {
+    this.running = false;
+    this.failWaiters(this.session.failure!);
+  }
+}

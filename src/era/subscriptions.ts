@@ -1,0 +1,261 @@
+/**
+ * Platform subscriptions behind the listeners. Listeners without an objects filter share
+ * one subscription whose `events` is the union of their patterns; listeners with the same
+ * objects share another. Each subscription is renewed (same id) at 80% of the lifetime the
+ * server granted, sent again after every reconnect, modified in place when its union
+ * changes, deleted (`expires: 0`) when its last listener leaves, and retried with backoff
+ * when the server refuses it.
+ */
+import { randomUUID } from 'node:crypto';
+import { Backoff } from './backoff';
+import { EraError } from './errors';
+import { compilePatterns, unionOf, type Pattern } from './patterns';
+import { grantedExpires, replyError, subscribeParams, unsubscribeParams } from './protocol';
+import type { EraEvent, JsonObject } from './types';
+
+export interface ListenSpec {
+  events: readonly string[];
+  /** Subscriber ids for the platform's objects filter; empty or absent: everything the account may see. */
+  objects?: readonly string[];
+  /** Attach the call's state (`ev.call`) to the events this listener gets. */
+  attachCall?: boolean;
+}
+
+export interface Listener {
+  readonly patterns: Pattern[];
+  readonly attachCall: boolean;
+  readonly callback: (ev: EraEvent) => void;
+  readonly group: Group;
+}
+
+export class Group {
+  /** The subscription's id on the platform. */
+  readonly id = randomUUID();
+  readonly objects: readonly string[] | undefined;
+  readonly objectSet: ReadonlySet<string> | undefined;
+  listeners: Listener[] = [];
+  /** The union of the listeners' patterns: what the subscription asks for. */
+  events: string[] = [];
+  patterns: Pattern[] = [];
+  /** A subscribe went out on the current connection, so the platform may hold it. */
+  onPlatform = false;
+  /** Bumped on every send and on every drop, so that a stale reply changes nothing. */
+  generation = 0;
+  timer: NodeJS.Timeout | undefined;
+  failure: string | undefined;
+  readonly backoff: Backoff;
+
+  constructor(
+    readonly key: string,
+    objects: readonly string[] | undefined,
+    retryMinMs: number,
+    retryMaxMs: number,
+  ) {
+    this.objects = objects;
+    this.objectSet = objects === undefined ? undefined : new Set(objects);
+    this.backoff = new Backoff(retryMinMs, retryMaxMs);
+  }
+}
+
+/** What the subscriptions need from the socket. */
+export interface SubscriptionTransport {
+  readonly open: boolean;
+  request(method: string, params: JsonObject): Promise<JsonObject>;
+}
+
+export interface SubscriptionSettings {
+  expires: number;
+  retryMinMs: number;
+  retryMaxMs: number;
+}
+
+export interface SubscriptionReporter {
+  debug(msg: string): void;
+  /** Called once per distinct problem. */
+  warnOnce(msg: string): void;
+  /** A subscription is failing (a sentence), or all are fine again (undefined). */
+  problem(detail: string | undefined): void;
+}
+
+/** Objects as a canonical list: trimmed, without blanks and repeats, sorted. */
+function normaliseObjects(objects: readonly string[] | undefined): string[] | undefined {
+  if (objects === undefined) return undefined;
+  const set = new Set<string>();
+  for (const o of objects) {
+    if (typeof o !== 'string' && typeof o !== 'number') {
+      throw new EraError('ERA_INVALID_INPUT', 'Subscription objects must be subscriber ids (text or numbers)');
+    }
+    const text = String(o).trim();
+    if (text !== '') set.add(text);
+  }
+  return set.size === 0 ? undefined : [...set].sort();
+}
+
+export class Subscriptions {
+  private readonly groups = new Map<string, Group>();
+  private readonly ids = new Map<string, Group>();
+  /** The groups as an array, for the dispatcher's per-event loop. */
+  all: Group[] = [];
+  private listenerCount = 0;
+
+  constructor(
+    private readonly transport: SubscriptionTransport,
+    private readonly settings: SubscriptionSettings,
+    private readonly report: SubscriptionReporter,
+  ) {}
+
+  get size(): number {
+    return this.listenerCount;
+  }
+
+  byId(id: string): Group | undefined {
+    return this.ids.get(id);
+  }
+
+  /** Adds a listener (throws ERA_INVALID_INPUT for bad patterns or objects). */
+  add(spec: ListenSpec, callback: (ev: EraEvent) => void): Listener {
+    const patterns = compilePatterns(spec.events);
+    const objects = normaliseObjects(spec.objects);
+    const key = objects === undefined ? '' : objects.join('\n');
+    let group = this.groups.get(key);
+    if (group === undefined) {
+      group = new Group(key, objects, this.settings.retryMinMs, this.settings.retryMaxMs);
+      this.groups.set(key, group);
+      this.ids.set(group.id, group);
+      this.all = [...this.groups.values()];
+    }
+    const listener: Listener = { patterns, attachCall: spec.attachCall === true, callback, group };
+    group.listeners = [...group.listeners, listener];
+    this.listenerCount++;
+    this.changed(group);
+    return listener;
+  }
+
+  remove(listener: Listener): void {
+    const group = listener.group;
+    const before = group.listeners.length;
+    // A new array, not a splice: a dispatch in progress keeps iterating the old one.
+    group.listeners = group.listeners.filter((l) => l !== listener);
+    if (group.listeners.length === before) return;
+    this.listenerCount--;
+    if (group.listeners.length > 0) {
+      this.changed(group);
+      return;
+    }
+    this.groups.delete(group.key);
+    this.ids.delete(group.id);
+    this.all = [...this.groups.values()];
+    this.settle(group);
+    if (group.failure !== undefined) this.reportProblems();
+    if (this.transport.open && group.onPlatform) {
+      this.transport.request('subscribe', unsubscribeParams(group.id)).catch(() => undefined);
+    }
+  }
+
+  /** The socket is open (again): every subscription is sent afresh. Resolves when all were answered. */
+  async opened(): Promise<void> {
+    const sends: Promise<void>[] = [];
+    for (const group of this.groups.values()) {
+      group.onPlatform = false;
+      group.backoff.reset();
+      sends.push(this.send(group));
+    }
+    await Promise.all(sends);
+  }
+
+  /** The socket closed: the platform forgot every subscription; stop their timers. */
+  dropped(): void {
+    for (const group of this.groups.values()) {
+      this.settle(group);
+      group.onPlatform = false;
+    }
+  }
+
+  /** Deletes every subscription on the platform, waiting at most `timeoutMs` for the answers. */
+  async deleteAll(timeoutMs: number): Promise<void> {
+    const groups = [...this.groups.values()];
+    this.groups.clear();
+    this.ids.clear();
+    this.all = [];
+    this.listenerCount = 0;
+    for (const group of groups) this.settle(group);
+    if (!this.transport.open) return;
+    const deletes = groups
+      .filter((g) => g.onPlatform)
+      .map((g) => this.transport.request('subscribe', unsubscribeParams(g.id)).catch(() => undefined));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(deletes),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /** Stops a group's timer and makes any reply in flight stale. */
+  private settle(group: Group): void {
+    clearTimeout(group.timer);
+    group.timer = undefined;
+    group.generation++;
+  }
+
+  private changed(group: Group): void {
+    const all: Pattern[] = [];
+    for (const l of group.listeners) all.push(...l.patterns);
+    const events = unionOf(all);
+    if (events.join(',') === group.events.join(',')) return;
+    group.events = events;
+    group.patterns = compilePatterns(events);
+    if (this.transport.open) void this.send(group);
+  }
+
+  private async send(group: Group): Promise<void> {
+    this.settle(group);
+    if (!this.transport.open) return; // opened() sends everything again
+    const generation = group.generation;
+    const asked = this.settings.expires;
+    group.onPlatform = true;
+    let reply: JsonObject;
+    try {
+      reply = await this.transport.request('subscribe', subscribeParams(group.id, group.events, group.objects, asked));
+    } catch (err) {
+      if (generation !== group.generation || !this.transport.open) return;
+      this.failed(group, err instanceof Error ? err.message : String(err));
+      return;
+    }
+    if (generation !== group.generation) return;
+    const error = replyError(reply, true);
+    if (error !== undefined) {
+      const code = error.code === undefined ? '' : ` (code ${error.code})`;
+      this.failed(group, `${error.message}${code}`);
+      return;
+    }
+    group.backoff.reset();
+    const granted = grantedExpires(reply, asked);
+    this.report.debug(`subscription ${group.events.join(',')} active for ${granted} s`);
+    group.timer = setTimeout(() => void this.send(group), granted * 800);
+    if (group.failure !== undefined) {
+      group.failure = undefined;
+      this.reportProblems();
+    }
+  }
+
+  private failed(group: Group, reason: string): void {
+    const what = group.objects === undefined ? group.events.join(', ') : `${group.events.join(', ')} for ${group.objects.join(', ')}`;
+    group.failure = `the platform refused the event subscription (${what}): ${reason}`;
+    this.report.warnOnce(`${group.failure[0]!.toUpperCase()}${group.failure.slice(1)}; retrying`);
+    this.reportProblems();
+    group.timer = setTimeout(() => void this.send(group), group.backoff.next());
+  }
+
+  private reportProblems(): void {
+    for (const group of this.groups.values()) {
+      if (group.failure !== undefined) {
+        this.report.problem(group.failure);
+        return;
+      }
+    }
+    this.report.problem(undefined);
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * The control API under `/_sim/` (docs/ARCHITECTURE.md, "The simulator"): drive calls as their
+ * parties would, inject faults, read the request log, and run bursts. JSON in and out.
+ */
+import { badRequest, notFound } from './errors';
+import type { HttpReply, HttpRequest } from './http';
+import type { Simulator } from './index';
+import { errorReply, json, jsonBody, methodNotAllowed, routePath, segment, type JsonObject } from './reply';
+import type { CallDir, SendToSocketsOptions } from './types';
+
+const DIRS: readonly CallDir[] = ['in', 'out', 'local'];
+
+/** `GET /_sim/` lists what is here, for someone exploring the demo with curl. */
+const ROUTES = [
+  'POST /_sim/calls {from, to, dir?, record?, answer?}',
+  'GET /_sim/calls',
+  'GET /_sim/calls/<id>',
+  'POST /_sim/calls/<id>/answer',
+  'POST /_sim/calls/<id>/hangup {reason?}',
+  'POST /_sim/calls/<id>/dtmf {digits, leg?}',
+  'GET|DELETE /_sim/requests',
+  'GET /_sim/subscriptions',
+  'GET|POST|DELETE /_sim/faults',
+  'POST /_sim/ws/send {raw?, frame?, size?}',
+  'POST /_sim/drop',
+  'POST /_sim/expire-sessions',
+  'POST /_sim/reset',
+  'POST /_sim/burst {calls, answer?}',
+];
+
+export async function handleControl(sim: Simulator, req: HttpRequest): Promise<HttpReply> {
+  try {
+    return await route(sim, req, routePath(req.path).slice('/_sim'.length));
+  } catch (err) {
+    return errorReply(err);
+  }
+}
+
+async function route(sim: Simulator, req: HttpRequest, path: string): Promise<HttpReply> {
+  const m = req.method;
+  const body = (): JsonObject => jsonBody(req);
+  switch (path) {
+    case '':
+      return m === 'GET' ? json(200, { routes: ROUTES }) : methodNotAllowed(['GET']);
+    case '/calls':
+      if (m === 'GET') return json(200, sim.listCalls());
+      if (m === 'POST') return json(200, sim.startCall(startCallOptions(body())));
+      return methodNotAllowed(['GET', 'POST']);
+    case '/requests':
+      if (m === 'GET') return json(200, sim.requests());
+      if (m === 'DELETE') {
+        sim.clearRequests();
+        return json(200, { result: 'ok' });
+      }
+      return methodNotAllowed(['GET', 'DELETE']);
+    case '/subscriptions':
+      return m === 'GET' ? json(200, sim.subscriptions()) : methodNotAllowed(['GET']);
+    case '/faults':
+      if (m === 'GET') return json(200, sim.faults);
+      if (m === 'POST') {
+        sim.setFaults(body());
+        return json(200, sim.faults);
+      }
+      if (m === 'DELETE') {
+        sim.clearFaults();
+        return json(200, sim.faults);
+      }
+      return methodNotAllowed(['GET', 'POST', 'DELETE']);
+    case '/ws/send':
+      return m === 'POST' ? json(200, { sent: sim.sendToSockets(sendOptions(body())) }) : methodNotAllowed(['POST']);
+    case '/drop':
+      return m === 'POST' ? json(200, { dropped: sim.dropSockets() }) : methodNotAllowed(['POST']);
+    case '/expire-sessions':
+      if (m !== 'POST') return methodNotAllowed(['POST']);
+      sim.expireSessions();
+      return json(200, { result: 'ok' });
+    case '/reset':
+      if (m !== 'POST') return methodNotAllowed(['POST']);
+      sim.reset();
+      return json(200, { result: 'ok' });
+    case '/burst': {
+      if (m !== 'POST') return methodNotAllowed(['POST']);
+      const { calls, answer } = body();
+      if (typeof calls !== 'number') throw badRequest('"calls" must be a number');
+      if (answer !== undefined && typeof answer !== 'boolean') throw badRequest('"answer" must be a boolean');
+      return json(200, await sim.burst({ calls, ...(answer !== undefined && { answer }) }));
+    }
+  }
+  const action = /^\/calls\/([^/]+)(?:\/([a-z]+))?$/.exec(path);
+  if (!action) throw notFound(`no control resource ${req.path}`);
+  const id = segment(action[1] ?? '');
+  const verb = action[2];
+  if (verb === undefined) return m === 'GET' ? json(200, sim.getCall(id)) : methodNotAllowed(['GET']);
+  if (m !== 'POST') return methodNotAllowed(['POST']);
+  const params = body();
+  switch (verb) {
+    case 'answer':
+      return json(200, sim.answerCall(id));
+    case 'hangup':
+      if (params.reason !== undefined && typeof params.reason !== 'string') throw badRequest('"reason" must be a string');
+      return json(200, sim.hangupCall(id, params.reason));
+    case 'dtmf':
+      if (typeof params.digits !== 'string') throw badRequest('"digits" must be a string');
+      if (params.leg !== undefined && typeof params.leg !== 'string') throw badRequest('"leg" must be "a", "b" or a leg Call-Id');
+      return json(200, sim.pressDtmf(id, params.digits, params.leg));
+    default:
+      throw notFound(`no control action ${verb}`);
+  }
+}
+
+function startCallOptions(b: JsonObject): Parameters<Simulator['startCall']>[0] {
+  const { from, to, dir, record, answer } = b;
+  if (typeof from !== 'string' && typeof from !== 'number') throw badRequest('"from" must be a number');
+  if (typeof to !== 'string' && typeof to !== 'number') throw badRequest('"to" must be a number');
+  if (dir !== undefined && !DIRS.includes(dir as CallDir)) throw badRequest('"dir" must be in, out or local');
+  if (record !== undefined && typeof record !== 'boolean') throw badRequest('"record" must be a boolean');
+  if (answer !== undefined && typeof answer !== 'boolean') throw badRequest('"answer" must be a boolean');
+  return {
+    from: String(from),
+    to: String(to),
+    ...(dir !== undefined && { dir: dir as CallDir }),
+    ...(record !== undefined && { record }),
+    ...(answer !== undefined && { answer }),
+  };
+}
+
+function sendOptions(b: JsonObject): SendToSocketsOptions {
+  const { raw, frame, size } = b;
+  if (raw !== undefined && typeof raw !== 'string') throw badRequest('"raw" must be a string');
+  if (size !== undefined && (typeof size !== 'number' || !Number.isInteger(size) || size < 1)) throw badRequest('"size" must be a positive integer');
+  if (raw === undefined && frame === undefined && size === undefined) throw badRequest('give "raw", "frame" or "size"');
+  return { ...(raw !== undefined && { raw }), ...('frame' in b && { frame }), ...(size !== undefined && { size }) };
+}

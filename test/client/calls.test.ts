@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { CallTable, SUPPRESSED, callFromPlatform } from '../../src/era/calls';
+import { makeReplayedEvent } from '../../src/era/protocol';
+import type { EraEvent, JsonObject } from '../../src/era/types';
+
+const CID = 'cid-1';
+const ID = `${CID}.1000`;
+
+function ev(cls: string, type: string, fields: JsonObject, id = ID): EraEvent {
+  const payload: JsonObject = { eventid: `${type}-${Math.random()}`, cid: CID, connectionid: id, invitets: 1000, ...fields };
+  return {
+    topic: `${cls}.${type}`,
+    class: cls,
+    type,
+    payload,
+    eventId: String(payload.eventid),
+    connectionId: id,
+    callId: CID,
+    replayed: undefined,
+    call: undefined,
+  };
+}
+
+function state(table: CallTable, id = ID) {
+  return table.get(id)!;
+}
+
+describe('client: call table', () => {
+  it('follows an answered call that is held, resumed and ends', () => {
+    const t = new CallTable(100, 60_000);
+    t.apply(ev('callevents', 'invite', { eventts: 1000, fromnum: '+7999', tonum: '101', dir: 'in', acallid: 'a@x' }));
+    assert.deepEqual(state(t), {
+      connectionId: ID,
+      callId: CID,
+      direction: 'in',
+      from: '+7999',
+      to: '101',
+      state: 'ringing',
+      legs: ['a@x'],
+      held: false,
+      transfers: [],
+      startedAt: 1000,
+    });
+    t.apply(ev('callevents', 'dlg_call', { eventts: 1001, acallid: 'a@x', bcallid: 'b@x' }));
+    t.apply(ev('callevents', 'dlg_start', { eventts: 1500, acallid: 'a@x', bcallid: 'b@x' }));
+    assert.equal(state(t).state, 'talking');
+    assert.equal(state(t).answeredAt, 1500);
+    assert.deepEqual(state(t).legs, ['a@x', 'b@x']);
+    t.apply(ev('ccsevents', 'call_set_state', { eventts: 1600, idcall: 'b@x', state: 'hold' }));
+    assert.equal(state(t).state, 'held');
+    assert.equal(state(t).held, true);
+    t.apply(ev('ccsevents', 'call_set_state', { eventts: 1700, idcall: 'b@x', state: 'talk' }));
+    assert.equal(state(t).state, 'talking');
+    assert.equal(state(t).held, false);
+    assert.equal(state(t).answeredAt, 1500);
+    t.apply(ev('callevents', 'dlg_end', { eventts: 2000, reason: 'bye' }));
+    t.apply(ev('ccsevents', 'connection_set_record_info', { eventts: 2001, key: 'fs:rec/1.mp3' }));
+    t.apply(ev('callevents', 'dlg_stop', { eventts: 5000, reason: 'bye' }));
+    const s = state(t);
+    assert.equal(s.state, 'ended');
+    assert.equal(s.endedAt, 2000);
+    assert.equal(s.endReason, 'bye');
+    assert.equal(s.recordingKey, 'fs:rec/1.mp3');
+  });
+
+  it('keeps answeredAt and endedAt absent until they happen, and held false unless on hold', () => {
+    const t = new CallTable(100, 60_000);
+    t.apply(ev('callevents', 'invite', { eventts: 1000 }));
+    t.apply(ev('callevents', 'dlg_end', { eventts: 1200, reason: 'cancel' }));
+    const s = state(t);
+    assert.equal('answeredAt' in s, false);
+    assert.equal(s.endReason, 'cancel');
+    assert.equal(s.held, false);
+  });
+
+  it('records blind transfer targets from referred dialogs', () => {
+    const t = new CallTable(100, 60_000);
+    t.apply(ev('callevents', 'invite', { tonum: '101' }));
+    t.apply(ev('callevents', 'dlg_call', { tonum: '102', isreferred: true, isreplaced: false }));
+    assert.deepEqual(state(t).transfers, ['102']);
+    assert.equal(state(t).to, '102');
+    t.noteTransfer(ID, 'other.1');
+    assert.deepEqual(state(t).transfers, ['102', 'other.1']);
+  });
+
+  it('returns copies, never its own state', () => {
+    const t = new CallTable(100, 60_000);
+    t.apply(ev('callevents', 'invite', { acallid: 'a' }));
+    const s = state(t);
+    s.legs.push('mine');
+    s.state = 'ended';
+    assert.deepEqual(state(t).legs, ['a']);
+    assert.equal(state(t).state, 'ringing');
+  });
+
+  it('drops ended calls after the grace period', async () => {
+    const t = new CallTable(100, 30);
+    t.apply(ev('callevents', 'invite', {}));
+    t.apply(ev('callevents', 'dlg_end', { reason: 'bye' }));
+    assert.ok(t.get(ID));
+    await new Promise((r) => setTimeout(r, 40));
+    assert.equal(t.get(ID), undefined);
+    assert.equal(t.size, 0);
+  });
+
+  it('stays within its cap, evicting ended calls first', () => {
+    const t = new CallTable(3, 60_000);
+    t.apply(ev('callevents', 'invite', {}, 'live-1'));
+    t.apply(ev('callevents', 'invite', {}, 'ended-1'));
+    t.apply(ev('callevents', 'dlg_end', {}, 'ended-1'));
+    t.apply(ev('callevents', 'invite', {}, 'live-2'));
+    t.apply(ev('callevents', 'invite', {}, 'live-3'));
+    assert.equal(t.size, 3);
+    assert.equal(t.get('ended-1'), undefined);
+    t.apply(ev('callevents', 'invite', {}, 'live-4'));
+    assert.equal(t.size, 3);
+    assert.equal(t.get('live-1'), undefined, 'then the oldest');
+    for (let i = 0; i < 1000; i++) t.apply(ev('callevents', 'invite', {}, `n-${i}`));
+    assert.equal(t.size, 3);
+  });
+
+  it('ignores events about no call, and does not create calls from unrelated events', () => {
+    const t = new CallTable(10, 60_000);
+    assert.equal(t.apply(ev('ccsevents', 'seance_create', {}, undefined as unknown as string)), undefined);
+    assert.equal(t.apply(ev('ccsevents', 'connection_create', {})), undefined);
+    assert.equal(t.size, 0);
+  });
+
+  it('suppresses a live dlg_end after a replayed one', () => {
+    const t = new CallTable(10, 60_000);
+    t.apply(ev('callevents', 'invite', {}));
+    const replayed = makeReplayedEvent('callevents', 'dlg_end', { eventid: 'r-1', connectionid: ID, reason: 'unknown' });
+    assert.notEqual(t.apply(replayed), SUPPRESSED);
+    assert.equal(state(t).endReason, 'unknown');
+    assert.equal(t.apply(ev('callevents', 'dlg_end', { reason: 'bye' })), SUPPRESSED);
+  });
+
+  it('turns a platform call object into the state shape', () => {
+    assert.deepEqual(callFromPlatform({ id: 'c.1', cid: 'c', invitets: 5, fromnum: '1', tonum: '2', dir: 'out', state: 'hold' }), {
+      connectionId: 'c.1',
+      callId: 'c',
+      direction: 'out',
+      from: '1',
+      to: '2',
+      state: 'held',
+      held: true,
+      legs: [],
+      transfers: [],
+      startedAt: 5,
+    });
+    assert.throws(() => callFromPlatform('nope'), { code: 'ERA_PROTOCOL' });
+  });
+});

@@ -1,0 +1,247 @@
+import assert from 'node:assert/strict';
+import type { EraClient } from '../../src/era/client';
+import { EraError } from '../../src/era/errors';
+import {
+  Collector,
+  FreezableProxy,
+  ctl,
+  faults,
+  newLog,
+  requests,
+  sim,
+  sleep,
+  startCall,
+  subscribed,
+  tokenClient,
+  userClient,
+  waitFor,
+  waitForState,
+  type Simulator,
+} from './helpers';
+
+describe('client: WebSocket', function () {
+  let s: Simulator;
+  const clients: EraClient[] = [];
+  const track = (c: EraClient) => (clients.push(c), c);
+
+  beforeEach(async () => {
+    s = await sim();
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+    await s.stop();
+  });
+
+  /** A client listening to everything, connected and subscribed. */
+  async function listening(make = () => userClient(s.url)): Promise<{ c: EraClient; got: Collector }> {
+    const c = track(make());
+    const got = new Collector();
+    c.listen({ events: ['callevents.*', 'ccsevents.*'] }, got.push);
+    await waitForState(c, 'connected');
+    await subscribed(s);
+    return { c, got };
+  }
+
+  it('opens only while something listens, on /ws with the session, and closes with the last listener', async () => {
+    const c = track(userClient(s.url));
+    const states: string[] = [];
+    c.on('state', (st) => states.push(st));
+    const a = c.listen({ events: ['callevents.*'] }, () => undefined);
+    const b = c.listen({ events: ['ccsevents.*'] }, () => undefined);
+    await waitForState(c, 'connected');
+    await subscribed(s);
+    const subs = await ctl<Array<{ id: string; events: string[] }>>(s, 'GET', 'subscriptions');
+    assert.equal(subs.length, 1, 'one shared subscription');
+    assert.deepEqual(subs[0]!.events, ['callevents.*', 'ccsevents.*']);
+    a.close();
+    assert.equal(c.state, 'connected');
+    b.close();
+    assert.equal(c.state, 'idle');
+    await waitFor('the subscription deleted', async () => (await ctl<unknown[]>(s, 'GET', 'subscriptions')).length === 0);
+    const ws = (await requests(s)).filter((r) => r.kind === 'ws');
+    assert.ok(ws.every((r) => r.path === '/ws'));
+    const deletes = ws.filter((r) => r.method === 'subscribe' && (r.body as { expires: number }).expires === 0);
+    assert.equal(deletes.length, 1);
+    assert.deepEqual(states, ['connecting', 'connected', 'idle']);
+  });
+
+  it('modifies the shared subscription in place (same id) when the union of patterns changes', async () => {
+    const c = track(userClient(s.url));
+    const a = c.listen({ events: ['callevents.dlg_start'] }, () => undefined);
+    await waitForState(c, 'connected');
+    await subscribed(s);
+    const b = c.listen({ events: ['callevents.*'] }, () => undefined);
+    const d = c.listen({ events: ['callevents.dlg_end'] }, () => undefined);
+    await waitFor('the widened subscription', async () => {
+      const subs = await ctl<Array<{ events: string[] }>>(s, 'GET', 'subscriptions');
+      return subs.length === 1 && subs[0]!.events.join() === 'callevents.*';
+    });
+    b.close();
+    await waitFor('the narrowed subscription', async () => {
+      const subs = await ctl<Array<{ events: string[] }>>(s, 'GET', 'subscriptions');
+      return subs.length === 1 && subs[0]!.events.join() === 'callevents.dlg_end,callevents.dlg_start';
+    });
+    const frames = (await requests(s)).filter((r) => r.method === 'subscribe').map((r) => r.body as { id: string; events: string[] });
+    assert.deepEqual(frames.map((f) => f.events.join()), ['callevents.dlg_start', 'callevents.*', 'callevents.dlg_end,callevents.dlg_start']);
+    assert.equal(new Set(frames.map((f) => f.id)).size, 1);
+    a.close();
+    d.close();
+  });
+
+  it('uses /ws/token/v1 with the token in token mode, and answers wsRequest', async () => {
+    const c = track(tokenClient(s.url));
+    const info = await c.wsRequest('connection_info');
+    assert.equal(info.result, 'ok');
+    assert.equal(info.ownertype, 'token');
+    const frame = (await requests(s)).find((r) => r.kind === 'ws')!;
+    assert.equal(frame.path, '/ws/token/v1');
+    await waitFor('the socket closed again', () => c.state === 'idle');
+    await assert.rejects(c.wsRequest('no_such_method'), (err: EraError) => {
+      assert.equal(err.code, 'ERA_PROTOCOL');
+      assert.match(err.message, /^no_such_method: the platform answered with an error: unknown method no_such_method \(code unknown_method\)$/);
+      return true;
+    });
+  });
+
+  it('acknowledges every push that carries a qid', async () => {
+    const { got } = await listening();
+    const call = await startCall(s);
+    await got.waitFor('the invite', (e) => e.connectionId === call.id && e.type === 'invite');
+    await waitFor('acks', async () => (await requests(s)).some((r) => r.method === 'event_result'));
+    const ack = (await requests(s)).find((r) => r.method === 'event_result')!;
+    assert.deepEqual(Object.keys(ack.body as object).sort(), ['qid', 'result']);
+    assert.equal((ack.body as { result: string }).result, 'ok');
+  });
+
+  it('gives up an upgrade nobody answers and connects once the server answers again', async () => {
+    await faults(s, { hangUpgrade: true });
+    const c = track(userClient(s.url, { requestTimeoutMs: 300 }));
+    c.listen({ events: ['callevents.*'] }, () => undefined);
+    const detail = await waitForState(c, 'disconnected', 3000);
+    assert.equal(detail, 'no answer to the WebSocket upgrade within 0.3 s');
+    await ctl(s, 'DELETE', 'faults');
+    await waitForState(c, 'connected', 3000);
+  });
+
+  it('finds a socket that stops answering pings within ping interval + timeout, and reconnects', async () => {
+    const { c, got } = await listening();
+    await faults(s, { noPong: true });
+    const started = Date.now();
+    const detail = await waitForState(c, 'disconnected', 3000);
+    assert.equal(detail, 'no answer to pings within 0.2 s');
+    assert.ok(Date.now() - started <= 200 + 200 + 150, `found after ${Date.now() - started} ms`);
+    await ctl(s, 'DELETE', 'faults');
+    await waitForState(c, 'connected', 3000);
+    await subscribed(s);
+    const call = await startCall(s);
+    await got.waitFor('events after the reconnect', (e) => e.connectionId === call.id);
+    assert.equal(c.stats.reconnects, 1);
+  });
+
+  it('skips malformed frames and a 5 MB frame, warns once per kind, and keeps the socket', async () => {
+    const log = newLog();
+    const { c, got } = await listening(() => userClient(s.url, {}, log));
+    for (const raw of ['not json', '{"an":"object"}', '[1,2,3]', 'not json either', '["hello",{"qid":1}]', '["hello2",{}]']) {
+      await ctl(s, 'POST', 'ws/send', { raw });
+    }
+    await ctl(s, 'POST', 'ws/send', { size: 5 * 1024 * 1024 });
+    const call = await startCall(s);
+    await got.waitFor('a valid event after the junk', (e) => e.connectionId === call.id);
+    assert.equal(c.stats.undecodable, 7);
+    assert.equal(c.stats.reconnects, 0);
+    assert.equal(c.state, 'connected');
+    assert.deepEqual(log.warn, [
+      'Skipped a WebSocket message that is not JSON; such messages are counted in stats.undecodable and not reported again',
+      'Skipped a WebSocket message that is not a ["method", {params}] array; such messages are counted in stats.undecodable and not reported again',
+      'Skipped a WebSocket message that is of an unknown kind ("hello"); such messages are counted in stats.undecodable and not reported again',
+    ]);
+    // The unknown push with a qid was acknowledged all the same.
+    await waitFor('the ack', async () => (await requests(s)).some((r) => r.method === 'hello_result'));
+  });
+
+  it('warns once about a refused subscription, shows it in the state, and retries', async () => {
+    const log = newLog();
+    await faults(s, { subscribeError: { count: 2, code: 'forbidden', message: 'no rights for callevents' } });
+    const c = track(userClient(s.url, {}, log));
+    const details: Array<string | undefined> = [];
+    c.on('state', (st, d) => st === 'connected' && details.push(d));
+    const got = new Collector();
+    c.listen({ events: ['callevents.*'] }, got.push);
+    await subscribed(s);
+    await waitFor('a clean state', () => c.state === 'connected' && c.stateDetail === undefined);
+    assert.deepEqual(log.warn, [
+      'The platform refused the event subscription (callevents.*): no rights for callevents (code forbidden); retrying',
+    ]);
+    assert.ok(details.includes('the platform refused the event subscription (callevents.*): no rights for callevents (code forbidden)'));
+    const call = await startCall(s);
+    await got.waitFor('events once subscribed', (e) => e.connectionId === call.id);
+  });
+
+  it('renews the subscription at 80% of the lifetime granted, with the same id', async () => {
+    await s.stop();
+    s = await sim({ maxSubscriptionExpires: 1 });
+    const { got } = await listening();
+    const first = (await ctl<Array<{ id: string }>>(s, 'GET', 'subscriptions'))[0]!;
+    await sleep(1500);
+    const subs = (await requests(s)).filter((r) => r.method === 'subscribe');
+    assert.ok(subs.length >= 2, `renewed ${subs.length - 1} times`);
+    assert.ok(subs.every((r) => (r.body as { id: string }).id === first.id));
+    assert.ok(subs.every((r) => (r.body as { expires: number }).expires === 300));
+    const call = await startCall(s);
+    await got.waitFor('events still flowing', (e) => e.connectionId === call.id);
+  });
+
+  it('reconnects after a server restart and events resume', async () => {
+    const { c, got } = await listening();
+    await s.restart({ downMs: 300 });
+    await waitForState(c, 'connected', 5000);
+    await subscribed(s);
+    const call = await startCall(s);
+    await got.waitFor('events after the restart', (e) => e.connectionId === call.id && e.type === 'invite');
+    assert.equal(c.stats.reconnects, 1);
+  });
+
+  it('logs in again once when the upgrade is refused with 401', async () => {
+    const { c, got } = await listening();
+    await ctl(s, 'POST', 'expire-sessions');
+    await ctl(s, 'DELETE', 'requests');
+    await ctl(s, 'POST', 'drop');
+    await waitForState(c, 'connected', 3000);
+    await subscribed(s);
+    const logins = (await requests(s)).filter((r) => r.path === '/rest/v1/iam/sessions');
+    assert.equal(logins.length, 1);
+    const call = await startCall(s);
+    await got.waitFor('events with the new session', (e) => e.connectionId === call.id);
+  });
+
+  it('stops for good when the token is refused on the upgrade', async () => {
+    const c = track(tokenClient(s.url, { token: 'wrong-token' }));
+    const states: Array<[string, string | undefined]> = [];
+    c.on('state', (st, d) => states.push([st, d]));
+    c.listen({ events: ['callevents.*'] }, () => undefined);
+    await waitForState(c, 'auth_failed');
+    await sleep(300);
+    assert.deepEqual(states, [
+      ['connecting', undefined],
+      ['auth_failed', "The platform refused the token (HTTP 401 on the WebSocket): check the integration point's token, then deploy again"],
+    ]);
+    await assert.rejects(c.command({ op: 'list' }), { code: 'ERA_AUTH_FAILED' });
+  });
+
+  it('rejects requests pending on a socket that drops, with ERA_NOT_CONNECTED', async () => {
+    const proxy = new FreezableProxy(s.port);
+    const url = await proxy.start();
+    try {
+      const c = track(tokenClient(url));
+      c.listen({ events: ['callevents.*'] }, () => undefined);
+      await waitForState(c, 'connected');
+      proxy.frozen = true;
+      const pending = c.wsRequest('connection_info', {}, { timeoutMs: 5000 });
+      await sleep(50);
+      await proxy.stop();
+      await assert.rejects(pending, (err: EraError) => err.code === 'ERA_NOT_CONNECTED');
+    } finally {
+      await proxy.stop().catch(() => undefined);
+    }
+  });
+});

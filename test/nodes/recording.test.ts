@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { errorOf, loadAction } from '../support/flows';
+import { eventually, startRed, stopRed, TOKEN_CREDENTIALS } from '../support/red';
+import { simulator, type SimControl, type Simulator } from '../support/sim';
+
+type Msg = Record<string, any>;
+
+describe('era-recording', function () {
+  let sim: Simulator;
+  let ctl: SimControl;
+  let dir: string;
+
+  beforeEach(async function () {
+    ({ sim, ctl } = await simulator({ dlgStopDelayMs: 20 }));
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'era-rec-'));
+    await startRed();
+  });
+
+  afterEach(async function () {
+    await stopRed();
+    await sim.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function recordedKey(): Promise<string> {
+    const call = await ctl.startCall({ record: true, answer: true });
+    await ctl.hangup(call.id);
+    let key = '';
+    await eventually(async () => {
+      key = String((await ctl.getCall(call.id)).recordingKey ?? '');
+      return key !== '';
+    }, 3000, 'a recording key');
+    return key;
+  }
+
+  for (const [mode, credentials, server] of [
+    ['token', TOKEN_CREDENTIALS, { authMode: 'token' }],
+    ['user', undefined, {}],
+  ] as const) {
+    it(`gives an absolute temporary URL (${mode} mode)`, async function () {
+      const key = await recordedKey();
+      const { out, send } = await loadAction(sim, { type: 'era-recording', output: 'url' }, { credentials, server });
+      send({ payload: { key } });
+      await out.count(1);
+      const url = String((out.messages[0] as Msg).payload);
+      assert.ok(url.startsWith(`${sim.url}/temp/`), url);
+      const res = await fetch(url);
+      assert.equal(res.status, 200);
+    });
+  }
+
+  it('downloads into a Buffer, retrying a link that is not ready yet', async function () {
+    const key = await recordedKey();
+    const { out, send } = await loadAction(sim, { type: 'era-recording', output: 'buffer' }, { credentials: TOKEN_CREDENTIALS, server: { authMode: 'token' } });
+    await ctl.faults({ recordingNotReady: { count: 1 } });
+    send({ payload: { key } });
+    await out.count(1, 8000);
+    const payload = (out.messages[0] as Msg).payload;
+    assert.ok(Buffer.isBuffer(payload) && payload.length > 0);
+  });
+
+  it('saves a file under the directory, atomically', async function () {
+    const key = await recordedKey();
+    const { out, send } = await loadAction(sim, { type: 'era-recording', output: 'file', directory: dir }, { credentials: TOKEN_CREDENTIALS, server: { authMode: 'token' } });
+    send({ payload: { key } });
+    await out.count(1);
+    const file = String((out.messages[0] as Msg).payload);
+    assert.equal(path.dirname(file), dir);
+    assert.ok(fs.statSync(file).size > 0);
+    assert.deepEqual(fs.readdirSync(dir), [path.basename(file)], 'no temporary file left behind');
+  });
+
+  it('refuses a key or a file name that would leave the directory, sending nothing', async function () {
+    const key = await recordedKey();
+    const { caught, out, send } = await loadAction(
+      sim,
+      { type: 'era-recording', output: 'file', directory: dir, filename: 'name', filenameType: 'msg' },
+      { credentials: TOKEN_CREDENTIALS, server: { authMode: 'token' } },
+    );
+    await ctl.clearRequests();
+    send({ payload: { key: '../../etc/passwd' } });
+    send({ payload: { key }, name: '../escape.mp3' });
+    send({ payload: { key }, name: '/tmp/abs.mp3' });
+    await caught.count(3);
+    for (const m of caught.messages) assert.equal(errorOf(m).code, 'ERA_INVALID_INPUT');
+    const sent = (await ctl.requests()).filter((r) => r.method === 'callrecord_get_path' || r.path.startsWith('/temp/'));
+    assert.equal(sent.length, 0, 'nothing was fetched');
+    assert.deepEqual(fs.readdirSync(dir), []);
+    send({ payload: { key }, name: 'ok.mp3' });
+    await out.count(1);
+    assert.ok(fs.existsSync(path.join(dir, 'ok.mp3')));
+  });
+
+  it('an expired link ends with ERA_NOT_FOUND', async function () {
+    await sim.stop();
+    ({ sim, ctl } = await simulator({ dlgStopDelayMs: 20, recordLinkTtlMs: 1 }));
+    const key = await recordedKey();
+    const { caught, send } = await loadAction(sim, { type: 'era-recording', output: 'buffer' }, { credentials: TOKEN_CREDENTIALS, server: { authMode: 'token' } });
+    send({ payload: { key } });
+    await caught.count(1, 10000);
+    assert.equal(errorOf(caught.messages[0]).code, 'ERA_NOT_FOUND');
+    assert.match(String(errorOf(caught.messages[0]).message), /expired|not found/i);
+  });
+});

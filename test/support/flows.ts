@@ -1,0 +1,38 @@
+import { helper, Inbox, load, serverNode, USER_CREDENTIALS, type FlowNode } from './red';
+import type { SimControl, Simulator, SimRequest } from './sim';
+
+/**
+ * One action node under test on a tab with a Catch node, so a test sees both what the node
+ * sends on and what it reports as an error.
+ */
+export async function loadAction(
+  sim: Simulator,
+  node: Record<string, unknown> & { type: string },
+  opts: { server?: Record<string, unknown>; credentials?: Record<string, unknown>; extra?: FlowNode[] } = {},
+): Promise<{ out: Inbox; caught: Inbox; send(msg: Record<string, unknown>): void }> {
+  await load(
+    [
+      { id: 'tab', type: 'tab' },
+      serverNode(sim, opts.server),
+      { id: 'n', z: 'tab', server: 'srv', wires: [['out']], ...node },
+      { id: 'out', z: 'tab', type: 'helper' },
+      { id: 'catcher', z: 'tab', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+      { id: 'caught', z: 'tab', type: 'helper' },
+      ...(opts.extra ?? []),
+    ],
+    opts.credentials ?? USER_CREDENTIALS,
+  );
+  const caught = new Inbox('caught');
+  // A test waiting for output that never comes is told what went to Catch instead.
+  const out = new Inbox('out', () => caught.messages.map((m) => `${errorOf(m).code}: ${errorOf(m).message}`).join('; '));
+  return { out, caught, send: (msg) => helper.getNode('n').receive(msg) };
+}
+
+/** REST requests the simulator received for the call API (login and /_sim/ left out). */
+export async function callRequests(ctl: SimControl): Promise<SimRequest[]> {
+  return (await ctl.requests()).filter((r) => r.kind === 'rest' && r.path.startsWith('/rest/v1/uc/'));
+}
+
+export function errorOf(msg: Record<string, unknown>): { code?: string; message?: string } {
+  return (msg.error ?? {}) as { code?: string; message?: string };
+}
