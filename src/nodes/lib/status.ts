@@ -14,7 +14,10 @@ export function linkStatus(RED: RedApi, state: LinkState, detail?: string): Node
     case 'connecting':
       return { fill: 'yellow', shape: 'ring', text: t('connecting') };
     case 'connected':
-      return { fill: 'green', shape: 'dot', text: t('connected') };
+      // Connected, but a subscription was refused: events may be missing, which a user must see.
+      return detail
+        ? { fill: 'yellow', shape: 'dot', text: `${t('connected')}: ${short(detail)}` }
+        : { fill: 'green', shape: 'dot', text: t('connected') };
     case 'disconnected':
       return { fill: 'red', shape: 'ring', text: detail ? `${t('disconnected')}: ${short(detail)}` : t('disconnected') };
     case 'auth_failed':
