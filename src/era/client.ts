@@ -200,6 +200,8 @@ export class EraClient extends EventEmitter {
   readonly calls: CallTable;
   private readonly settings: Settings;
   private readonly origin: URL;
+  /** Who the client authenticates as, in words (never the secret). */
+  private readonly who: string;
   private readonly logger: Logger;
   private readonly redact: Redactor;
   private readonly transport: RestTransport;
@@ -238,6 +240,7 @@ export class EraClient extends EventEmitter {
           secret: required(options.password, 'User mode needs a password'),
         }
       : { mode: authMode, secret: required(options.token, 'Token mode needs the integration point\'s token') };
+    this.who = credentials.mode === 'user' ? `Login "${credentials.login}" in domain "${credentials.domain}"` : 'The token';
     this.logger = options.logger ?? silent;
     this.redact = makeRedactor([credentials.secret]);
     const tls = { ca: options.ca || undefined, verifyTls: options.verifyTls !== false };
@@ -405,12 +408,7 @@ export class EraClient extends EventEmitter {
         ? { method: 'GET', path: PATHS.currentSession }
         : { method: 'GET', path: PATHS.calls, query: { offset: 0, limit: 1 } };
       await this.call(probe);
-      return {
-        ok: true,
-        message: this.session.mode === 'user'
-          ? `Logged in to ${this.origin.host}`
-          : `${this.origin.host} accepts the token`,
-      };
+      return { ok: true, message: `${this.who} is accepted by ${this.origin.host}` };
     } catch (err) {
       return { ok: false, message: err instanceof Error ? err.message : String(err) };
     }

@@ -127,10 +127,8 @@ export class RestTransport {
         : parseBody(await res.body.text(), res.headers['content-type']);
       return { statusCode: res.statusCode, headers: res.headers, body };
     } catch (err) {
-      if (timedOut) {
-        throw new EraError('ERA_TIMEOUT', `${req.method} ${req.path}: no answer from ${host} within ${seconds(timeoutMs)}`);
-      }
-      throw new EraError('ERA_NOT_CONNECTED', `${req.method} ${req.path}: cannot reach ${host}: ${describeNetworkError(err)}`);
+      if (timedOut) throw new EraError('ERA_TIMEOUT', `No answer from ${host} within ${seconds(timeoutMs)}`);
+      throw new EraError('ERA_NOT_CONNECTED', `Cannot reach ${host}: ${describeNetworkError(err)}`);
     } finally {
       clearTimeout(timer);
     }

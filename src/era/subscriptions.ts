@@ -77,6 +77,11 @@ export interface SubscriptionReporter {
   problem(detail: string | undefined): void;
 }
 
+function describe(group: Group): string {
+  const events = group.events.join(', ');
+  return group.objects === undefined ? events : `${events} for ${group.objects.join(', ')}`;
+}
+
 /** Objects as a canonical list: trimmed, without blanks and repeats, sorted. */
 function normaliseObjects(objects: readonly string[] | undefined): string[] | undefined {
   if (objects === undefined) return undefined;
@@ -178,7 +183,10 @@ export class Subscriptions {
     this.ids.clear();
     this.all = [];
     this.listenerCount = 0;
-    for (const group of groups) this.settle(group);
+    for (const group of groups) {
+      this.settle(group);
+      group.listeners = []; // so that a handle closed afterwards finds nothing to remove
+    }
     if (!this.transport.open) return;
     const deletes = groups
       .filter((g) => g.onPlatform)
@@ -221,14 +229,14 @@ export class Subscriptions {
       reply = await this.transport.request('subscribe', subscribeParams(group.id, group.events, group.objects, asked));
     } catch (err) {
       if (generation !== group.generation || !this.transport.open) return;
-      this.failed(group, err instanceof Error ? err.message : String(err));
+      this.failed(group, `the event subscription (${describe(group)}) failed: ${err instanceof Error ? err.message : String(err)}`);
       return;
     }
     if (generation !== group.generation) return;
     const error = replyError(reply, true);
     if (error !== undefined) {
       const code = error.code === undefined ? '' : ` (code ${error.code})`;
-      this.failed(group, `${error.message}${code}`);
+      this.failed(group, `the platform refused the event subscription (${describe(group)}): ${error.message}${code}`);
       return;
     }
     group.backoff.reset();
@@ -241,10 +249,10 @@ export class Subscriptions {
     }
   }
 
-  private failed(group: Group, reason: string): void {
-    const what = group.objects === undefined ? group.events.join(', ') : `${group.events.join(', ')} for ${group.objects.join(', ')}`;
-    group.failure = `the platform refused the event subscription (${what}): ${reason}`;
-    this.report.warnOnce(`${group.failure[0]!.toUpperCase()}${group.failure.slice(1)}; retrying`);
+  /** `failure`: a sentence for the state detail, which starts lower-case. */
+  private failed(group: Group, failure: string): void {
+    group.failure = failure;
+    this.report.warnOnce(`${failure[0]!.toUpperCase()}${failure.slice(1)}; retrying`);
     this.reportProblems();
     group.timer = setTimeout(() => void this.send(group), group.backoff.next());
   }

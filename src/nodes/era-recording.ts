@@ -16,6 +16,10 @@ export = function register(RED: RedApi): void {
         if (typeof key !== 'string' || !key.trim()) {
           throw new EraError('ERA_INVALID_INPUT', 'No recording key: set the key field or msg.payload.key');
         }
+        // Platform keys never climb directories; one that does is an attempt to escape the folder.
+        if (/(^|[\\/:])\.\.([\\/]|$)/.test(key) || key.includes('\0')) {
+          throw new EraError('ERA_INVALID_INPUT', `Refused recording key "${key}": it contains a ".." path segment`);
+        }
         if (output === 'url') {
           const rec = await client.fetchRecording(key, { output: 'url' });
           return { statusCode: 200, body: rec.url };

@@ -166,6 +166,14 @@ describe('client: events', function () {
     assert.ok(!got.events.some((e) => e.connectionId === staying.id && e.replayed));
     assert.equal(for555.events.length, 0, 'the objects filter holds for replayed events');
     assert.equal(c.calls.get(ending.id)!.state, 'ended');
+
+    // Should the platform's own dlg_end still come, it is not reported a second time.
+    const late = { eventid: 'late-end', eventts: Date.now(), cid: ending.cid, connectionid: ending.id, reason: 'bye' };
+    await ctl(s, 'POST', 'ws/send', { frame: ['event', { qid: 99, class: 'callevents', type: 'dlg_end', data: late }] });
+    await ctl(s, 'POST', 'ws/send', { frame: ['event', { qid: 100, class: 'callevents', type: 'invite', data: { eventid: 'marker', connectionid: 'm.1' } }] });
+    await got.waitFor('the marker after the late dlg_end', (e) => e.eventId === 'marker');
+    assert.ok(!got.events.some((e) => e.eventId === 'late-end'));
+    assert.equal(c.calls.get(ending.id)!.endReason, 'unknown');
   });
 
   it('survives a listener that throws', async () => {

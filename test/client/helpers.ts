@@ -198,9 +198,3 @@ export class FreezableProxy {
     });
   }
 }
-
-/** Handles (sockets, timers, servers) the process holds, by kind; to show close() leaves none. */
-export function activeHandleKinds(): string[] {
-  const handles = (process as unknown as { _getActiveHandles(): object[] })._getActiveHandles();
-  return handles.map((h) => h.constructor.name);
-}

@@ -102,9 +102,9 @@ describe('client: close', function () {
 
   it('leaves nothing behind: a process that used a client exits by itself', async () => {
     const script = path.join(__dirname, 'exit-check.ts');
-    const tsx = path.join(__dirname, '..', '..', 'node_modules', 'tsx', 'dist', 'cli.mjs');
+    const root = path.join(__dirname, '..', '..');
     const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, [tsx, script], { timeout: 12_000 }, (err, out, errOut) => {
+      execFile(process.execPath, ['-r', 'tsx/cjs', script], { cwd: root, timeout: 12_000 }, (err, out, errOut) => {
         resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout: out, stderr: errOut });
       });
     });
