@@ -196,4 +196,27 @@ describe('call state', function () {
     const live = out.messages.find((m) => m.connectionId === other.connectionid) as Msg;
     assert.equal(live.replayed, undefined, 'live events are not marked replayed');
   });
+
+  it('keeps the call table under its cap during a flood of calls', async function () {
+    this.timeout(20000);
+    await load([
+      serverNode(sim, { maxCalls: 200 }),
+      { id: 'ev', type: 'era-events', server: 'srv', events: 'callevents.dlg_stop', wires: [['out']] },
+      { id: 'out', type: 'helper' },
+    ]);
+    const out = new Inbox('out');
+    await eventually(async () => (await ctl.subscriptions()).length > 0, 5000, 'subscribed');
+    const table = (helper.getNode('srv') as unknown as { client: { calls: { size: number } } }).client.calls;
+    let largest = 0;
+    const watch = setInterval(() => (largest = Math.max(largest, table.size)), 5);
+    try {
+      await sim.burst({ calls: 2000 });
+      await out.count(2000, 15000);
+    } finally {
+      clearInterval(watch);
+    }
+    largest = Math.max(largest, table.size);
+    assert.ok(largest <= 200, `the table held ${largest} calls`);
+    assert.ok(largest > 0, 'the table was in use');
+  });
 });

@@ -21,5 +21,6 @@ export function clientOptions(
     ca: typeof def.ca === 'string' && def.ca.trim() ? def.ca : undefined,
     pingIntervalMs: seconds(def.pingInterval, 10_000),
     requestTimeoutMs: seconds(def.requestTimeout, 10_000),
+    callTableCap: Number.isInteger(Number(def.maxCalls)) && Number(def.maxCalls) > 0 ? Number(def.maxCalls) : 10_000,
   };
 }
