@@ -29,7 +29,7 @@ function addLeg(state: CallState, leg: string | undefined): void {
 /** A call as the platform lists it (`GET /rest/v1/uc/calls/<id>`), in the shape of the table's state. */
 export function callFromPlatform(body: unknown): CallState {
   const listed = listedCall(body);
-  if (listed === undefined) throw new EraError('ERA_PROTOCOL', 'The platform\'s answer does not describe a call');
+  if (listed === undefined) throw new EraError('ERA_HTTP', 'The platform\'s answer does not describe a call');
   return stateFromListed(listed);
 }
 

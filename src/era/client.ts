@@ -321,7 +321,7 @@ export class EraClient extends EventEmitter {
 
   /**
    * A WebSocket request; opens the socket for it when nothing else holds it open. Resolves
-   * with the reply's params; an error reply throws (ERA_NOT_FOUND or ERA_PROTOCOL).
+   * with the reply's params; an error reply throws (ERA_NOT_FOUND or ERA_HTTP).
    */
   async wsRequest(method: string, params: JsonObject = {}, options: { timeoutMs?: number } = {}): Promise<JsonObject> {
     if (typeof method !== 'string' || method.trim() === '') throw invalid('The WebSocket method is empty');
@@ -330,7 +330,7 @@ export class EraClient extends EventEmitter {
     const error = replyError(reply, false);
     if (error === undefined) return reply;
     const text = `${method}: the platform answered with an error: ${this.redact(error.message)}${error.code === undefined ? '' : ` (code ${error.code})`}`;
-    throw new EraError(isNotFoundReply(error) ? 'ERA_NOT_FOUND' : 'ERA_PROTOCOL', text);
+    throw new EraError(isNotFoundReply(error) ? 'ERA_NOT_FOUND' : 'ERA_HTTP', text);
   }
 
   /**

@@ -5,14 +5,18 @@
  * so no password, token or Authorization header can end up in one.
  */
 
+/**
+ * The six codes of the package's contract. An answer the client cannot use (an error reply on
+ * the socket, a body of an unexpected shape) is ERA_HTTP: the platform answered, but not with
+ * what was asked for.
+ */
 export type EraErrorCode =
   | 'ERA_INVALID_INPUT'
   | 'ERA_NOT_CONNECTED'
   | 'ERA_AUTH_FAILED'
   | 'ERA_NOT_FOUND'
   | 'ERA_HTTP'
-  | 'ERA_TIMEOUT'
-  | 'ERA_PROTOCOL';
+  | 'ERA_TIMEOUT';
 
 export class EraError extends Error {
   readonly code: EraErrorCode;

@@ -28,7 +28,7 @@ export async function fetchActiveCalls(
   for (let offset = 0; offset < maxCalls; offset += PAGE) {
     const res = await send(callListRequest(offset, PAGE));
     const page = listedCalls(res.body);
-    if (page === undefined) throw new EraError('ERA_PROTOCOL', 'The list of calls has an unexpected shape');
+    if (page === undefined) throw new EraError('ERA_HTTP', 'The list of calls has an unexpected shape');
     all.push(...page);
     if (page.length < PAGE) break;
   }

@@ -61,14 +61,14 @@ async function linkFor(key: string, deps: RecordingDeps): Promise<string> {
     if ('link' in answer) return answer.link;
     const reason = deps.redact(answer.error.message);
     if (isNotFoundReply(answer.error)) throw new EraError('ERA_NOT_FOUND', `No recording "${key}": ${reason}`);
-    throw new EraError('ERA_PROTOCOL', `The platform gave no link for recording "${key}": ${reason}`);
+    throw new EraError('ERA_HTTP', `The platform gave no link for recording "${key}": ${reason}`);
   }
   const req = recordLinkRestRequest(key);
   const res = await deps.session.send(req);
   if (res.statusCode === 404) throw new EraError('ERA_NOT_FOUND', `No recording "${key}" (HTTP 404)`, 404);
   if (res.statusCode < 200 || res.statusCode >= 300) throw httpError(req.method, req.path, res, deps.redact);
   const link = recordLinkFromRest(res.body);
-  if (link === undefined) throw new EraError('ERA_PROTOCOL', `The platform's answer for recording "${key}" carries no link`);
+  if (link === undefined) throw new EraError('ERA_HTTP', `The platform's answer for recording "${key}" carries no link`);
   return link;
 }
 

@@ -114,7 +114,7 @@ export class UserSession implements Session {
     if (res.statusCode < 200 || res.statusCode >= 300) throw httpError('Login: POST', req.path, res, this.redact);
     const creds = sessionFromLogin(res.body, res.headers['set-cookie']);
     if (creds === undefined) {
-      throw new EraError('ERA_PROTOCOL', 'Login: the platform answered without a session_token and without an EraSession cookie');
+      throw new EraError('ERA_HTTP', 'Login: the platform answered without a session_token and without an EraSession cookie');
     }
     this.creds = creds;
     return creds;

@@ -45,7 +45,7 @@ function startPolling(RED: RedApi, node: RedNode, def: NodeDef): void {
       const result = await link.client().command({ op: 'list' });
       if (closed) return;
       const calls = callListItems(result.body);
-      if (!calls) throw new EraError('ERA_PROTOCOL', 'The call list answer is not a list of calls');
+      if (!calls) throw new EraError('ERA_HTTP', 'The call list answer is not a list of calls');
       const { snapshot, changes } = diffCalls(previous, calls);
       previous = snapshot;
       for (const change of changes) node.send({ ...change });

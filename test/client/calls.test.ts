@@ -148,6 +148,6 @@ describe('client: call table', () => {
       transfers: [],
       startedAt: 5,
     });
-    assert.throws(() => callFromPlatform('nope'), { code: 'ERA_PROTOCOL' });
+    assert.throws(() => callFromPlatform('nope'), { code: 'ERA_HTTP' });
   });
 });

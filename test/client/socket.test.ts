@@ -97,7 +97,7 @@ describe('client: WebSocket', function () {
     assert.equal(frame.path, '/ws/token/v1');
     await waitFor('the socket closed again', () => c.state === 'idle');
     await assert.rejects(c.wsRequest('no_such_method'), (err: EraError) => {
-      assert.equal(err.code, 'ERA_PROTOCOL');
+      assert.equal(err.code, 'ERA_HTTP');
       assert.match(err.message, /^no_such_method: the platform answered with an error: unknown method no_such_method \(code unknown_method\)$/);
       return true;
     });

@@ -90,8 +90,9 @@ describe('call state', function () {
     assert.equal(tracked.call.state, 'ringing');
     await ctl.clearRequests();
     send({ connectionId: before.connectionid });
-    await out.until((m) => m.some((x) => x.call?.connectionId === before.connectionid), 3000, 'era-call from the platform');
-    const fromPlatform = out.messages.find((m) => m.call?.connectionId === before.connectionid) as Msg;
+    const isBefore = (m: Msg) => m.call?.connectionId === before.connectionid;
+    await out.until((m) => m.some(isBefore), 3000, 'era-call from the platform');
+    const fromPlatform = out.messages.find(isBefore) as Msg;
     assert.equal(fromPlatform.call.state, 'talking');
     const gets = (await ctl.requests()).filter((r) => r.method === 'GET' && r.path.startsWith('/rest/v1/uc/calls/'));
     assert.equal(gets.length, 1, 'one GET for the unknown call');

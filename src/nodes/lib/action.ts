@@ -67,9 +67,10 @@ export function actionNode<F extends string>(RED: RedApi, spec: ActionSpec<F>) {
   };
 }
 
+/** Anything that is not already an EraError (a bug, a file system error) still gets a code. */
 export function asEraError(err: unknown): EraError {
   if (err instanceof EraError) return err;
-  return new EraError('ERA_PROTOCOL', messageOf(err));
+  return new EraError('ERA_HTTP', `Unexpected failure: ${messageOf(err)}`);
 }
 
 function messageOf(err: unknown): string {
