@@ -58,6 +58,8 @@ export interface EraClientOptions {
   /** Downloads of a recording link that answers 404 (not written yet) are tried again this many times. */
   recordingRetries?: number;
   recordingRetryDelayMs?: number;
+  /** How long an unused socket stays open for the nodes of a redeploy to take over (2000). */
+  socketLingerMs?: number;
   logger?: Logger;
 }
 
@@ -113,6 +115,7 @@ interface Settings {
   endedCallGraceMs: number;
   recordingRetries: number;
   recordingRetryDelayMs: number;
+  socketLingerMs: number;
 }
 
 const DEFAULTS: Settings = {
@@ -126,6 +129,7 @@ const DEFAULTS: Settings = {
   endedCallGraceMs: 60_000,
   recordingRetries: 3,
   recordingRetryDelayMs: 1_000,
+  socketLingerMs: 2_000,
 };
 
 /** What the call table needs to see everything about calls. */
@@ -173,7 +177,7 @@ function settings(opts: EraClientOptions): Settings {
   for (const key of Object.keys(DEFAULTS) as Array<keyof Settings>) {
     const value = opts[key];
     if (value === undefined) continue;
-    const ok = typeof value === 'number' && Number.isFinite(value) && (key === 'recordingRetries' ? value >= 0 : value > 0);
+    const ok = typeof value === 'number' && Number.isFinite(value) && (key === 'recordingRetries' || key === 'socketLingerMs' ? value >= 0 : value > 0);
     if (!ok) throw invalid(`Option ${key} must be a positive number, got ${String(value)}`);
     out[key] = value;
   }
@@ -221,6 +225,7 @@ export class EraClient extends EventEmitter {
   /** The socket was open before: the next open comes after an outage and needs a gap fill. */
   private hadConnection = false;
   private closing: Promise<void> | undefined;
+  private lingerTimer: NodeJS.Timeout | undefined;
 
   constructor(options: EraClientOptions) {
     super();
@@ -428,6 +433,8 @@ export class EraClient extends EventEmitter {
 
   private async shutDown(): Promise<void> {
     this.closeController.abort();
+    clearTimeout(this.lingerTimer);
+    this.lingerTimer = undefined;
     this.tracker = undefined;
     this.trackers = 0;
     const socketDone = this.subscriptions.deleteAll(CLOSE_UNSUBSCRIBE_MS).then(() => this.socket.stop());
@@ -478,19 +485,32 @@ export class EraClient extends EventEmitter {
     }
   }
 
-  /** Opens the socket while someone needs it, closes it when nobody does. */
+  /**
+   * Opens the socket while someone needs it, closes it when nobody does — after a short
+   * linger, because a redeploy closes a flow's nodes and starts their successors a moment
+   * later, and they should find the socket (and the call table) still there.
+   */
   private updateSocket(): void {
     if (this.closing || this.session.failure) return;
     const needed = this.subscriptions.size > 0 || this.wsUsers > 0;
-    if (needed && !this.socket.active) {
-      this.socket.start();
-    } else if (!needed && this.socket.active) {
-      void this.socket.stop();
-      // Nothing listens any more, so the table would silently go stale: start afresh next time.
-      this.hadConnection = false;
-      this.calls.clear();
-      this.setState('idle');
+    if (needed) {
+      clearTimeout(this.lingerTimer);
+      this.lingerTimer = undefined;
+      if (!this.socket.active) this.socket.start();
+    } else if (this.socket.active && this.lingerTimer === undefined) {
+      this.lingerTimer = setTimeout(() => this.stopUnusedSocket(), this.settings.socketLingerMs);
+      this.lingerTimer.unref();
     }
+  }
+
+  private stopUnusedSocket(): void {
+    this.lingerTimer = undefined;
+    if (this.closing || this.subscriptions.size > 0 || this.wsUsers > 0) return;
+    void this.socket.stop();
+    // Nothing listens any more, so the table would silently go stale: start afresh next time.
+    this.hadConnection = false;
+    this.calls.clear();
+    this.setState('idle');
   }
 
   private socketState(state: SocketState, detail: string | undefined): void {

@@ -124,7 +124,7 @@ describe('client: events', function () {
     await waitFor('ended', () => c.calls.get(call.id)?.state === 'ended');
     assert.equal(c.calls.get(call.id)!.endReason, 'bye');
     handle.close();
-    assert.equal(c.state, 'idle');
+    await waitForState(c, 'idle');
   });
 
   it('reports calls that ended or started during an outage, once, as replayed events', async () => {

@@ -16,6 +16,7 @@ export const FAST: Partial<EraClientOptions> = {
   pingTimeoutMs: 200,
   reconnectMinMs: 20,
   reconnectMaxMs: 200,
+  socketLingerMs: 50,
 };
 
 export const USER = { domain: 'demo.local', login: 'operator', password: 'operator' } as const;

@@ -246,7 +246,7 @@ describe('client: REST and session', function () {
     const h = c.listen({ events: ['callevents.*'] }, () => undefined);
     await waitForState(c, 'connected');
     h.close();
-    assert.equal(c.state, 'idle');
+    await waitForState(c, 'idle');
   });
 });
 

@@ -56,13 +56,30 @@ describe('client: WebSocket', function () {
     a.close();
     assert.equal(c.state, 'connected');
     b.close();
-    assert.equal(c.state, 'idle');
+    await waitForState(c, 'idle');
     await waitFor('the subscription deleted', async () => (await ctl<unknown[]>(s, 'GET', 'subscriptions')).length === 0);
     const ws = (await requests(s)).filter((r) => r.kind === 'ws');
     assert.ok(ws.every((r) => r.path === '/ws'));
     const deletes = ws.filter((r) => r.method === 'subscribe' && (r.body as { expires: number }).expires === 0);
     assert.equal(deletes.length, 1);
     assert.deepEqual(states, ['connecting', 'connected', 'idle']);
+  });
+
+  it('keeps the socket for a moment after the last listener, for a redeploy to take it over', async () => {
+    const c = track(userClient(s.url, { socketLingerMs: 300 }));
+    const a = c.listen({ events: ['callevents.*'] }, () => undefined);
+    await waitForState(c, 'connected');
+    const upgrades = async () => (await requests(s)).filter((r) => r.kind === 'ws' && r.method === 'upgrade').length;
+    const before = await upgrades();
+    a.close();
+    await sleep(100);
+    assert.equal(c.state, 'connected');
+    const b = c.listen({ events: ['callevents.*'] }, () => undefined);
+    await sleep(400);
+    assert.equal(c.state, 'connected');
+    assert.equal(await upgrades(), before, 'the same socket was kept');
+    b.close();
+    await waitForState(c, 'idle', 2000);
   });
 
   it('modifies the shared subscription in place (same id) when the union of patterns changes', async () => {
