@@ -356,16 +356,10 @@ export class EraClient extends EventEmitter {
       throw err;
     }
     this.updateSocket();
-    let open = true;
-    return {
-      close: () => {
-        if (!open) return;
-        open = false;
-        this.subscriptions.remove(listener);
-        if (listener.attachCall) this.track(-1);
-        this.updateSocket();
-      },
-    };
+    return this.handle(() => {
+      this.subscriptions.remove(listener);
+      if (listener.attachCall) this.track(-1);
+    });
   }
 
   /** Keeps the call table fed (the calls subscription open) until the handle is closed. */
@@ -373,12 +367,17 @@ export class EraClient extends EventEmitter {
     this.assertUsable();
     this.track(1);
     this.updateSocket();
+    return this.handle(() => this.track(-1));
+  }
+
+  /** A handle whose close() undoes a registration once, then lets the socket go if unused. */
+  private handle(undo: () => void): ListenHandle {
     let open = true;
     return {
       close: () => {
         if (!open) return;
         open = false;
-        this.track(-1);
+        undo();
         this.updateSocket();
       },
     };

@@ -391,27 +391,16 @@ export class CallModel {
 
 export function simView(call: CallRecord): SimCall {
   return {
-    id: call.id,
-    connectionid: call.id,
-    cid: call.cid,
-    invitets: call.invitets,
-    fromnum: call.fromnum,
-    tonum: call.tonum,
-    callednum: call.callednum,
-    dir: call.dir,
-    state: call.state,
-    acallid: call.acallid,
-    bcallid: call.bcallid,
+    ...restView(call),
     record: call.record,
     isreferred: call.isreferred,
     ...(call.recordingKey !== undefined && { recordingKey: call.recordingKey }),
-    ...(call.conference !== undefined && { conference: call.conference }),
     ...(call.reason !== undefined && { reason: call.reason }),
   };
 }
 
 /** The platform's view of an active call (`GET /rest/v1/uc/calls`). */
-export function restView(call: CallRecord): Record<string, unknown> {
+export function restView(call: CallRecord): Omit<SimCall, 'record' | 'isreferred' | 'recordingKey' | 'reason'> {
   return {
     id: call.id,
     connectionid: call.id,
