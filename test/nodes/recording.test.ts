@@ -95,12 +95,14 @@ describe('era-recording', function () {
   });
 
   it('an expired link ends with ERA_NOT_FOUND', async function () {
+    // Three spaced retries of the download come first; leave room for a loaded machine.
+    this.timeout(40000);
     await sim.stop();
     ({ sim, ctl } = await simulator({ dlgStopDelayMs: 20, recordLinkTtlMs: 1 }));
     const key = await recordedKey();
     const { caught, send } = await loadAction(sim, { type: 'era-recording', output: 'buffer' }, { credentials: TOKEN_CREDENTIALS, server: { authMode: 'token' } });
     send({ payload: { key } });
-    await caught.count(1, 10000);
+    await caught.count(1, 30000);
     assert.equal(errorOf(caught.messages[0]).code, 'ERA_NOT_FOUND');
     assert.match(String(errorOf(caught.messages[0]).message), /expired|not found/i);
   });
