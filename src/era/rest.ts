@@ -121,7 +121,9 @@ export class RestTransport {
       path += (path.includes('?') ? '&' : '?') + search.toString();
     }
     try {
-      const res = await dispatcher.request({ method: req.method, path, headers, body: payload, signal: controller.signal });
+      // undici closes a connection after a body sent with a method it does not know to carry
+      // one (REFER, NOTIFY, SEND_DTMF, ...); the platform expects those bodies, so keep it.
+      const res = await dispatcher.request({ method: req.method, path, headers, body: payload, signal: controller.signal, reset: false });
       const body = req.raw
         ? Buffer.from(await res.body.arrayBuffer())
         : parseBody(await res.body.text(), res.headers['content-type']);

@@ -162,6 +162,8 @@ export class FreezableProxy {
   private readonly sockets = new Set<net.Socket>();
   frozen = false;
   port = 0;
+  /** TCP connections accepted so far. */
+  accepted = 0;
 
   constructor(private readonly target: number) {}
 
@@ -177,6 +179,7 @@ export class FreezableProxy {
   }
 
   private relay(client: net.Socket): void {
+    this.accepted++;
     this.sockets.add(client);
     client.on('close', () => this.sockets.delete(client));
     client.on('error', () => undefined);

@@ -4,6 +4,7 @@ import { EraClient } from '../../src/era/client';
 import { EraError } from '../../src/era/errors';
 import {
   FAST,
+  FreezableProxy,
   USER,
   ctl,
   faults,
@@ -56,6 +57,20 @@ describe('client: REST and session', function () {
     const calls = log.filter((r) => r.path === '/rest/v1/uc/calls');
     assert.equal(calls.length, 3);
     for (const r of calls) assert.match(r.headers.authorization ?? '', /^Bearer .+/);
+  });
+
+  it('keeps its connections for commands with bodies in non-standard methods', async () => {
+    const proxy = new FreezableProxy(s.port);
+    const url = await proxy.start();
+    try {
+      const c = track(tokenClient(url));
+      const call = await startCall(s, { answer: true });
+      for (let i = 0; i < 40; i++) await c.command({ op: i % 2 ? 'unhold' : 'hold', call: call.id });
+      await c.command({ op: 'dtmf', call: call.id, digits: '1' });
+      assert.ok(proxy.accepted <= 2, `${proxy.accepted} TCP connections for 41 sequential requests`);
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('logs in again once after a 401 and repeats the request once', async () => {
