@@ -5,7 +5,7 @@
 import { startSimulator, type Simulator } from './index';
 import type { Envelope, SimulatorOptions } from './types';
 
-const DEFAULT_CLI_PORT = 8089;
+const DEFAULT_CLI_PORT = 8088;
 
 const USAGE = `Usage: era-simulator [--port N] [--host H] [--traffic] [--envelope model|flat|method]
 

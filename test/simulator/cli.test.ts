@@ -11,7 +11,7 @@ const ROOT = join(__dirname, '..', '..');
 
 describe('simulator: command line', () => {
   it('parses its arguments', () => {
-    assert.deepEqual(parseArgs([]), { help: false, options: { port: 8089 } });
+    assert.deepEqual(parseArgs([]), { help: false, options: { port: 8088 } });
     assert.deepEqual(parseArgs(['--port', '0', '--host=0.0.0.0', '--traffic', '--envelope', 'flat']), {
       help: false,
       options: { port: 0, host: '0.0.0.0', traffic: true, envelope: 'flat' },

@@ -1,0 +1,537 @@
+/**
+ * `npm run test:editor`: the package as a user sees it in the Node-RED editor.
+ *
+ * Starts the simulator and a real Node-RED (this checkout linked into a temporary user
+ * directory, as `npm install <path>` would), opens the editor in headless Chromium (Debian's,
+ * driven by playwright-core) and checks that:
+ *   - every node type is in the palette under "Era" (era-server, a config node, through a
+ *     node's "add new server" button);
+ *   - every node's edit dialog opens with no console error and no untranslated label, in
+ *     English and in Russian;
+ *   - every example is listed under Import → Examples and imports with no unknown node and
+ *     no invalid node;
+ * and saves the README's screenshots in docs/images/. Exits non-zero on any failure; stops
+ * everything it started and removes its temporary directories.
+ *
+ * Environment: CHROMIUM_PATH (default /usr/bin/chromium), EDITOR_TEST_SCREENSHOTS (a
+ * directory instead of docs/images, or "0" for none).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startSimulator, type Simulator } from '../../src/simulator';
+
+// The editor's globals, inside page.evaluate callbacks.
+/* eslint-disable @typescript-eslint/no-explicit-any */
+declare const RED: any;
+declare const $: any;
+declare const document: any;
+
+const root = path.resolve(__dirname, '..', '..');
+const TYPES = [
+  'era-server',
+  'era-events',
+  'era-dial',
+  'era-transfer',
+  'era-conference',
+  'era-hold',
+  'era-dtmf',
+  'era-hangup',
+  'era-answer',
+  'era-recording',
+  'era-calls',
+  'era-request',
+  'era-call',
+  'era-wait',
+];
+const FLOW_TYPES = TYPES.filter((t) => t !== 'era-server');
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--headless',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const shotsSetting = process.env.EDITOR_TEST_SCREENSHOTS;
+const SHOTS = shotsSetting === '0' ? undefined : path.resolve(shotsSetting || path.join(root, 'docs', 'images'));
+const EXAMPLES = fs
+  .readdirSync(path.join(root, 'examples'))
+  .filter((f) => f.endsWith('.json'))
+  .sort();
+
+let passed = 0;
+const failures: string[] = [];
+function check(ok: boolean, what: string, detail = ''): boolean {
+  if (ok) {
+    passed++;
+    console.log(`  ✔ ${what}`);
+  } else {
+    failures.push(`${what}${detail ? `: ${detail}` : ''}`);
+    console.log(`  ✘ ${what}${detail ? `\n      ${detail}` : ''}`);
+  }
+  return ok;
+}
+
+function buildIfNeeded(): void {
+  const missing = TYPES.some((t) => !fs.existsSync(path.join(root, 'dist', 'nodes', `${t}.js`)) || !fs.existsSync(path.join(root, 'dist', 'nodes', `${t}.html`)));
+  if (!missing) return;
+  console.log('dist/ is incomplete: npm run build');
+  const r = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('npm run build failed');
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** A Node-RED user directory with this checkout installed (linked) and no first-run prompts. */
+function makeUserDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'era-editor-'));
+  const scope = path.join(dir, 'node_modules', '@era-cti');
+  fs.mkdirSync(scope, { recursive: true });
+  fs.symlinkSync(root, path.join(scope, 'node-red-era'), 'dir');
+  fs.writeFileSync(
+    path.join(dir, 'package.json'),
+    JSON.stringify({ name: 'era-editor-test', private: true, dependencies: { '@era-cti/node-red-era': `file:${root}` } }, null, 2),
+  );
+  fs.writeFileSync(
+    path.join(dir, 'settings.js'),
+    `module.exports = {
+    flowFile: 'flows.json',
+    credentialSecret: 'era-editor-test',
+    uiHost: '127.0.0.1',
+    editorTheme: { tours: false, projects: { enabled: false }, palette: { catalogues: [] } },
+    telemetry: { enabled: false, updateNotification: false },
+    diagnostics: { enabled: false, ui: false },
+    logging: { console: { level: 'warn' } }
+};
+`,
+  );
+  return dir;
+}
+
+async function startNodeRed(userDir: string, port: number): Promise<{ child: ChildProcess; url: string; log: () => string }> {
+  const redMain = require.resolve('node-red/red.js', { paths: [root] });
+  let output = '';
+  const child = spawn(process.execPath, [redMain, '--userDir', userDir, '--port', String(port)], {
+    cwd: userDir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const url = `http://127.0.0.1:${port}/`;
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`Node-RED exited with code ${child.exitCode}:\n${output}`);
+    try {
+      const res = await fetch(`${url}settings`);
+      if (res.ok) return { child, url, log: () => output };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`Node-RED did not start within 60 s:\n${output}`);
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGINT');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function readExample(file: string): Array<Record<string, unknown>> {
+  return JSON.parse(fs.readFileSync(path.join(root, 'examples', file), 'utf8')) as Array<Record<string, unknown>>;
+}
+
+/** Deploys the screen-pop example, connected to the simulator, for the flow screenshot. */
+async function deployShowcase(url: string, sim: Simulator): Promise<void> {
+  const tab = { id: 'era-showcase-tab', type: 'tab', label: 'CRM screen pop', disabled: false, info: '' };
+  const nodes = readExample('01-incoming-call-screen-pop.json').map((n) => {
+    if (n.type === 'era-server') return { ...n, url: sim.url, credentials: { login: 'operator', password: 'operator' } };
+    if (n.type === 'http request') return { ...n, z: tab.id, url: String(n.url).replace('http://127.0.0.1:1880/', url) };
+    return { ...n, z: tab.id };
+  });
+  const res = await fetch(`${url}flows`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'Node-RED-Deployment-Type': 'full' },
+    body: JSON.stringify([tab, ...nodes]),
+  });
+  if (!res.ok) throw new Error(`deploying the showcase flow failed: HTTP ${res.status} ${await res.text()}`);
+}
+
+/** Console errors, uncaught exceptions and failed requests of a page since the last take(). */
+function watchErrors(page: Page): { take(): string[] } {
+  let errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => errors.push(`exception: ${e.message}`));
+  page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
+  page.on('response', (r) => {
+    if (r.status() >= 400) errors.push(`HTTP ${r.status()}: ${r.url()}`);
+  });
+  return {
+    take() {
+      const out = errors;
+      errors = [];
+      return out;
+    },
+  };
+}
+
+async function openEditor(browser: Browser, url: string, locale: string): Promise<{ page: Page; errors: { take(): string[] }; close(): Promise<void> }> {
+  const context = await browser.newContext({ locale, viewport: { width: 1680, height: 1000 }, deviceScaleFactor: 1 });
+  const page = await context.newPage();
+  const errors = watchErrors(page);
+  await page.goto(url);
+  await page.waitForFunction(() => typeof RED !== 'undefined' && RED.nodes && RED.nodes.getType('era-wait') && $('#red-ui-palette-container .red-ui-palette-node').length > 0, null, {
+    timeout: 60000,
+  });
+  // The loading screen fades out; the workspace is ready when a tab is active.
+  await page.waitForFunction(() => !!RED.workspaces.active() && $('#red-ui-main-container').is(':visible'), null, { timeout: 30000 });
+  await page.waitForTimeout(500);
+  return { page, errors, close: () => context.close() };
+}
+
+/** Text that is an i18n key rather than a translation: the catalog is missing a key. */
+async function untranslated(page: Page, selector: string): Promise<string[]> {
+  return page.evaluate((sel: string) => {
+    const text = $(sel).text() + ' ' + $(sel).find('input[placeholder]').map((_i: number, e: any) => e.placeholder).get().join(' ');
+    return text.match(/\bera-[a-z]+\.[A-Za-z.]+[A-Za-z]/g) || [];
+  }, selector);
+}
+
+async function closeTrays(page: Page): Promise<void> {
+  for (let i = 0; i < 5; i++) {
+    const open = await page.evaluate(() => $('.red-ui-tray').length);
+    if (!open) return;
+    await page.evaluate(() => RED.tray.close());
+    await page.waitForTimeout(250);
+  }
+}
+
+/** Adds a node of `type` by dragging it from the palette, as a user would; returns its id. */
+async function dropFromPalette(page: Page, type: string, x: number, y: number): Promise<string> {
+  await page.evaluate(() => RED.view.select({ nodes: [] }));
+  const item = page.locator(`#red-ui-palette-container .red-ui-palette-node[data-palette-type="${type}"]`);
+  await item.scrollIntoViewIfNeeded();
+  await item.dragTo(page.locator('#red-ui-workspace-chart'), { targetPosition: { x, y } });
+  await page.waitForTimeout(150);
+  const id = await page.evaluate((t: string) => {
+    const sel = RED.view.selection().nodes || [];
+    const n = sel.find((s: any) => s.type === t);
+    return n ? n.id : '';
+  }, type);
+  if (id) return id;
+  // Drag and drop did not take (it depends on the window's layout): add it through the API.
+  return page.evaluate(
+    ({ t, px, py }: { t: string; px: number; py: number }) => {
+      const result = RED.view.createNode ? RED.view.createNode(t, px, py) : undefined;
+      const node = result && result.node ? result.node : result;
+      RED.nodes.add(node);
+      RED.editor.validateNode(node);
+      RED.view.redraw(true);
+      return node.id as string;
+    },
+    { t: type, px: x, py: y },
+  );
+}
+
+/** Opens a node's edit dialog by double-clicking it on the canvas. */
+async function openDialog(page: Page, id: string): Promise<void> {
+  const node = page.locator(`g.red-ui-flow-node-group[id="${id}"] rect.red-ui-flow-node`);
+  if ((await node.count()) > 0) {
+    await node.first().dblclick();
+  } else {
+    await page.evaluate((nid: string) => RED.editor.edit(RED.nodes.node(nid)), id);
+  }
+  await page.waitForSelector('.red-ui-tray .red-ui-tray-body form', { timeout: 10000 });
+  await page.waitForTimeout(400);
+}
+
+async function checkPalette(page: Page, lang: string): Promise<void> {
+  const found = await page.evaluate(() => {
+    const out: Record<string, string> = {};
+    $('#red-ui-palette-container .red-ui-palette-node').each((_i: number, e: any) => {
+      const type = $(e).attr('data-palette-type');
+      if (type && type.indexOf('era-') === 0) out[type] = String($(e).closest('.red-ui-palette-category').data('category'));
+    });
+    return out;
+  });
+  for (const type of FLOW_TYPES) {
+    check(found[type] === 'Era', `[${lang}] palette: ${type} under Era`, found[type] ? `category ${found[type]}` : 'not in the palette');
+  }
+  const server = await page.evaluate(() => {
+    const def = RED.nodes.getType('era-server');
+    return def ? def.category : '';
+  });
+  check(server === 'config', `[${lang}] era-server is registered as a config node`, `category ${server}`);
+}
+
+async function checkDialogs(
+  page: Page,
+  errors: { take(): string[] },
+  lang: string,
+  shots: { simUrl?: string; server?: string; ru?: string },
+): Promise<void> {
+  errors.take();
+  let x = 140;
+  for (const type of FLOW_TYPES) {
+    const id = await dropFromPalette(page, type, x, 140 + (FLOW_TYPES.indexOf(type) % 6) * 60);
+    x = x >= 700 ? 140 : x + 140;
+    await openDialog(page, id);
+    const form = await page.evaluate(() => ({
+      rows: $('.red-ui-tray .red-ui-tray-body form .form-row').length,
+      server: $('#node-input-server').length,
+    }));
+    const raw = await untranslated(page, '.red-ui-tray');
+    const errs = errors.take();
+    check(form.rows > 0 && form.server > 0 && errs.length === 0 && raw.length === 0, `[${lang}] ${type}: edit dialog opens cleanly`, [
+      form.rows === 0 ? 'empty form' : '',
+      form.server === 0 ? 'no server field' : '',
+      ...errs,
+      raw.length ? `untranslated: ${raw.join(', ')}` : '',
+    ].filter(Boolean).join('; '));
+    if (type === 'era-dial' && shots.ru) {
+      await page.evaluate(() => {
+        const select = $('#node-input-server');
+        const first = select.find('option').filter((_i: number, o: any) => o.value && o.value !== '_ADD_').first();
+        if (first.length) select.val(first.val()).trigger('change');
+      });
+      await page.waitForTimeout(200);
+      await page.locator('.red-ui-tray').last().screenshot({ path: shots.ru });
+    }
+
+    if (type === 'era-events') {
+      // The config node's dialog, from the server field's "add new" button.
+      const add = page.locator('#node-input-btn-server-add, #node-input-lookup-server').first();
+      await add.click();
+      await page.waitForSelector('#node-config-input-url', { timeout: 10000 });
+      await page.waitForTimeout(400);
+      const fields = await page.evaluate(() => ({
+        url: $('#node-config-input-url').length,
+        authMode: $('#node-config-input-authMode').length,
+        login: $('#node-config-input-login').is(':visible'),
+        token: $('#node-config-input-token').is(':visible'),
+      }));
+      const rawServer = await untranslated(page, '.red-ui-tray:last');
+      const errsServer = errors.take();
+      check(
+        fields.url === 1 && fields.authMode === 1 && fields.login && !fields.token && errsServer.length === 0 && rawServer.length === 0,
+        `[${lang}] era-server: config dialog opens cleanly from a node's server field`,
+        [JSON.stringify(fields), ...errsServer, rawServer.length ? `untranslated: ${rawServer.join(', ')}` : ''].join('; '),
+      );
+      if (shots.simUrl) {
+        // Fill it in as the examples' Comments say, and try "Test connection" against the simulator.
+        await page.fill('#node-config-input-name', 'Era simulator');
+        await page.fill('#node-config-input-url', shots.simUrl);
+        await page.fill('#node-config-input-domain', 'demo.local');
+        await page.fill('#node-config-input-login', 'operator');
+        await page.fill('#node-config-input-password', 'operator');
+        await page.click('#era-server-test');
+        await page.waitForSelector('#era-server-test-result.era-server-ok, #era-server-test-result.era-server-fail', { timeout: 20000 }).catch(() => undefined);
+        const result = await page.evaluate(() => ({ ok: $('#era-server-test-result').hasClass('era-server-ok'), text: $('#era-server-test-result').text() }));
+        const errsTest = errors.take();
+        check(result.ok && errsTest.length === 0, `[${lang}] era-server: "Test connection" reaches the simulator`, [result.text, ...errsTest].join('; '));
+        await page.locator('#era-server-test').blur();
+        await page.waitForTimeout(300);
+        if (shots.server) await page.locator('.red-ui-tray').last().screenshot({ path: shots.server });
+      }
+    }
+    await closeTrays(page);
+  }
+}
+
+async function checkExamples(page: Page, errors: { take(): string[] }): Promise<void> {
+  // Import → Examples: the editor reads the list and each flow from the runtime's examples library.
+  const lib = 'library/examples/flows/@era-cti/node-red-era';
+  const listed = await page.evaluate(async (p: string) => {
+    const res = await fetch(p, { headers: { Accept: 'application/json' } });
+    const entries = (await res.json()) as Array<{ fn?: string }>;
+    return entries.map((e) => e.fn || '').filter(Boolean);
+  }, lib);
+  const expected = EXAMPLES.map((f) => f.replace(/\.json$/, ''));
+  check(
+    JSON.stringify(listed) === JSON.stringify(expected),
+    'Import → Examples lists every example under @era-cti/node-red-era',
+    `listed: ${listed.join(', ') || 'nothing'}`,
+  );
+
+  errors.take();
+  for (const name of expected) {
+    const file = `${name}.json`;
+    const flow = readExample(file);
+    const result = await page.evaluate(
+      async ({ p, n }: { p: string; n: string }) => {
+        const nodes = (await (await fetch(`${p}/${n}`, { headers: { Accept: 'application/json' } })).json()) as any[];
+        const before = new Set<string>();
+        RED.nodes.eachNode((x: any) => before.add(x.id));
+        RED.view.importNodes(nodes, { generateIds: true, addFlow: true });
+        const added: any[] = [];
+        RED.nodes.eachNode((x: any) => {
+          if (!before.has(x.id)) added.push(x);
+        });
+        // The shared era-server: imported once, reused by later examples.
+        const servers: Record<string, any> = {};
+        RED.nodes.eachConfig((x: any) => {
+          if (x.type === 'era-server') servers[x.id] = x;
+        });
+        const problems: string[] = [];
+        for (const x of added) {
+          if (x.type === 'unknown' || !RED.nodes.getType(x.type)) problems.push(`unknown type ${x.type}`);
+          if (x.valid === false) problems.push(`invalid ${x.type} "${x.name || x.id}"${x.validationErrors ? ` (${x.validationErrors.join(', ')})` : ''}`);
+          if (x.type.indexOf('era-') === 0) {
+            const server = servers[x.server];
+            if (!server) problems.push(`${x.type} "${x.name || x.id}" has no era-server`);
+            else if (server.valid === false) problems.push(`its era-server is invalid`);
+          }
+        }
+        return { count: added.length, expected: nodes.filter((x: any) => x.type !== 'era-server').length, problems };
+      },
+      { p: lib, n: name },
+    );
+    await page.waitForTimeout(200);
+    const errs = errors.take();
+    check(
+      result.count === result.expected && result.expected === flow.length - 1 && result.problems.length === 0 && errs.length === 0,
+      `example ${file}: imports from Import → Examples with every node known and valid`,
+      [result.count !== result.expected ? `${result.count} of ${result.expected} nodes imported` : '', ...result.problems, ...errs].filter(Boolean).join('; '),
+    );
+  }
+}
+
+async function main(): Promise<void> {
+  buildIfNeeded();
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+  if (SHOTS) fs.mkdirSync(SHOTS, { recursive: true });
+
+  const cleanup: Array<() => Promise<void> | void> = [];
+  const runCleanup = async () => {
+    for (const step of cleanup.splice(0).reverse()) {
+      try {
+        await step();
+      } catch (err) {
+        console.error(`cleanup: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  };
+  const onSignal = () => void runCleanup().then(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    // The examples' port when it is free, so the screenshots show what a user types.
+    const sim = await startSimulator({ port: 8088 }).catch(() => startSimulator({ port: 0 }));
+    cleanup.push(() => sim.stop());
+    const userDir = makeUserDir();
+    cleanup.push(() => fs.rmSync(userDir, { recursive: true, force: true }));
+    const red = await startNodeRed(userDir, await freePort());
+    cleanup.push(() => stopChild(red.child));
+    console.log(`Node-RED ${red.url} (user dir ${userDir}), simulator ${sim.url}, Chromium ${CHROMIUM}`);
+    await deployShowcase(red.url, sim);
+
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    cleanup.push(() => browser.close());
+
+    console.log('English editor');
+    {
+      const { page, errors, close } = await openEditor(browser, red.url, 'en-US');
+      const lang = await page.evaluate(() => RED.i18n.lang());
+      check(/^en/.test(lang), '[en] the editor runs in English', lang);
+      const startErrors = errors.take();
+      check(startErrors.length === 0, '[en] the editor loads with no console error', startErrors.join('; '));
+      await checkPalette(page, 'en');
+
+      // The deployed showcase flow, connected to the simulator: the flow screenshot.
+      await page.waitForFunction(() => $('.red-ui-flow-node-status-label').text().length > 0, null, { timeout: 15000 }).catch(() => undefined);
+      const status = await page.evaluate(() => $('.red-ui-flow-node-status-label').map((_i: number, e: any) => $(e).text()).get().join(', '));
+      check(/connected/i.test(status), '[en] the deployed example shows its connection status', status || 'no status');
+      // A call through the simulator: the deployed flow pops the caller's card into the debug sidebar.
+      await page.evaluate(() => RED.sidebar.show('debug'));
+      await sim.startCall({ from: '+79161234563', to: '101' });
+      await page
+        .waitForFunction(() => $('.red-ui-debug-msg').text().indexOf('screen-pop/101') !== -1, null, { timeout: 15000 })
+        .catch(() => undefined);
+      const debugText = await page.evaluate(() => $('.red-ui-debug-msg').text());
+      check(/screen-pop\/101/.test(debugText) && /John Smith/.test(debugText), '[en] a call pops the caller\'s card in the debug sidebar', debugText.slice(0, 200) || 'no debug message');
+      errors.take();
+      if (SHOTS) {
+        await page.evaluate(() => {
+          // Open the screen-pop object and bring the Era palette into view.
+          $('.red-ui-debug-msg .red-ui-debug-msg-object-header').first().trigger('click');
+          document.getElementById('red-ui-palette-container-Era')?.scrollIntoView();
+          RED.view.select({ nodes: [] });
+        });
+        await page.waitForTimeout(300);
+        await page.screenshot({ path: path.join(SHOTS, 'flow.png') });
+        // The palette with only the Era category open.
+        await page.evaluate(() => {
+          $('#red-ui-palette-container .red-ui-palette-category').each((_i: number, e: any) => {
+            const category = $(e).data('category');
+            const content = $(e).find('.red-ui-palette-content');
+            if (category === 'Era') content.show();
+            else content.hide();
+          });
+          document.getElementById('red-ui-palette-container-Era')?.scrollIntoView();
+        });
+        await page.waitForTimeout(200);
+        await page.locator('#red-ui-palette').screenshot({ path: path.join(SHOTS, 'palette.png') });
+      }
+      await page.evaluate(() => RED.workspaces.add());
+      await checkDialogs(page, errors, 'en', { simUrl: sim.url, server: SHOTS && path.join(SHOTS, 'dialog-era-server.png') });
+      await checkExamples(page, errors);
+      await close();
+    }
+
+    console.log('Russian editor');
+    {
+      const { page, errors, close } = await openEditor(browser, red.url, 'ru-RU');
+      const lang = await page.evaluate(() => RED.i18n.lang());
+      check(/^ru/.test(lang), '[ru] the editor runs in Russian', lang);
+      errors.take();
+      await checkPalette(page, 'ru');
+      const labels = await page.evaluate(() =>
+        $('#red-ui-palette-container .red-ui-palette-node[data-palette-type^="era-"] .red-ui-palette-label').map((_i: number, e: any) => $(e).text()).get(),
+      );
+      check(labels.some((l: string) => /[А-Яа-яЁё]/.test(l)), '[ru] palette labels are in Russian', labels.join(', '));
+      await page.evaluate(() => RED.workspaces.add());
+      await checkDialogs(page, errors, 'ru', { ru: SHOTS && path.join(SHOTS, 'dialog-ru.png') });
+      await close();
+    }
+  } finally {
+    await runCleanup();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+main()
+  .catch((err: unknown) => {
+    failures.push(`the run itself: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  })
+  .finally(() => {
+    console.log('');
+    if (failures.length) {
+      console.log('Failures:');
+      for (const f of failures) console.log(`  - ${f}`);
+    }
+    console.log(`editor: ${passed} passed, ${failures.length} failed`);
+    process.exitCode = failures.length ? 1 : 0;
+  });
