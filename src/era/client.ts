@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { CallTable } from './calls';
-import { validateCommand, type CallCommand } from './commands';
+import { clipText, shownValue, unserialisable, validateCommand, type CallCommand } from './commands';
 import { Dispatcher } from './dispatch';
 import { EraError, makeRedactor, type Redactor } from './errors';
 import { fetchActiveCalls, fillGap } from './gapfill';
@@ -13,6 +13,7 @@ import {
   PATHS,
   buildCallRequest,
   connectionIdFromResponse,
+  excerpt,
   isNotFoundReply,
   isObject,
   replyError,
@@ -20,7 +21,7 @@ import {
   type Query,
 } from './protocol';
 import { downloadRecording, recordingLink, type RecordingData, type RecordingDeps, type RecordingLink } from './recordings';
-import { RestTransport, httpError, type ResponseHeaders, type RestRequest, type RestResponse } from './rest';
+import { RestTransport, httpError, shownPath, type ResponseHeaders, type RestRequest, type RestResponse } from './rest';
 import { TokenSession, UserSession, type Session } from './session';
 import { EraSocket, type SocketState } from './socket';
 import { Subscriptions, type ListenSpec, type Listener } from './subscriptions';
@@ -140,6 +141,8 @@ const CLOSE_LOGOUT_MS = 1_500;
 const CLOSE_POOL_MS = 500;
 const WARNINGS_KEPT = 200;
 const METHOD_TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+/** A request target as HTTP/1.1 sends it: printable ASCII, no spaces. */
+const REQUEST_TARGET = /^\/[\x21-\x7e]*$/;
 
 function invalid(message: string): EraError {
   return new EraError('ERA_INVALID_INPUT', message);
@@ -304,11 +307,16 @@ export class EraClient extends EventEmitter {
   /** Any REST request with the client's credentials. Non-2xx answers throw (404 ERA_NOT_FOUND, else ERA_HTTP). */
   async rest(method: string, path: string, body?: unknown, options: RestOptions = {}): Promise<RestResult> {
     if (typeof method !== 'string' || !METHOD_TOKEN.test(method)) {
-      throw invalid(`"${String(method)}" is not an HTTP method: use GET, POST, REFER, ...`);
+      throw invalid(`${shownValue(method)} is not an HTTP method: use GET, POST, REFER, ...`);
     }
     if (typeof path !== 'string' || !path.startsWith('/')) {
-      throw invalid(`The path "${String(path)}" must start with "/", e.g. ${PATHS.calls}`);
+      throw invalid(`The path ${shownValue(path)} must start with "/", e.g. ${PATHS.calls}`);
     }
+    if (!REQUEST_TARGET.test(path)) {
+      throw invalid(`The path ${shownValue(path)} has spaces or characters that must be percent-encoded (encodeURIComponent)`);
+    }
+    const why = unserialisable(body);
+    if (why !== undefined) throw invalid(`The request body cannot be sent as JSON: ${why}`);
     const res = await this.call({ method, path, body, query: options.query, timeoutMs: options.timeoutMs });
     return { statusCode: res.statusCode, headers: res.headers, body: res.body };
   }
@@ -331,10 +339,13 @@ export class EraClient extends EventEmitter {
   async wsRequest(method: string, params: JsonObject = {}, options: { timeoutMs?: number } = {}): Promise<JsonObject> {
     if (typeof method !== 'string' || method.trim() === '') throw invalid('The WebSocket method is empty');
     if (!isObject(params)) throw invalid('WebSocket parameters must be a JSON object');
+    const why = unserialisable(params);
+    if (why !== undefined) throw invalid(`WebSocket parameters cannot be sent as JSON: ${why}`);
     const reply = await this.rawWsRequest(method.trim(), params, options.timeoutMs);
     const error = replyError(reply, false);
     if (error === undefined) return reply;
-    const text = `${method}: the platform answered with an error: ${this.redact(error.message)}${error.code === undefined ? '' : ` (code ${error.code})`}`;
+    const code = error.code === undefined ? '' : ` (code ${clipText(String(error.code))})`;
+    const text = `${clipText(method)}: the platform answered with an error: ${this.redact(excerpt(error.message))}${code}`;
     throw new EraError(isNotFoundReply(error) ? 'ERA_NOT_FOUND' : 'ERA_HTTP', text);
   }
 
@@ -456,7 +467,7 @@ export class EraClient extends EventEmitter {
       const why = this.session.mode === 'token'
         ? 'the platform refused the token'
         : 'the platform refused the session even after logging in again';
-      throw new EraError('ERA_AUTH_FAILED', `${req.method} ${req.path}: ${why} (HTTP 401)`, 401);
+      throw new EraError('ERA_AUTH_FAILED', `${req.method} ${shownPath(req.path)}: ${why} (HTTP 401)`, 401);
     }
     throw httpError(req.method, req.path, res, this.redact);
   }

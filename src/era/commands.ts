@@ -50,6 +50,27 @@ function describeType(value: unknown): string {
   return `a ${typeof value}`;
 }
 
+const SHOWN_MAX = 60;
+
+/**
+ * A value from a message as an error message shows it: text quoted and cut short, a number as
+ * it is, anything else by its kind. Never throws (String() does, for some objects), and never
+ * repeats a huge input back into a log line.
+ */
+export function shownValue(value: unknown): string {
+  if (typeof value === 'string') return `"${clipText(value)}"`;
+  if (typeof value === 'number') return String(value);
+  return describeType(value);
+}
+
+/** Text cut to `max` characters, for error messages that repeat what they were given. */
+export function clipText(text: string, max = SHOWN_MAX): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** Text that is not well-formed UTF-16 (half a surrogate pair) cannot be put in a URL or sent as UTF-8. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 /** A required id or number: text or a finite number, not blank. `what` names it for the user. */
 function requiredText(value: unknown, what: string, hint: string): string {
   const text = optionalText(value, what);
@@ -66,13 +87,14 @@ function optionalText(value: unknown, what: string): string | undefined {
   }
   if (typeof value !== 'string') throw invalid(`${what} must be text or a number, got ${describeType(value)}`);
   const text = value.trim();
+  if (LONE_SURROGATE.test(text)) throw invalid(`${what} ${shownValue(text)} contains a broken character (half of a surrogate pair)`);
   return text === '' ? undefined : text;
 }
 
 function choice<T extends string>(value: unknown, allowed: readonly T[], fallback: T, what: string): T {
   if (value === undefined || value === null || value === '') return fallback;
   if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
-  const shown = typeof value === 'string' ? `"${value}"` : describeType(value);
+  const shown = typeof value === 'string' ? shownValue(value) : describeType(value);
   throw invalid(`Unknown ${what} ${shown}: use ${allowed.join(', ')}`);
 }
 
@@ -80,9 +102,23 @@ function extraFields(value: unknown): JsonObject | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value === 'object' && !Array.isArray(value)) {
     const proto = Object.getPrototypeOf(value) as unknown;
-    if (proto === Object.prototype || proto === null) return value as JsonObject;
+    if (proto === Object.prototype || proto === null) {
+      const why = unserialisable(value);
+      if (why !== undefined) throw invalid(`Extra fields cannot be sent as JSON: ${why}`);
+      return value as JsonObject;
+    }
   }
   throw invalid(`Extra fields must be a JSON object such as {"idcall": "..."}, got ${describeType(value)}`);
+}
+
+/** Why a value cannot be sent as JSON (a BigInt, a loop), or undefined when it can. */
+export function unserialisable(value: unknown): string | undefined {
+  try {
+    JSON.stringify(value);
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.message.split('\n')[0] : String(err);
+  }
 }
 
 /** DTMF: 1 to 64 of 0-9 * # A-D; lower-case a-d are accepted and sent upper-case. */
@@ -90,10 +126,10 @@ export function validateDigits(value: unknown): string {
   const digits = requiredText(value, 'The DTMF digits field', `give 1 to ${DTMF_MAX} of 0-9, *, #, A-D`).toUpperCase();
   if (!DTMF_ALLOWED.test(digits)) {
     const bad = DTMF_BAD_CHAR.exec(digits)?.[0] ?? '';
-    const shown = String(value).trim();
+    const given = String(value).trim();
     // Report the character as the user typed it, not upper-cased.
-    const typed = shown[digits.indexOf(bad)] ?? bad;
-    throw invalid(`DTMF digits "${shown}" contain "${typed}": only 0-9, *, #, A-D are allowed`);
+    const typed = given[digits.indexOf(bad)] ?? bad;
+    throw invalid(`DTMF digits ${shownValue(given)} contain "${typed}": only 0-9, *, #, A-D are allowed`);
   }
   if (digits.length > DTMF_MAX) {
     throw invalid(`DTMF digits are ${digits.length} long: at most ${DTMF_MAX} are allowed`);
@@ -105,6 +141,11 @@ const CALL_HINT = 'set "call" to the call\'s connectionId (msg.connectionId of a
 
 function callId(value: unknown): string {
   return requiredText(value, 'The call id', CALL_HINT);
+}
+
+/** A call id from a message or a field, checked as every command checks it (ERA_INVALID_INPUT). */
+export function validateCallId(value: unknown): string {
+  return callId(value);
 }
 
 function paging(value: unknown, what: string): number | undefined {
@@ -184,7 +225,7 @@ export function validateCommand(input: unknown): ValidCommand {
     case 'get':
       return { op: 'get', call: callId(c.call) };
     default: {
-      const shown = typeof c.op === 'string' ? `"${c.op}"` : describeType(c.op);
+      const shown = typeof c.op === 'string' ? shownValue(c.op) : describeType(c.op);
       throw invalid(`Unknown call command ${shown}: use dial, transfer, conference, hold, unhold, answer, dtmf, record, hangup, lookup, list or get`);
     }
   }

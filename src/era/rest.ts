@@ -137,8 +137,16 @@ export class RestTransport {
   }
 }
 
+const PATH_SHOWN = 120;
+
+/** A request path as error messages show it: a call id can be any length, a message should not be. */
+export function shownPath(path: string): string {
+  return path.length > PATH_SHOWN ? `${path.slice(0, PATH_SHOWN - 1)}…` : path;
+}
+
 /** The error for a non-2xx answer: 404 is ERA_NOT_FOUND, anything else ERA_HTTP with the status. */
-export function httpError(method: string, path: string, res: RestResponse, redact: Redactor): EraError {
+export function httpError(method: string, fullPath: string, res: RestResponse, redact: Redactor): EraError {
+  const path = shownPath(fullPath);
   const reason = redact(errorBodyText(Buffer.isBuffer(res.body) ? res.body.toString('utf8') : res.body));
   const tail = reason === '' ? '' : `: ${reason}`;
   if (res.statusCode === 404) {

@@ -183,13 +183,20 @@ export class EraSocket implements FrameSink {
   private ack(method: string, qid: unknown): void {
     const ws = this.ws;
     if (ws === undefined || !this.isOpen) return;
+    let frame: string;
+    try {
+      frame = encodeAck(method, qid);
+    } catch {
+      // A qid nested too deep to be written back cannot be acknowledged; the push is still read.
+      return;
+    }
     const raw = this.raw;
     if (!this.corked && raw !== undefined) {
       this.corked = true;
       raw.cork();
       process.nextTick(this.uncork, raw);
     }
-    ws.send(encodeAck(method, qid));
+    ws.send(frame);
   }
 
   private readonly uncork = (raw: Duplex): void => {

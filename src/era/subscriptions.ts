@@ -77,6 +77,9 @@ export interface SubscriptionReporter {
   problem(detail: string | undefined): void;
 }
 
+/** The longest wait before a renewal: a day, well within what setTimeout can hold. */
+const MAX_RENEWAL_MS = 24 * 60 * 60 * 1000;
+
 function describe(group: Group): string {
   const events = group.events.join(', ');
   return group.objects === undefined ? events : `${events} for ${group.objects.join(', ')}`;
@@ -242,7 +245,8 @@ export class Subscriptions {
     group.backoff.reset();
     const granted = grantedExpires(reply, asked);
     this.report.debug(`subscription ${group.events.join(',')} active for ${granted} s`);
-    group.timer = setTimeout(() => void this.send(group), granted * 800);
+    // setTimeout fires at once for more than 2^31 - 1 ms: renew at least daily instead.
+    group.timer = setTimeout(() => void this.send(group), Math.min(granted * 800, MAX_RENEWAL_MS));
     if (group.failure !== undefined) {
       group.failure = undefined;
       this.reportProblems();

@@ -1,6 +1,7 @@
 import { callFromPlatform } from '../era/calls';
+import { validateCallId } from '../era/commands';
 import { EraError } from '../era/errors';
-import { CALL } from './lib/inputs';
+import { CALL, isBlank } from './lib/inputs';
 import { actionNode } from './lib/action';
 import type { RedApi } from './lib/red';
 
@@ -11,8 +12,8 @@ export = function register(RED: RedApi): void {
       fields: { call: CALL },
       keepPayload: true,
       async perform(client, v) {
-        const call = v.call === undefined || v.call === null ? '' : String(v.call).trim();
-        if (!call) throw new EraError('ERA_INVALID_INPUT', 'No call given: msg.connectionId (or the call field) is empty');
+        if (isBlank(v.call)) throw new EraError('ERA_INVALID_INPUT', 'No call given: msg.connectionId (or the call field) is empty');
+        const call = validateCallId(v.call);
         const known = client.calls.get(call);
         if (known) return { body: known };
         const result = await client.command({ op: 'get', call });

@@ -1,7 +1,8 @@
 import { EraError } from '../era/errors';
 import { diffCalls, type CallSnapshot } from '../era/poll-diff';
 import { callListItems } from '../era/protocol';
-import { CALL } from './lib/inputs';
+import { validateCallId } from '../era/commands';
+import { CALL, isBlank } from './lib/inputs';
 import { actionNode, asEraError } from './lib/action';
 import type { NodeDef, RedApi, RedNode } from './lib/red';
 import { linkToServer } from './lib/server-link';
@@ -11,8 +12,7 @@ export = function register(RED: RedApi): void {
   const getCalls = actionNode(RED, {
     fields: { call: CALL },
     perform(client, v) {
-      const call = v.call === undefined || v.call === null ? '' : String(v.call).trim();
-      return call ? client.command({ op: 'get', call }) : client.command({ op: 'list' });
+      return isBlank(v.call) ? client.command({ op: 'list' }) : client.command({ op: 'get', call: validateCallId(v.call) });
     },
   });
 

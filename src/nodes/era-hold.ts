@@ -1,3 +1,4 @@
+import { shownValue } from '../era/commands';
 import { EraError } from '../era/errors';
 import { CALL, OPTIONAL, EXTRA } from './lib/inputs';
 import { actionNode } from './lib/action';
@@ -20,5 +21,5 @@ function holdOp(def: NodeDef, msg: NodeMessage): 'hold' | 'unhold' {
   if (def.action !== 'msg') return 'hold';
   if (msg.hold === true) return 'hold';
   if (msg.hold === false) return 'unhold';
-  throw new EraError('ERA_INVALID_INPUT', `msg.hold must be true (hold) or false (resume), not ${msg.hold === undefined ? 'missing' : JSON.stringify(msg.hold)}`);
+  throw new EraError('ERA_INVALID_INPUT', `msg.hold must be true (hold) or false (resume), not ${msg.hold === undefined ? 'missing' : shownValue(msg.hold)}`);
 }

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { shownValue } from '../era/commands';
 import { EraError } from '../era/errors';
 import { OPTIONAL } from './lib/inputs';
 import { actionNode } from './lib/action';
@@ -18,7 +19,7 @@ export = function register(RED: RedApi): void {
         }
         // Platform keys never climb directories; one that does is an attempt to escape the folder.
         if (/(^|[\\/:])\.\.([\\/]|$)/.test(key) || key.includes('\0')) {
-          throw new EraError('ERA_INVALID_INPUT', `Refused recording key "${key}": it contains a ".." path segment`);
+          throw new EraError('ERA_INVALID_INPUT', `Refused recording key ${shownValue(key)}: it contains a ".." path segment`);
         }
         if (output === 'url') {
           const rec = await client.fetchRecording(key, { output: 'url' });

@@ -1,3 +1,4 @@
+import { shownValue } from '../era/commands';
 import { EraError } from '../era/errors';
 import { OPTIONAL, PAYLOAD } from './lib/inputs';
 import { actionNode } from './lib/action';
@@ -20,7 +21,7 @@ export = function register(RED: RedApi): void {
         }
         const path = typeof v.path === 'string' ? v.path.trim() : '';
         if (!path.startsWith('/')) {
-          throw new EraError('ERA_INVALID_INPUT', `The path "${path}" must start with "/", e.g. /rest/v1/uc/calls`);
+          throw new EraError('ERA_INVALID_INPUT', `The path ${shownValue(path)} must start with "/", e.g. /rest/v1/uc/calls`);
         }
         return client.rest(method, path, v.body);
       },

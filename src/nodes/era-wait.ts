@@ -1,9 +1,10 @@
 import type { CallState, EraEvent } from '../era/client';
+import { shownValue, validateCallId } from '../era/commands';
 import { EraError } from '../era/errors';
 import { matchesPattern } from '../era/patterns';
 import { asEraError } from './lib/action';
 import { DeadlineQueue, type Deadline } from './lib/deadlines';
-import { CALL, evaluateFields } from './lib/inputs';
+import { CALL, evaluateFields, isBlank } from './lib/inputs';
 import type { DoneFn, NodeDef, NodeMessage, RedApi, RedNode, SendFn } from './lib/red';
 import { linkToServer } from './lib/server-link';
 import { failureStatus } from './lib/status';
@@ -27,6 +28,15 @@ function alreadyHappened(until: string, call: CallState | undefined): boolean {
   if (matchesPattern(until, 'callevents.dlg_start')) return call.answeredAt !== undefined;
   if (matchesPattern(until, 'callevents.dlg_end')) return call.endedAt !== undefined;
   return false;
+}
+
+/** Number(value), or NaN for what cannot become a number (a Symbol, an object whose valueOf throws). */
+function toNumber(value: unknown): number {
+  try {
+    return Number(value);
+  } catch {
+    return Number.NaN;
+  }
 }
 
 function satisfiedBy(until: string, ev: EraEvent): boolean {
@@ -84,18 +94,18 @@ export = function register(RED: RedApi): void {
       evaluateFields(RED, node, def, WAIT_FIELDS, msg)
         .then((v) => {
           const client = link.client();
-          const call = v.call === undefined || v.call === null ? '' : String(v.call).trim();
-          if (!call) throw new EraError('ERA_INVALID_INPUT', 'No call to wait on: msg.connectionId (or the call field) is empty');
+          if (isBlank(v.call)) throw new EraError('ERA_INVALID_INPUT', 'No call to wait on: msg.connectionId (or the call field) is empty');
+          const call = validateCallId(v.call);
           const until = typeof v.until === 'string' ? v.until.trim() : '';
           if (!until || (!STATES.has(until) && !/^[A-Za-z0-9_*-]+\.[A-Za-z0-9_*-]+$/.test(until))) {
             throw new EraError(
               'ERA_INVALID_INPUT',
-              `Cannot wait until "${String(v.until)}": give an event type such as callevents.dlg_start or a state: ringing, talking, held, ended`,
+              `Cannot wait until ${shownValue(v.until)}: give an event type such as callevents.dlg_start or a state: ringing, talking, held, ended`,
             );
           }
-          const seconds = Number(v.timeout);
+          const seconds = toNumber(v.timeout);
           if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 86_400) {
-            throw new EraError('ERA_INVALID_INPUT', `Timeout "${String(v.timeout)}" must be a number of seconds between 0 and 86400`);
+            throw new EraError('ERA_INVALID_INPUT', `Timeout ${shownValue(v.timeout)} must be a number of seconds between 0 and 86400`);
           }
           const known = client.calls.get(call);
           const wait: Wait = { call, until, msg, send, done, at: Date.now() + seconds * 1000, cancelled: false };

@@ -98,7 +98,8 @@ describe('era-recording', function () {
     // Three spaced retries of the download come first; leave room for a loaded machine.
     this.timeout(40000);
     await sim.stop();
-    ({ sim, ctl } = await simulator({ dlgStopDelayMs: 20, recordLinkTtlMs: 1 }));
+    // A lifetime of 0 makes every link expired when it is used: no race with a fast download.
+    ({ sim, ctl } = await simulator({ dlgStopDelayMs: 20, recordLinkTtlMs: 0 }));
     const key = await recordedKey();
     const { caught, send } = await loadAction(sim, { type: 'era-recording', output: 'buffer' }, { credentials: TOKEN_CREDENTIALS, server: { authMode: 'token' } });
     send({ payload: { key } });

@@ -6,6 +6,11 @@ const CONTEXT_TYPES = new Set(['msg', 'flow', 'global']);
 export type FieldDefault = readonly [value: string, type: string];
 export type FieldDefaults<F extends string> = Readonly<Record<F, FieldDefault>>;
 
+/** A field left empty: absent, null, or blank text. */
+export function isBlank(value: unknown): boolean {
+  return value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
+}
+
 /** The defaults nodes.md gives: the call from msg.connectionId, optional text and JSON empty. */
 export const CALL: FieldDefault = ['connectionId', 'msg'];
 export const PAYLOAD: FieldDefault = ['payload', 'msg'];
