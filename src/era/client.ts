@@ -11,6 +11,7 @@ import { EraError, makeRedactor, type Redactor } from './errors';
 import { fetchActiveCalls, fillGap } from './gapfill';
 import {
   PATHS,
+  CALL_TABLE_EVENTS,
   buildCallRequest,
   connectionIdFromResponse,
   excerpt,
@@ -133,8 +134,6 @@ const DEFAULTS: Settings = {
   socketLingerMs: 2_000,
 };
 
-/** What the call table needs to see everything about calls. */
-const TRACKING_EVENTS = ['callevents.*', 'ccsevents.*'];
 /** Budgets of close(), which must end within 5 s whatever the server does. */
 const CLOSE_UNSUBSCRIBE_MS = 1_500;
 const CLOSE_LOGOUT_MS = 1_500;
@@ -488,7 +487,7 @@ export class EraClient extends EventEmitter {
   private track(delta: number): void {
     this.trackers += delta;
     if (this.trackers > 0 && this.tracker === undefined) {
-      this.tracker = this.subscriptions.add({ events: TRACKING_EVENTS }, () => undefined);
+      this.tracker = this.subscriptions.add({ events: CALL_TABLE_EVENTS }, () => undefined);
     } else if (this.trackers === 0 && this.tracker !== undefined) {
       this.subscriptions.remove(this.tracker);
       this.tracker = undefined;

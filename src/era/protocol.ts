@@ -444,6 +444,12 @@ const CCSEVENT_KINDS = new Map<string, CallEventKind>([
   ['connection_failure', 'failure'],
 ]);
 
+/**
+ * What the call table subscribes to: every call event, and of the call-centre layer only the
+ * types it reads (named one by one: the documentation shows `*` only for "all types").
+ */
+export const CALL_TABLE_EVENTS: readonly string[] = ['callevents.*', ...[...CCSEVENT_KINDS.keys()].map((t) => `ccsevents.${t}`)];
+
 function legState(value: unknown): CallEventFacts['legState'] {
   return value === 'ring' || value === 'talk' || value === 'hold' || value === 'end' ? value : undefined;
 }
