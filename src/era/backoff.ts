@@ -11,8 +11,9 @@ export class Backoff {
     private readonly maxMs: number,
   ) {}
 
-  next(): number {
-    const cap = Math.min(this.maxMs, this.minMs * 2 ** Math.min(this.attempt, 30));
+  /** `ceilingMs` lowers the maximum for this one delay. */
+  next(ceilingMs = this.maxMs): number {
+    const cap = Math.min(this.maxMs, ceilingMs, this.minMs * 2 ** Math.min(this.attempt, 30));
     this.attempt++;
     return Math.random() * cap;
   }

@@ -70,13 +70,16 @@ const TLS_CODES = new Set([
  * certificate problem: self-signed certificate", ...). Used for REST errors and for the
  * socket's 'disconnected' detail, so both say the same thing for the same fault.
  */
+/** How a refused connection is described: nothing listens on the platform's port. */
+export const REFUSED = 'connection refused';
+
 export function describeNetworkError(err: unknown): string {
   let e = err as ErrnoLike | undefined;
   // undici and ws sometimes wrap the socket error; the errno code sits on the cause.
   for (let depth = 0; e && typeof e === 'object' && depth < 3; depth++) {
     const code = typeof e.code === 'string' ? e.code : '';
     const message = typeof e.message === 'string' ? e.message : '';
-    if (code === 'ECONNREFUSED') return 'connection refused';
+    if (code === 'ECONNREFUSED') return REFUSED;
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME') return 'host not found (DNS)';
     if (code === 'ECONNRESET' || code === 'EPIPE') return 'connection reset';
     if (code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return 'connection timed out';

@@ -7,7 +7,7 @@
 import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import { Backoff } from './backoff';
-import { EraError, describeNetworkError } from './errors';
+import { EraError, REFUSED, describeNetworkError } from './errors';
 import { decodeFrame, encodeAck, encodeRequest, type FrameSink, type UndecodableReason } from './protocol';
 import { connectOptions, type TlsSettings } from './rest';
 import type { Session, UpgradeAuth } from './session';
@@ -55,6 +55,8 @@ interface OpenWaiter {
 
 /** A frame as big as this is still read (and, being junk, skipped) rather than dropping the socket. */
 const MAX_PAYLOAD = 16 * 1024 * 1024;
+/** The longest wait between tries while the platform's port refuses connections. */
+const REFUSED_RETRY_MAX_MS = 2000;
 /** How long a polite close may take before the socket is cut. */
 const CLOSE_GRACE_MS = 1000;
 
@@ -382,7 +384,11 @@ export class EraSocket implements FrameSink {
   private retryLater(detail: string): void {
     this.lastDetail = detail;
     this.handler.state('disconnected', detail);
-    this.attemptTimer = setTimeout(() => void this.connect(), this.backoff.next());
+    // A refused connection means nothing listens (the platform is restarting) and costs it
+    // nothing, so those retries stay within 2 s to be back soon after it; any failure where
+    // something answered backs off all the way to reconnectMaxMs.
+    const ceiling = detail.endsWith(REFUSED) ? REFUSED_RETRY_MAX_MS : undefined;
+    this.attemptTimer = setTimeout(() => void this.connect(), this.backoff.next(ceiling));
   }
 
   /** Authentication failed for good (the session says so): stop trying. */

@@ -65,6 +65,18 @@ describe('client: WebSocket', function () {
     assert.deepEqual(states, ['connecting', 'connected', 'idle']);
   });
 
+  it('is back within about 2 s of a platform that was down for seconds (refused connections do not back off to 30 s)', async function () {
+    this.timeout(20000);
+    const c = track(tokenClient(s.url, { reconnectMinMs: 1000, reconnectMaxMs: 30000 }));
+    c.listen({ events: ['callevents.*'] }, () => undefined);
+    await waitForState(c, 'connected');
+    await s.restart({ downMs: 6000 });
+    const back = Date.now();
+    await waitForState(c, 'connected', 10000);
+    const took = Date.now() - back;
+    assert.ok(took < 2600, `connected ${took} ms after the port reopened`);
+  });
+
   it('keeps the socket for a moment after the last listener, for a redeploy to take it over', async () => {
     const c = track(userClient(s.url, { socketLingerMs: 300 }));
     const a = c.listen({ events: ['callevents.*'] }, () => undefined);
