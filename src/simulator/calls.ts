@@ -348,14 +348,21 @@ export class CallModel {
     return { id: conference.id, createdts: conference.createdts, calls: [...conference.calls], participants: [...participants] };
   }
 
-  private callEvent(type: string, call: CallRecord, extra: Record<string, unknown>): void {
-    const data: SimEventData = {
+  /** The fields every event of a call carries, §5.1 and §5.2. */
+  private eventBase(call: CallRecord): SimEventData {
+    return {
       eventid: uuid(),
       eventts: Date.now(),
       cid: call.cid,
       invitets: call.invitets,
       invitedt: call.invitedt,
       connectionid: call.id,
+    };
+  }
+
+  private callEvent(type: string, call: CallRecord, extra: Record<string, unknown>): void {
+    const data: SimEventData = {
+      ...this.eventBase(call),
       acallid: call.acallid,
       fromnum: call.fromnum,
       tonum: call.tonum,
@@ -371,15 +378,7 @@ export class CallModel {
   }
 
   private ccsEvent(type: string, call: CallRecord, extra: Record<string, unknown>): void {
-    const data: SimEventData = {
-      eventid: uuid(),
-      eventts: Date.now(),
-      cid: call.cid,
-      invitets: call.invitets,
-      invitedt: call.invitedt,
-      connectionid: call.id,
-      ...extra,
-    };
+    const data: SimEventData = { ...this.eventBase(call), ...extra };
     this.publish('ccsevents', type, call, data);
   }
 

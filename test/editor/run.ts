@@ -31,22 +31,10 @@ declare const $: any;
 declare const document: any;
 
 const root = path.resolve(__dirname, '..', '..');
-const TYPES = [
-  'era-server',
-  'era-events',
-  'era-dial',
-  'era-transfer',
-  'era-conference',
-  'era-hold',
-  'era-dtmf',
-  'era-hangup',
-  'era-answer',
-  'era-recording',
-  'era-calls',
-  'era-request',
-  'era-call',
-  'era-wait',
-];
+/** The package's node types, as package.json lists them for Node-RED. */
+const TYPES = Object.keys(
+  (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { 'node-red': { nodes: Record<string, string> } })['node-red'].nodes,
+);
 const FLOW_TYPES = TYPES.filter((t) => t !== 'era-server');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const CHROMIUM_ARGS = [

@@ -4,23 +4,11 @@ import type { Simulator } from '../../src/simulator';
 
 helper.init(require.resolve('node-red'));
 
+/** Every node type of the package, as package.json lists them for Node-RED. */
+export const NODE_TYPES = Object.keys((require('../../package.json') as { 'node-red': { nodes: Record<string, string> } })['node-red'].nodes);
+
 /** Every node module of the package, as Node-RED loads them. */
-export const ALL_NODES = [
-  'era-server',
-  'era-events',
-  'era-dial',
-  'era-transfer',
-  'era-conference',
-  'era-hold',
-  'era-dtmf',
-  'era-hangup',
-  'era-answer',
-  'era-recording',
-  'era-calls',
-  'era-request',
-  'era-call',
-  'era-wait',
-].map((t) => require(`../../src/nodes/${t}`));
+export const ALL_NODES = NODE_TYPES.map((t) => require(`../../src/nodes/${t}`));
 
 /** Core nodes the tests wire ours to: Catch for error paths, Status for status changes. */
 const CORE_NODES = ['25-catch', '25-status'].map((f) => require(`@node-red/nodes/core/common/${f}.js`));
