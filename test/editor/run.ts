@@ -13,8 +13,9 @@
  * and saves the README's screenshots in docs/images/. Exits non-zero on any failure; stops
  * everything it started and removes its temporary directories.
  *
- * Environment: CHROMIUM_PATH (default /usr/bin/chromium), EDITOR_TEST_SCREENSHOTS (a
- * directory instead of docs/images, or "0" for none).
+ * Environment: CHROMIUM_PATH (default /usr/bin/chromium), EDITOR_TEST_SCREENSHOTS (where
+ * to save the screenshots; none when unset or "0" — `EDITOR_TEST_SCREENSHOTS=docs/images`
+ * refreshes the README's pictures).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -48,7 +49,8 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 const shotsSetting = process.env.EDITOR_TEST_SCREENSHOTS;
-const SHOTS = shotsSetting === '0' ? undefined : path.resolve(shotsSetting || path.join(root, 'docs', 'images'));
+// A test run must not rewrite tracked files, so screenshots are saved only when asked for.
+const SHOTS = !shotsSetting || shotsSetting === '0' ? undefined : path.resolve(shotsSetting);
 const EXAMPLES = fs
   .readdirSync(path.join(root, 'examples'))
   .filter((f) => f.endsWith('.json'))
