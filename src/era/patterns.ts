@@ -15,6 +15,12 @@ export interface Pattern {
 }
 
 const VALID = /^[A-Za-z0-9_*-]+(\.[A-Za-z0-9_*-]+)?$/;
+const TOPIC_PATTERN = /^[A-Za-z0-9_*-]+\.[A-Za-z0-9_*-]+$/;
+
+/** A pattern written out in full as `<class>.<type>`, as node fields must give it. */
+export function isTopicPattern(text: string): boolean {
+  return TOPIC_PATTERN.test(text);
+}
 
 function part(text: string): Part {
   if (text === '*') return null;

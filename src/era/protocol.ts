@@ -487,8 +487,10 @@ export function eventNamesParty(payload: JsonObject, objects: ReadonlySet<string
   return false;
 }
 
-/** Payload of the `callevents.dlg_end` made up for a call found ended after an outage. */
-export function replayedEndPayload(call: CallState, eventId: string, now: number): JsonObject {
+/** What a made-up event says of its call: the same fields, whether known from events or from the list. */
+type ReplayedCall = Pick<ListedCall, 'connectionId' | 'callId' | 'startedAt' | 'from' | 'to' | 'direction'>;
+
+function replayedPayload(call: ReplayedCall, eventId: string, now: number, extra: JsonObject): JsonObject {
   return body({
     eventid: eventId,
     eventts: now,
@@ -498,23 +500,17 @@ export function replayedEndPayload(call: CallState, eventId: string, now: number
     fromnum: call.from,
     tonum: call.to,
     dir: call.direction,
-    reason: 'unknown',
-  }, undefined);
+  }, extra);
+}
+
+/** Payload of the `callevents.dlg_end` made up for a call found ended after an outage. */
+export function replayedEndPayload(call: CallState, eventId: string, now: number): JsonObject {
+  return replayedPayload(call, eventId, now, { reason: 'unknown' });
 }
 
 /** Payload of the `callevents.invite` made up for a call that started during an outage. */
 export function replayedInvitePayload(call: ListedCall, eventId: string, now: number): JsonObject {
-  return body({
-    eventid: eventId,
-    eventts: now,
-    cid: call.callId,
-    connectionid: call.connectionId,
-    invitets: call.startedAt,
-    fromnum: call.from,
-    tonum: call.to,
-    callednum: call.to,
-    dir: call.direction,
-  }, undefined);
+  return replayedPayload(call, eventId, now, call.to === undefined ? {} : { callednum: call.to });
 }
 
 export function makeReplayedEvent(cls: string, type: string, payload: JsonObject): EraEvent {

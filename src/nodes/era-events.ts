@@ -1,11 +1,10 @@
 import type { EraEvent } from '../era/client';
-import { matchesPattern } from '../era/patterns';
+import { isTopicPattern, matchesPattern } from '../era/patterns';
 import { commaList } from './lib/choice';
 import type { NodeDef, NodeMessage, RedApi, RedNode } from './lib/red';
 import { linkToServer } from './lib/server-link';
 import { linkStatus } from './lib/status';
 
-const PATTERN = /^[A-Za-z0-9_*-]+\.[A-Za-z0-9_*-]+$/;
 
 export = function register(RED: RedApi): void {
   function EraEvents(this: RedNode, def: NodeDef) {
@@ -18,7 +17,7 @@ export = function register(RED: RedApi): void {
     const split = def.split === true || def.split === 'true';
     let close = () => link.close();
 
-    const bad = patterns.filter((p) => !PATTERN.test(p));
+    const bad = patterns.filter((p) => !isTopicPattern(p));
     if (patterns.length === 0 || bad.length > 0) {
       const why = patterns.length === 0 ? 'no event pattern is set' : `bad event pattern "${bad[0]}" (expected <class>.<type>, e.g. callevents.*)`;
       node.error(`era-events: ${why}`);

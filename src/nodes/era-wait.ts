@@ -1,7 +1,7 @@
 import type { CallState, EraEvent } from '../era/client';
 import { shownValue, validateCallId } from '../era/commands';
 import { EraError } from '../era/errors';
-import { matchesPattern } from '../era/patterns';
+import { isTopicPattern, matchesPattern } from '../era/patterns';
 import { asEraError } from './lib/action';
 import { DeadlineQueue, type Deadline } from './lib/deadlines';
 import { CALL, evaluateFields, isBlank } from './lib/inputs';
@@ -97,7 +97,7 @@ export = function register(RED: RedApi): void {
           if (isBlank(v.call)) throw new EraError('ERA_INVALID_INPUT', 'No call to wait on: msg.connectionId (or the call field) is empty');
           const call = validateCallId(v.call);
           const until = typeof v.until === 'string' ? v.until.trim() : '';
-          if (!until || (!STATES.has(until) && !/^[A-Za-z0-9_*-]+\.[A-Za-z0-9_*-]+$/.test(until))) {
+          if (!until || (!STATES.has(until) && !isTopicPattern(until))) {
             throw new EraError(
               'ERA_INVALID_INPUT',
               `Cannot wait until ${shownValue(v.until)}: give an event type such as callevents.dlg_start or a state: ringing, talking, held, ended`,
