@@ -16,23 +16,28 @@ export interface Session {
 
 export type Principal = { kind: 'user'; session: Session } | { kind: 'token' };
 
-export interface LoginResult {
-  session: Session;
-  /** The client asked for a token (`session_type`); otherwise the session goes in a cookie. */
-  wantsToken: boolean;
+/** What a login names the account by; checked here because it comes straight from a request. */
+export interface Credentials {
+  domain: unknown;
+  login: unknown;
+  pwd: unknown;
 }
-
-export const SESSION_COOKIE = 'EraSession';
 
 export class Auth {
   private readonly sessions = new Map<string, Session>();
   private readonly failures = new Map<string, number[]>();
   private readonly bannedUntil = new Map<string, number>();
 
-  constructor(private readonly options: Pick<ResolvedOptions, 'domain' | 'login' | 'password' | 'token' | 'banThreshold' | 'banWindowMs' | 'banMs'>) {}
+  constructor(
+    private readonly options: Pick<ResolvedOptions, 'domain' | 'login' | 'password' | 'token' | 'banThreshold' | 'banWindowMs' | 'banMs' | 'sessionCookie'>,
+  ) {}
 
   get domain(): string {
     return this.options.domain;
+  }
+
+  get sessionCookie(): string {
+    return this.options.sessionCookie;
   }
 
   isBanned(address: string, now = Date.now()): boolean {
@@ -43,9 +48,8 @@ export class Auth {
     return false;
   }
 
-  /** Check the credentials of a login body; a failure counts towards the ban of `address`. */
-  login(body: unknown, address: string): LoginResult {
-    const { domain, login, pwd, session_type: sessionType } = (body ?? {}) as Record<string, unknown>;
+  /** Check credentials and open a new session; a failure counts towards the ban of `address`. */
+  openSession({ domain, login, pwd }: Credentials, address: string): Session {
     const ok =
       typeof domain === 'string' &&
       domain.toLowerCase() === this.options.domain.toLowerCase() &&
@@ -58,7 +62,20 @@ export class Auth {
     this.failures.delete(address);
     const session: Session = { id: uuid(), token: sessionToken(), login, domain: this.options.domain, createdts: Date.now() };
     this.sessions.set(session.token, session);
-    return { session, wantsToken: sessionType !== undefined && sessionType !== null && sessionType !== '' };
+    return session;
+  }
+
+  /**
+   * The live session a WebSocket `login` names by `rsessionid`: its id or its token. An unknown
+   * one counts towards the ban, as the platform's filter counts stale session ids (§2.1).
+   */
+  joinSession(rsessionid: unknown, address: string): Session {
+    if (typeof rsessionid === 'string' && rsessionid !== '') {
+      const session = this.sessions.get(rsessionid) ?? [...this.sessions.values()].find((s) => s.id === rsessionid);
+      if (session) return session;
+    }
+    this.recordFailure(address);
+    throw new SimError(401, 'invalid_session', 'no live session with this rsessionid');
   }
 
   logout(session: Session): void {
@@ -76,7 +93,7 @@ export class Auth {
       if (session) return { kind: 'user', session };
       if (!sessionOnly && bearer === this.options.token) return { kind: 'token' };
     }
-    const cookie = readCookie(headers.cookie, SESSION_COOKIE);
+    const cookie = readCookie(headers.cookie, this.options.sessionCookie);
     const session = cookie === undefined ? undefined : this.sessions.get(cookie);
     return session ? { kind: 'user', session } : undefined;
   }
@@ -108,7 +125,8 @@ export class Auth {
   }
 }
 
-export const BANNED_BODY = errorBody('banned', 'too many failed logins from this address; try again later');
+export const BANNED_MESSAGE = 'too many failed logins from this address; try again later';
+export const BANNED_BODY = errorBody('banned', BANNED_MESSAGE);
 
 function readCookie(header: string | undefined, name: string): string | undefined {
   if (header === undefined) return undefined;

@@ -10,7 +10,7 @@ import { badRequest, invalidState, notFound } from './errors';
 import { isInternal, sipCallId, uuid } from './ids';
 import type { Recordings } from './recordings';
 import { TimerSet } from './timers';
-import type { CallDir, EventClass, SimCall, SimCallState, SimEvent, SimEventData } from './types';
+import type { CallDir, EventClass, RecordEventName, SimCall, SimCallState, SimEvent, SimEventData } from './types';
 
 /** An event together with what subscriptions are matched against. */
 export interface PlatformEvent extends SimEvent {
@@ -74,6 +74,9 @@ export type CallModelDeps = {
   recordings: Recordings;
   dlgStopDelayMs: number;
   domain: string;
+  /** The documented event fields and transfer steps (era-platform.md §5.1) instead of our older ones. */
+  strict: boolean;
+  recordEventName: RecordEventName;
 };
 
 /** Ended calls remembered for the control API; older ones are forgotten. */
@@ -117,19 +120,23 @@ export class CallModel {
     };
     this.active.set(call.id, call);
 
-    this.callEvent('invite', call, {
-      fromusername: call.fromusername,
-      fromouter: !isInternal(from),
-      isreferred: false,
-      isreplaced: false,
-    });
+    this.callEvent('invite', call, this.inviteFields(call));
     this.ccsEvent('connection_create', call, { fromnum: call.fromnum, tonum: call.tonum, dir: call.dir });
     this.dialogEvent('dlg_init', call);
-    this.dialogEvent('dlg_call', call, { isreferred: false });
+    this.dialogEvent('dlg_call', call, this.transferFlags(false));
     this.ccsEvent('call_create', call, { idcall: call.bcallid });
     this.ccsEvent('call_set_state', call, { idcall: call.bcallid, state: 'ring' });
     if (spec.answer === true) this.answer(call);
     return call;
+  }
+
+  /** Another phone picks up a ringing call (§5.1 `dlg_pickup`): it becomes the B side and answers. */
+  pickup(call: CallRecord, by: unknown): void {
+    const picker = requireNumber(by, 'by');
+    if (call.state !== 'ring') throw invalidState(`call ${call.id} is not ringing (${call.state})`);
+    this.retarget(call, picker);
+    this.dialogEvent('dlg_pickup', call);
+    this.answer(call);
   }
 
   /** B answers. */
@@ -169,7 +176,9 @@ export class CallModel {
   /** Blind transfer: the B side is replaced by `to`, who answers at once. */
   refer(call: CallRecord, to: unknown, leg?: unknown): void {
     if (leg !== undefined) this.leg(call, leg, 'b');
-    this.replaceB(call, requireNumber(to, 'to'), false);
+    const target = requireNumber(to, 'to');
+    if (this.deps.strict) this.callEvent('referring_invite', call, { tonum: target });
+    this.replaceB(call, target, false);
   }
 
   /** Attended transfer: the other call ends ("replaced") and its party joins this call. */
@@ -180,6 +189,11 @@ export class CallModel {
     const other = this.activeCall(replaces);
     const mine = new Set([call.fromnum, call.tonum]);
     const party = mine.has(other.tonum) ? other.fromnum : other.tonum;
+    if (this.deps.strict) {
+      // The REFER with Replaces and the INVITE it causes come before the replaced dialog ends.
+      this.callEvent('replaces_refer', call, { tonum: party });
+      this.callEvent('replaces_invite', call, { tonum: party });
+    }
     this.hangup(other, 'replaced');
     this.replaceB(call, party, true);
   }
@@ -217,7 +231,7 @@ export class CallModel {
     this.ccsEvent('call_delete', call, { idcall: call.bcallid });
     if (call.recorded) {
       call.recordingKey = this.deps.recordings.add(call.id, call.invitets);
-      this.ccsEvent('connection_set_record_info', call, { key: call.recordingKey });
+      this.ccsEvent(this.deps.recordEventName, call, { key: call.recordingKey });
     }
     this.ccsEvent('connection_delete', call, {});
     const stop = (): void => this.dialogEvent('dlg_stop', call, { reason });
@@ -297,21 +311,43 @@ export class CallModel {
     throw notFound(`call ${call.id} has no leg ${String(name)}`);
   }
 
-  private replaceB(call: CallRecord, tonum: string, isreplaced: boolean): void {
+  private replaceB(call: CallRecord, tonum: string, replacing: boolean): void {
     const oldLeg = call.bcallid;
     call.bcallid = sipCallId();
     call.dialogid = uuid();
-    call.tonum = tonum;
+    this.retarget(call, tonum);
     call.isreferred = true;
-    call.numbers = [call.fromnum, tonum, call.callednum];
-    this.dialogEvent('dlg_call', call, { isreferred: true, isreplaced });
+    this.dialogEvent('dlg_call', call, this.transferFlags(true, replacing));
     this.ccsEvent('call_delete', call, { idcall: oldLeg });
     this.ccsEvent('call_create', call, { idcall: call.bcallid });
     this.ccsEvent('connection_update', call, { fromnum: call.fromnum, tonum: call.tonum });
     call.state = 'talk';
-    this.dialogEvent('dlg_start', call, { isreferred: true });
+    this.dialogEvent('dlg_start', call, this.transferFlags(true));
     this.ccsEvent('call_set_state', call, { idcall: call.bcallid, state: 'talk' });
     if (call.record && !call.recorded) this.startRecording(call);
+  }
+
+  /** A new B party; the number first dialled stays among the numbers `objects` match. */
+  private retarget(call: CallRecord, tonum: string): void {
+    call.tonum = tonum;
+    call.numbers = [call.fromnum, tonum, call.callednum];
+  }
+
+  private inviteFields(call: CallRecord): Record<string, unknown> {
+    const fields = { fromusername: call.fromusername, fromouter: !isInternal(call.fromnum), ...this.transferFlags(false, false) };
+    if (!this.deps.strict) return fields;
+    const { domain } = this.deps;
+    // A fresh call was referred by nobody: the platform sends the field empty.
+    return { ...fields, fromdomain: domain, urifrom: `sip:${call.fromnum}@${domain}`, urito: `sip:${call.tonum}@${domain}`, urireferedby: '' };
+  }
+
+  /**
+   * The transfer flags of an event. The platform sends `isreferred`/`isreplacing` as strings
+   * (§5.1); the lenient simulator keeps the booleans and the `isreplaced` name it always had.
+   */
+  private transferFlags(referred: boolean, replacing?: boolean): Record<string, unknown> {
+    if (this.deps.strict) return { isreferred: String(referred), ...(replacing !== undefined && { isreplacing: String(replacing) }) };
+    return { isreferred: referred, ...(replacing !== undefined && { isreplaced: replacing }) };
   }
 
   private setState(call: CallRecord, state: 'talk' | 'hold', idcall: string): void {

@@ -1,19 +1,25 @@
 /**
- * `era-simulator [--port N] [--host H] [--traffic] [--envelope model|flat|method]`: serve the
- * simulated platform until SIGINT/SIGTERM.
+ * `era-simulator [--port N] [--host H] [--traffic] [--envelope model|flat|method]
+ * [--strict|--lenient]`: serve the simulated platform until SIGINT/SIGTERM.
  */
-import { startSimulator, type Simulator } from './index';
+import { resolveOptions, startSimulator, type Simulator } from './index';
 import type { Envelope, SimulatorOptions } from './types';
 
 const DEFAULT_CLI_PORT = 8088;
 
-const USAGE = `Usage: era-simulator [--port N] [--host H] [--traffic] [--envelope model|flat|method]
+const STRICT_BY_DEFAULT = resolveOptions().strict;
+
+const USAGE = `Usage: era-simulator [--port N] [--host H] [--traffic] [--envelope model|flat|method] [--strict|--lenient]
 
 Serves a simulated Era platform (REST and WebSocket API) for flows, tests and demos.
   --port N        port to listen on (default ${DEFAULT_CLI_PORT}; 0 = any free port)
   --host H        address to bind (default 127.0.0.1)
   --traffic       generate realistic calls, a new one every ~2 s
   --envelope E    push envelope of events: model (default), flat or method
+  --strict        the connection as the vendor documents it: setup (and login on /ws)
+                  before anything else, errormsg replies, session_type "token" only${STRICT_BY_DEFAULT ? ' (default)' : ''}
+  --lenient       the forgiving behaviour of earlier versions: credentials on the /ws
+                  upgrade, no setup needed${STRICT_BY_DEFAULT ? '' : ' (default)'}
   --help          show this text`;
 
 export type CliArgs = { help: true } | { help: false; options: SimulatorOptions };
@@ -30,13 +36,26 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       if (next === undefined) throw new Error(`${name} needs a value`);
       return next;
     };
+    // `--strict=false` must not switch strict mode on: a switch takes no value at all.
+    const flag = (): void => {
+      if (eq !== -1) throw new Error(`${name} takes no value`);
+    };
     switch (name) {
       case '--help':
       case '-h':
         return { help: true };
       case '--traffic':
+        flag();
         options.traffic = true;
         break;
+      case '--strict':
+      case '--lenient': {
+        flag();
+        const strict = name === '--strict';
+        if (options.strict === !strict) throw new Error('give --strict or --lenient, not both');
+        options.strict = strict;
+        break;
+      }
       case '--port': {
         const text = value();
         const port = Number(text);
@@ -61,7 +80,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
 }
 
 function banner(sim: Simulator): string {
-  const { domain, login, password, token, trafficIntervalMs, envelope } = sim.options;
+  const { domain, login, password, token, trafficIntervalMs, envelope, strict } = sim.options;
   return [
     `Era platform simulator listening on ${sim.url}`,
     `  domain    ${domain}`,
@@ -70,6 +89,7 @@ function banner(sim: Simulator): string {
     `  token     ${token}`,
     `  control   ${sim.url}/_sim/`,
     `  envelope  ${envelope}`,
+    `  mode      ${strict ? 'strict (setup, and login on /ws, before anything else)' : 'lenient'}`,
     `  traffic   ${trafficIntervalMs > 0 ? `a new call every ~${trafficIntervalMs / 1000} s` : 'off (start with --traffic)'}`,
     'Press Ctrl+C to stop.',
   ].join('\n');

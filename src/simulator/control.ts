@@ -16,6 +16,7 @@ const ROUTES = [
   'GET /_sim/calls',
   'GET /_sim/calls/<id>',
   'POST /_sim/calls/<id>/answer',
+  'POST /_sim/calls/<id>/pickup {by}',
   'POST /_sim/calls/<id>/hangup {reason?}',
   'POST /_sim/calls/<id>/dtmf {digits, leg?}',
   'GET|DELETE /_sim/requests',
@@ -96,6 +97,9 @@ async function route(sim: Simulator, req: HttpRequest, path: string): Promise<Ht
   switch (verb) {
     case 'answer':
       return json(200, sim.answerCall(id));
+    case 'pickup':
+      if (typeof params.by !== 'string' && typeof params.by !== 'number') throw badRequest('"by" must be the number of the phone that picks up');
+      return json(200, sim.pickupCall(id, String(params.by)));
     case 'hangup':
       if (params.reason !== undefined && typeof params.reason !== 'string') throw badRequest('"reason" must be a string');
       return json(200, sim.hangupCall(id, params.reason));

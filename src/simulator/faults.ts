@@ -2,11 +2,25 @@
  * The faults a test can switch on. Counted faults are used up one request at a time.
  */
 import { badRequest } from './errors';
-import type { Faults, RestStatusFault } from './types';
+import type { CountedRefusal, Faults, RestStatusFault } from './types';
 
 type Counted = { count: number };
+type CountedName = 'restStatus' | 'restHang' | 'subscribeError' | 'recordingNotReady' | 'setupError' | 'refuseWsLogin' | 'refuseRsessionid';
 
-const KEYS: ReadonlyArray<keyof Faults> = ['restStatus', 'restHang', 'noPong', 'hangUpgrade', 'subscribeError', 'recordingNotReady', 'dropEvents'];
+const KEYS: ReadonlyArray<keyof Faults> = [
+  'restStatus',
+  'restHang',
+  'noPong',
+  'hangUpgrade',
+  'subscribeError',
+  'recordingNotReady',
+  'dropEvents',
+  'refuseCapabilities',
+  'setupError',
+  'setupHang',
+  'refuseWsLogin',
+  'refuseRsessionid',
+];
 
 export class FaultState {
   private current: Faults = {};
@@ -21,6 +35,17 @@ export class FaultState {
 
   get dropEvents(): boolean {
     return this.current.dropEvents === true;
+  }
+
+  get setupHang(): boolean {
+    return this.current.setupHang === true;
+  }
+
+  /** The errormsg a capability is refused with, or undefined when it is granted. */
+  capabilityRefusal(key: string): string | undefined {
+    const refusals = this.current.refuseCapabilities;
+    // Own keys only: a capability named like an Object method must not find the method.
+    return refusals !== undefined && Object.hasOwn(refusals, key) ? refusals[key] : undefined;
   }
 
   snapshot(): Faults {
@@ -46,6 +71,7 @@ export class FaultState {
         case 'noPong':
         case 'hangUpgrade':
         case 'dropEvents':
+        case 'setupHang':
           if (value !== true) throw badRequest(`${name} must be a boolean`);
           next[name] = true;
           break;
@@ -54,7 +80,15 @@ export class FaultState {
           break;
         case 'restHang':
         case 'recordingNotReady':
+        case 'refuseRsessionid':
           next[name] = { count: parseCount(name, value) };
+          break;
+        case 'setupError':
+        case 'refuseWsLogin':
+          next[name] = parseRefusal(name, value);
+          break;
+        case 'refuseCapabilities':
+          next.refuseCapabilities = parseCapabilityRefusals(value);
           break;
         case 'subscribeError': {
           const count = parseCount(name, value);
@@ -94,8 +128,29 @@ export class FaultState {
     return fault !== undefined && this.use('recordingNotReady', fault);
   }
 
+  /** The errormsg of a refused setup, or undefined when this one goes through. */
+  takeSetupError(): string | undefined {
+    return this.takeRefusal('setupError', 'setup refused (injected fault)');
+  }
+
+  /** The errormsg of a refused WebSocket login, or undefined when this one goes through. */
+  takeRefuseWsLogin(): string | undefined {
+    return this.takeRefusal('refuseWsLogin', 'login refused (injected fault)');
+  }
+
+  takeRefuseRsessionid(): boolean {
+    const fault = this.current.refuseRsessionid;
+    return fault !== undefined && this.use('refuseRsessionid', fault);
+  }
+
+  private takeRefusal(name: 'setupError' | 'refuseWsLogin', fallback: string): string | undefined {
+    const fault = this.current[name];
+    if (!fault || !this.use(name, fault)) return undefined;
+    return fault.errormsg ?? fallback;
+  }
+
   /** Spend one use of a counted fault; the fault disappears with its last use. */
-  private use(name: 'restStatus' | 'restHang' | 'subscribeError' | 'recordingNotReady', fault: Counted): boolean {
+  private use(name: CountedName, fault: Counted): boolean {
     if (fault.count <= 0) return false;
     fault.count -= 1;
     if (fault.count === 0) delete this.current[name];
@@ -109,6 +164,23 @@ function parseCount(name: string, value: unknown): number {
     throw badRequest(`${name}.count must be a positive integer`);
   }
   return count;
+}
+
+function parseRefusal(name: string, value: unknown): CountedRefusal {
+  const count = parseCount(name, value);
+  const { errormsg } = value as { errormsg?: unknown };
+  if (errormsg !== undefined && typeof errormsg !== 'string') throw badRequest(`${name}.errormsg must be a string`);
+  return { count, ...(errormsg !== undefined && { errormsg }) };
+}
+
+function parseCapabilityRefusals(value: unknown): Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badRequest('refuseCapabilities must be an object: capability → errormsg');
+  const entries = Object.entries(value);
+  for (const [key, errormsg] of entries) {
+    if (typeof errormsg !== 'string' || errormsg === '') throw badRequest(`refuseCapabilities.${key} must be a non-empty errormsg`);
+  }
+  // fromEntries defines own properties, so a key such as "__proto__" stays a plain key.
+  return Object.fromEntries(entries) as Record<string, string>;
 }
 
 function parseRestStatus(value: unknown): RestStatusFault {

@@ -25,6 +25,8 @@ import type {
   Envelope,
   Faults,
   FaultsPatch,
+  LoginDomainField,
+  RecordEventName,
   ResolvedOptions,
   SendToSocketsOptions,
   SimCall,
@@ -42,6 +44,10 @@ export { SimError } from './errors';
 export const DEMO_CREDENTIALS = { domain: 'demo.local', login: 'operator', password: 'operator', token: 'demo-token' } as const;
 
 const ENVELOPES: readonly Envelope[] = ['model', 'flat', 'method'];
+const LOGIN_DOMAIN_FIELDS: readonly LoginDomainField[] = ['td', 'domain'];
+const RECORD_EVENT_NAMES: readonly RecordEventName[] = ['connection_set_record_info', 'set_call_record_info'];
+/** An HTTP token (RFC 9110 §5.6.2), what a cookie name must be. */
+const COOKIE_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** The largest junk frame `sendToSockets({ size })` builds. */
 const MAX_JUNK_BYTES = 64 * 1024 * 1024;
 
@@ -53,6 +59,12 @@ export interface SimulatorEvents {
 export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions {
   const envelope = options.envelope ?? 'model';
   if (!ENVELOPES.includes(envelope)) throw new TypeError(`envelope must be one of ${ENVELOPES.join(', ')}`);
+  const loginDomainField = options.loginDomainField ?? 'td';
+  if (!LOGIN_DOMAIN_FIELDS.includes(loginDomainField)) throw new TypeError(`loginDomainField must be one of ${LOGIN_DOMAIN_FIELDS.join(', ')}`);
+  const recordEventName = options.recordEventName ?? 'connection_set_record_info';
+  if (!RECORD_EVENT_NAMES.includes(recordEventName)) throw new TypeError(`recordEventName must be one of ${RECORD_EVENT_NAMES.join(', ')}`);
+  const sessionCookie = options.sessionCookie ?? 'EraSession';
+  if (!COOKIE_NAME.test(sessionCookie)) throw new TypeError('sessionCookie must be a cookie name');
   const traffic = options.traffic ?? false;
   return {
     port: options.port ?? 0,
@@ -68,6 +80,11 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     dlgStopDelayMs: options.dlgStopDelayMs ?? 3000,
     maxSubscriptionExpires: options.maxSubscriptionExpires ?? 3600,
     envelope,
+    strict: options.strict ?? true,
+    loginDomainField,
+    knowsSetup: options.knowsSetup ?? true,
+    sessionCookie,
+    recordEventName,
     trafficIntervalMs: traffic === false ? 0 : traffic === true ? DEFAULT_TRAFFIC_INTERVAL_MS : (traffic.intervalMs ?? DEFAULT_TRAFFIC_INTERVAL_MS),
     ...(options.tls && { tls: options.tls }),
   };
@@ -102,6 +119,8 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
       recordings: this.recordings,
       dlgStopDelayMs: o.dlgStopDelayMs,
       domain: o.domain,
+      strict: o.strict,
+      recordEventName: o.recordEventName,
     });
     this.hub = new WsHub({
       auth: this.auth,
@@ -112,8 +131,11 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
       envelope: o.envelope,
       maxSubscriptionExpires: o.maxSubscriptionExpires,
       domain: o.domain,
+      strict: o.strict,
+      knowsSetup: o.knowsSetup,
+      loginDomainField: o.loginDomainField,
     });
-    const restDeps = { auth: this.auth, calls: this.calls, recordings: this.recordings, faults: this.faultState };
+    const restDeps = { auth: this.auth, calls: this.calls, recordings: this.recordings, faults: this.faultState, strict: o.strict };
     this.server = new SimServer({
       auth: this.auth,
       faults: this.faultState,
@@ -186,6 +208,13 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
   answerCall(id: string): SimCall {
     const call = this.calls.knownCall(id);
     this.calls.answer(call);
+    return simView(call);
+  }
+
+  /** Another phone (`by`) picks up a ringing call: `dlg_pickup`, then the answer's events. */
+  pickupCall(id: string, by: string): SimCall {
+    const call = this.calls.knownCall(id);
+    this.calls.pickup(call, by);
     return simView(call);
   }
 

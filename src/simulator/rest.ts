@@ -2,7 +2,7 @@
  * The platform's REST API (era-platform.md §2, §6, §7): login and session, call control on
  * `/rest/v1/uc/calls` with the platform's own method tokens, conferences, and recordings.
  */
-import { SESSION_COOKIE, type Auth, type Principal } from './auth';
+import type { Auth, Principal } from './auth';
 import { restView, type CallModel, type CallRecord } from './calls';
 import { badRequest, notFound, SimError } from './errors';
 import type { FaultState } from './faults';
@@ -15,6 +15,8 @@ export interface RestDeps {
   calls: CallModel;
   recordings: Recordings;
   faults: FaultState;
+  /** Only the documented `session_type` is accepted (era-platform.md §2.1). */
+  strict: boolean;
 }
 
 const LOGIN_PATH = '/rest/v1/iam/sessions';
@@ -58,10 +60,16 @@ function route(deps: RestDeps, req: HttpRequest): HttpReply {
 }
 
 function login(deps: RestDeps, req: HttpRequest): HttpReply {
-  const { session, wantsToken } = deps.auth.login(jsonBody(req), req.remoteAddress);
+  const { domain, login: name, pwd, session_type: sessionType } = jsonBody(req);
+  if (deps.strict && sessionType !== undefined && sessionType !== 'token') {
+    // Checked before the credentials: a request the server cannot read is not a failed login.
+    const shown = typeof sessionType === 'string' ? sessionType : JSON.stringify(sessionType);
+    return json(400, { result: 'error', errormsg: `unknown session_type ${shown}` });
+  }
+  const session = deps.auth.openSession({ domain, login: name, pwd }, req.remoteAddress);
   const info = { session_id: session.id, domain: session.domain, login: session.login };
-  if (wantsToken) return json(200, { session_token: session.token, ...info });
-  return json(200, info, { 'Set-Cookie': `${SESSION_COOKIE}=${session.token}; Path=/; HttpOnly` });
+  if (sessionType !== undefined && sessionType !== null && sessionType !== '') return json(200, { session_token: session.token, ...info });
+  return json(200, info, { 'Set-Cookie': `${deps.auth.sessionCookie}=${session.token}; Path=/; HttpOnly` });
 }
 
 function currentSession(deps: RestDeps, req: HttpRequest, principal: Principal): HttpReply {

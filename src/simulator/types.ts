@@ -6,6 +6,12 @@
 /** Which of the push envelopes of era-platform.md §4 the simulator uses for events. */
 export type Envelope = 'model' | 'flat' | 'method';
 
+/** The field of the WebSocket `login` that carries the domain (older builds: `domain`). */
+export type LoginDomainField = 'td' | 'domain';
+
+/** The name of the ccsevents recording event; the platform's builds disagree (§7). */
+export type RecordEventName = 'connection_set_record_info' | 'set_call_record_info';
+
 export interface TlsOptions {
   key: string | Buffer;
   cert: string | Buffer;
@@ -32,6 +38,20 @@ export interface SimulatorOptions {
   /** Seconds; a longer subscription lifetime asked for is granted this. */
   maxSubscriptionExpires?: number;
   envelope?: Envelope;
+  /**
+   * The connection as the vendor documents it (era-platform.md §2.3): `setup` (and `login` on
+   * `/ws`) before anything else, `errormsg` error replies, only `session_type: "token"`, the
+   * documented invite fields. Default false (the forgiving behaviour of earlier versions).
+   */
+  strict?: boolean;
+  /** Where the WebSocket `login` reads the domain from. Default `td`. */
+  loginDomainField?: LoginDomainField;
+  /** false: an older build that answers `setup` as an unknown method and needs none. Default true. */
+  knowsSetup?: boolean;
+  /** The session cookie's name when the login asks for no token. Default `EraSession`. */
+  sessionCookie?: string;
+  /** Default `connection_set_record_info`. */
+  recordEventName?: RecordEventName;
 }
 
 export type ResolvedOptions = Required<Omit<SimulatorOptions, 'tls' | 'traffic'>> & {
@@ -122,6 +142,12 @@ export interface RestStatusFault {
   contentType?: string;
 }
 
+/** A counted refusal that carries the platform's text (a default one when left out). */
+export interface CountedRefusal {
+  count: number;
+  errormsg?: string;
+}
+
 export interface Faults {
   restStatus?: RestStatusFault;
   restHang?: { count: number };
@@ -130,6 +156,16 @@ export interface Faults {
   subscribeError?: { count: number; code?: string | number; message?: string };
   recordingNotReady?: { count: number };
   dropEvents?: boolean;
+  /** Capability name → the errormsg its setup entry gets instead of "ok". */
+  refuseCapabilities?: Record<string, string>;
+  /** The next `count` setups are refused as a whole. */
+  setupError?: CountedRefusal;
+  /** Setup is never answered. */
+  setupHang?: boolean;
+  /** The next `count` WebSocket logins, of either form, are refused. */
+  refuseWsLogin?: CountedRefusal;
+  /** The next `count` `rsessionid` logins are refused; login/pwd still works. */
+  refuseRsessionid?: { count: number };
 }
 
 /** A change to the current faults: a key set to null (or false) switches that fault off. */

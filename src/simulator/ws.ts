@@ -1,16 +1,17 @@
 /**
  * The WebSocket endpoints (era-platform.md §2.2–§4): the user API `/ws` and the token API
- * `/ws/token/v1[/<TOKEN>]`, the `["method", {params}]` framing with qid echo, subscriptions
- * and event pushes, the `ccs` call methods and `callrecord_get_path`.
+ * `/ws/token/v1[/<TOKEN>]`, the `["method", {params}]` framing with qid echo, the connection's
+ * `setup` and `login` (connection.ts), subscriptions and event pushes, the `ccs` call methods
+ * and `callrecord_get_path`.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import type { Auth, Principal } from './auth';
+import type { Session } from './auth';
 import type { CallModel, PlatformEvent } from './calls';
+import { ConnectionSetup, type ApiKind, type ConnectionDeps } from './connection';
 import { errorBody, SimError } from './errors';
 import { pushFrame, type PushFrame } from './envelope';
-import type { FaultState } from './faults';
 import { writeResponse, type HttpRequest } from './http';
 import { uuid } from './ids';
 import type { Recordings } from './recordings';
@@ -19,9 +20,8 @@ import { wsEntry, type RequestLog } from './requestlog';
 import { SubscriptionSet } from './subscriptions';
 import type { Envelope, SubscriptionInfo } from './types';
 
-export interface WsHubDeps {
-  auth: Auth;
-  faults: FaultState;
+/** `auth`, `faults` and the connection options come with ConnectionDeps. */
+export interface WsHubDeps extends ConnectionDeps {
   log: RequestLog;
   calls: CallModel;
   recordings: Recordings;
@@ -32,12 +32,17 @@ export interface WsHubDeps {
 
 /** Client frames are small requests; anything bigger is a broken or hostile client. */
 const MAX_PAYLOAD = 4 * 1024 * 1024;
-const CAPABILITIES = ['callrecord', 'ccs', 'ivrapi', 'rest', 'svcscript'];
 const TOKEN_PATH = '/ws/token/v1';
 
 type Params = Record<string, unknown>;
 /** What a method handler adds to the `ok` reply; `result` replaces the "ok" itself. */
 type ReplyFields = Params;
+
+/** Who an upgrade let in; a strict `/ws` socket has no session until its in-band login. */
+interface Owner {
+  kind: ApiKind;
+  session?: Session;
+}
 
 class SimSocket {
   readonly connectionId = uuid();
@@ -50,7 +55,7 @@ class SimSocket {
     readonly ws: WebSocket,
     private readonly raw: Socket,
     readonly path: string,
-    readonly principal: Principal,
+    readonly conn: ConnectionSetup,
     maxExpires: number,
   ) {
     this.subs = new SubscriptionSet(this.connectionId, maxExpires);
@@ -97,12 +102,12 @@ export class WsHub {
       socket.pause();
       return undefined;
     }
-    const principal = this.authorize(req);
-    if (typeof principal === 'number') {
-      const message = principal === 404 ? `no WebSocket endpoint at ${req.path}` : 'not authorised';
-      writeResponse(socket, json(principal, errorBody(principal === 404 ? 'not_found' : 'unauthorized', message)), false);
+    const owner = this.authorize(req);
+    if (typeof owner === 'number') {
+      const message = owner === 404 ? `no WebSocket endpoint at ${req.path}` : 'not authorised';
+      writeResponse(socket, json(owner, errorBody(owner === 404 ? 'not_found' : 'unauthorized', message)), false);
       socket.end();
-      return principal;
+      return owner;
     }
     let accepted = false;
     // ws reads only method, url and headers of the request it is given. Without a
@@ -110,7 +115,7 @@ export class WsHub {
     const incoming = { method: req.method, url: req.target, headers: req.headers, socket } as unknown as IncomingMessage;
     this.wss.handleUpgrade(incoming, socket, head, (ws) => {
       accepted = true;
-      this.adopt(ws, socket, req.path, principal);
+      this.adopt(ws, socket, req.path, new ConnectionSetup(this.deps, owner.kind, owner.session, req.remoteAddress));
     });
     return accepted ? 101 : 400;
   }
@@ -170,9 +175,13 @@ export class WsHub {
     return max;
   }
 
-  private authorize(req: HttpRequest): Principal | 401 | 404 {
+  private authorize(req: HttpRequest): Owner | 401 | 404 {
     const { auth } = this.deps;
-    if (req.path === '/ws' || req.path === '/ws/') return auth.authenticate(req.headers, true) ?? 401;
+    if (req.path === '/ws' || req.path === '/ws/') {
+      // The documented user API authorises in-band (§2.3): the upgrade itself carries nothing.
+      if (this.deps.strict) return { kind: 'user' };
+      return auth.authenticate(req.headers, true) ?? 401;
+    }
     let token: string | undefined;
     if (req.path === TOKEN_PATH || req.path === `${TOKEN_PATH}/`) {
       token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
@@ -184,8 +193,8 @@ export class WsHub {
     return token !== undefined && auth.isIntegrationToken(token) ? { kind: 'token' } : 401;
   }
 
-  private adopt(ws: WebSocket, raw: Socket, path: string, principal: Principal): void {
-    const sock = new SimSocket(ws, raw, path, principal, this.deps.maxSubscriptionExpires);
+  private adopt(ws: WebSocket, raw: Socket, path: string, conn: ConnectionSetup): void {
+    const sock = new SimSocket(ws, raw, path, conn, this.deps.maxSubscriptionExpires);
     this.sockets.add(sock);
     ws.on('message', (data, isBinary) => this.onMessage(sock, data, isBinary));
     ws.on('ping', (data) => {
@@ -223,25 +232,33 @@ export class WsHub {
     }
     const request = params as Params;
     try {
-      this.reply(sock, method, request.qid, this.handle(sock, method, request));
+      const fields = this.handle(sock, method, request);
+      if (fields !== undefined) this.reply(sock, method, request.qid, fields);
     } catch (err) {
       if (err instanceof SimError) this.replyError(sock, method, request.qid, err.code, err.message);
       else this.replyError(sock, method, request.qid, 'internal', err instanceof Error ? err.message : String(err));
     }
   }
 
-  private handle(sock: SimSocket, method: string, params: Params): ReplyFields {
+  /** The reply's fields; undefined leaves the request unanswered. */
+  private handle(sock: SimSocket, method: string, params: Params): ReplyFields | undefined {
+    const { conn } = sock;
+    if (method === 'setup') return conn.setup(params);
+    if (method === 'login') return conn.login(params);
+    conn.check(method);
     switch (method) {
-      case 'connection_info':
+      case 'connection_info': {
+        const { session } = conn;
         return {
           domain: this.deps.domain,
-          ownertype: sock.principal.kind,
-          capabilities: CAPABILITIES,
-          sessionid: sock.principal.kind === 'user' ? sock.principal.session.id : sock.connectionId,
+          ownertype: conn.kind,
+          capabilities: conn.capabilities(),
+          sessionid: session?.id ?? sock.connectionId,
           connectionid: sock.connectionId,
           timestamp: Date.now(),
-          ...(sock.principal.kind === 'user' && { login: sock.principal.session.login }),
+          ...(session && { login: session.login }),
         };
+      }
       case 'subscribe': {
         const refused = this.deps.faults.takeSubscribeError();
         if (refused) throw new SimError(500, refused.code, refused.message);
@@ -268,8 +285,10 @@ export class WsHub {
     sock.send(JSON.stringify([`${method}_result`, { qid, result: 'ok', ...fields }]));
   }
 
+  /** Strict: the documented `errormsg` (§3); lenient: the `error` object of earlier versions. */
   private replyError(sock: SimSocket, method: string, qid: unknown, code: string | number, message: string): void {
-    sock.send(JSON.stringify([`${method}_result`, { qid, result: 'error', error: { code, message } }]));
+    const fields = this.deps.strict ? { errormsg: message } : { error: { code, message } };
+    sock.send(JSON.stringify([`${method}_result`, { qid, result: 'error', ...fields }]));
   }
 
   private log(sock: SimSocket, method: string, params: unknown): void {

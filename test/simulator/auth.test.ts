@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { RequestLog } from '../../src/simulator/requestlog';
 import type { SimRequestLog } from '../../src/simulator';
-import { LOGIN, login, rest, upgradeStatus, useSimulators, wsUrl } from './helpers';
+import { LOGIN, login, rest, upgradeStatus, useSimulators, WsClient, wsUrl } from './helpers';
 
 describe('simulator: login, sessions and the ban', () => {
   const start = useSimulators();
@@ -49,22 +49,27 @@ describe('simulator: login, sessions and the ban', () => {
     assert.equal((current.body as { ownertype: string }).ownertype, 'token');
   });
 
-  it('logout ends the session', async () => {
+  // A strict /ws takes no credentials on the upgrade: an ended session shows in the in-band
+  // login by rsessionid instead (the lenient upgrade's 401 is checked in lenient.test.ts).
+  it('logout ends the session: REST and the WebSocket login by rsessionid refuse it', async () => {
     const sim = await start();
     const token = await login(sim);
     assert.equal((await rest(sim, 'DELETE', '/rest/v1/iam/sessions/current', { token })).status, 200);
     assert.equal((await rest(sim, 'GET', '/rest/v1/iam/sessions/current', { token })).status, 401);
-    assert.equal(await upgradeStatus(wsUrl(sim, '/ws'), { authorization: `Bearer ${token}` }), 401);
+    const ws = await WsClient.open(wsUrl(sim, '/ws'));
+    assert.match(String((await ws.request('login', { rsessionid: token })).errormsg), /no live session/);
   });
 
-  it('expire-sessions invalidates every token: REST and upgrades get 401, a new login works', async () => {
+  it('expire-sessions invalidates every token: REST gets 401, the rsessionid login is refused, a new login works', async () => {
     const sim = await start();
     const token = await login(sim);
     assert.equal((await rest(sim, 'POST', '/_sim/expire-sessions')).status, 200);
     assert.equal((await rest(sim, 'GET', '/rest/v1/uc/calls', { token })).status, 401);
-    assert.equal(await upgradeStatus(wsUrl(sim, '/ws'), { authorization: `Bearer ${token}` }), 401);
+    const ws = await WsClient.open(wsUrl(sim, '/ws'));
+    assert.match(String((await ws.request('login', { rsessionid: token })).errormsg), /no live session/);
     const again = await login(sim);
     assert.equal((await rest(sim, 'GET', '/rest/v1/uc/calls', { token: again })).status, 200);
+    assert.equal((await ws.request('login', { rsessionid: again })).result, 'ok');
   });
 
   it('bans an address after banThreshold failed logins: everything but /_sim/ is refused with 403', async () => {

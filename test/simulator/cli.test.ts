@@ -3,9 +3,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import WebSocket from 'ws';
-import { parseArgs } from '../../src/simulator/cli';
-import { LOGIN, useSimulators } from './helpers';
+import { main, parseArgs } from '../../src/simulator/cli';
+import { LOGIN, openReady, TOKEN_WS_PATH, useSimulators, wsUrl } from './helpers';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -23,6 +22,29 @@ describe('simulator: command line', () => {
     assert.throws(() => parseArgs(['--port']), /needs a value/);
   });
 
+  it('--strict / --lenient choose the mode; one of them at most; without either the option default holds', async () => {
+    assert.deepEqual(parseArgs(['--strict']), { help: false, options: { port: 8088, strict: true } });
+    assert.deepEqual(parseArgs(['--lenient']), { help: false, options: { port: 8088, strict: false } });
+    assert.equal('strict' in (parseArgs([]) as { options: object }).options, false);
+    assert.throws(() => parseArgs(['--strict', '--lenient']), /not both/);
+    assert.throws(() => parseArgs(['--lenient', '--strict']), /not both/);
+    assert.throws(() => parseArgs(['--strict=false']), /takes no value/);
+
+    let help = '';
+    const write = process.stdout.write;
+    process.stdout.write = ((chunk: string | Uint8Array): boolean => {
+      help += chunk.toString();
+      return true;
+    }) as typeof process.stdout.write;
+    try {
+      await main(['--help']);
+    } finally {
+      process.stdout.write = write;
+    }
+    assert.match(help, /--strict\b.*\n.*\(default\)/, 'strict is the default');
+    assert.doesNotMatch(help, /--lenient\b.*\n.*\(default\)/, 'lenient is opt-in');
+  });
+
   it('prints its URL and the demo credentials, serves, and stops cleanly on SIGTERM', async function () {
     this.timeout(15_000);
     const child = spawn(process.execPath, ['-r', 'tsx/cjs', join(ROOT, 'src/simulator/cli.ts'), '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -35,6 +57,7 @@ describe('simulator: command line', () => {
       const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
       assert.ok(url, `no URL in: ${out}`);
       for (const word of ['demo.local', 'operator', 'demo-token']) assert.ok(out.includes(word), word);
+      assert.match(out, /^ {2}mode {6}strict\b/m, 'strict unless --lenient');
       const res = await request(`${url}/rest/v1/iam/sessions`, { method: 'POST', body: JSON.stringify(LOGIN), headers: { 'content-type': 'application/json' }, reset: true });
       assert.equal(res.statusCode, 200);
       await res.body.dump();
@@ -64,13 +87,10 @@ describe('simulator: TLS', () => {
     await custom.body.dump();
     await trusting.close();
 
-    const ws = new WebSocket(`${sim.url.replace('https', 'wss')}/ws/token/v1/demo-token`, { ca: cert });
-    const reply = await new Promise<string>((resolve, reject) => {
-      ws.once('open', () => ws.send('["connection_info",{"qid":1}]'));
-      ws.once('message', (d) => resolve(d.toString()));
-      ws.once('error', reject);
-    });
-    ws.terminate();
-    assert.match(reply, /^\["connection_info_result",\{"qid":1,"result":"ok"/);
+    assert.match(wsUrl(sim, TOKEN_WS_PATH), /^wss:\/\//);
+    const ws = await openReady(sim, TOKEN_WS_PATH, { ws: { ca: cert } });
+    ws.ws.send('["connection_info",{"qid":1}]');
+    await ws.next((f) => f[0] === 'connection_info_result');
+    assert.match(ws.raw.at(-1) ?? '', /^\["connection_info_result",\{"qid":1,"result":"ok"/);
   });
 });

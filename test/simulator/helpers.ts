@@ -2,13 +2,35 @@
  * Test helpers that talk to the simulator the way any client would: undici for REST, raw `ws`
  * for WebSockets. Never the package's own client: the simulator is checked on its own.
  */
+import assert from 'node:assert/strict';
 import { request } from 'undici';
 import WebSocket from 'ws';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator';
+import { startSimulator, type SimEvent, type Simulator, type SimulatorOptions } from '../../src/simulator';
 
 export type Frame = [string, Record<string, unknown>];
 
-export const LOGIN = { domain: 'demo.local', login: 'operator', pwd: 'operator', session_type: 'api' };
+/** The documented REST login (§2.1): a session token in the body. A strict platform takes no other session_type. */
+export const LOGIN = { domain: 'demo.local', login: 'operator', pwd: 'operator', session_type: 'token' };
+/** The in-band login of the user WebSocket API (§2.3), with the demo credentials. */
+export const WS_LOGIN = { login: 'operator', pwd: 'operator', td: 'demo.local' };
+/** The token API's socket path, with the demo integration token. */
+export const TOKEN_WS_PATH = '/ws/token/v1/demo-token';
+/** Every capability a method served by the simulator needs (subscribe, bye, callrecord_get_path). */
+export const CAPABILITIES: readonly string[] = ['subscr', 'ccs', 'callrecord'];
+
+export interface ReadyOptions {
+  /** What `setup` asks for; by default every capability the simulator's methods need. */
+  capabilities?: readonly unknown[];
+  /** The user API's in-band login: `{rsessionid}` or `{login, pwd, td}`; the demo credentials by default. */
+  login?: Record<string, unknown>;
+}
+
+export interface OpenReadyOptions extends ReadyOptions {
+  /** Upgrade headers (a strict `/ws` ignores them). */
+  headers?: Record<string, string>;
+  /** Options of the `ws` client, e.g. the CA of a TLS simulator. */
+  ws?: WebSocket.ClientOptions;
+}
 
 /** Start simulators inside tests; every one started is stopped after the test. */
 export function useSimulators(): (options?: SimulatorOptions) => Promise<Simulator> {
@@ -61,8 +83,8 @@ export async function rest(sim: Simulator, method: string, path: string, options
 }
 
 /** Log in and return the session token. */
-export async function login(sim: Simulator): Promise<string> {
-  const res = await rest(sim, 'POST', '/rest/v1/iam/sessions', { body: LOGIN });
+export async function login(sim: Simulator, body: Record<string, unknown> = LOGIN): Promise<string> {
+  const res = await rest(sim, 'POST', '/rest/v1/iam/sessions', { body });
   if (res.status !== 200) throw new Error(`login failed: ${res.status} ${res.text}`);
   return (res.body as { session_token: string }).session_token;
 }
@@ -109,6 +131,21 @@ export class WsClient {
       ws.once('error', reject);
       ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade answered ${res.statusCode}`)));
     });
+  }
+
+  /**
+   * Do what a strict platform wants before it serves anything else (§2.3): `setup`, then on the
+   * user API `/ws` the in-band `login`. Returns the last reply (login_result on `/ws`).
+   * Throws when either is refused, so a test never goes on with a half set-up socket.
+   */
+  async ready({ capabilities = CAPABILITIES, login = WS_LOGIN }: ReadyOptions = {}): Promise<Record<string, unknown>> {
+    const setup = await this.request('setup', { capabilities });
+    if (setup.result !== 'ok') throw new Error(`setup refused: ${JSON.stringify(setup)}`);
+    // The token API is authorised by its token; only the user API logs in.
+    if (!/^\/ws\/?$/.test(new URL(this.ws.url).pathname)) return setup;
+    const loggedIn = await this.request('login', login);
+    if (loggedIn.result !== 'ok') throw new Error(`login refused: ${JSON.stringify(loggedIn)}`);
+    return loggedIn;
   }
 
   send(method: string, params: Record<string, unknown>): void {
@@ -160,6 +197,34 @@ export class WsClient {
   close(): void {
     this.ws.terminate();
   }
+}
+
+/**
+ * A socket on `path` (the token API by default) that is set up, and on `/ws` logged in, so a
+ * strict simulator (the default) serves the test's own frames.
+ */
+export async function openReady(sim: Simulator, path = TOKEN_WS_PATH, options: OpenReadyOptions = {}): Promise<WsClient> {
+  const client = await WsClient.open(wsUrl(sim, path), options.headers, options.ws);
+  await client.ready(options);
+  return client;
+}
+
+/** A refusal in the documented (strict) shape: `result: "error"` and `errormsg`, no `error` object. */
+export function assertErrormsg(reply: Record<string, unknown>, pattern: RegExp, what?: string): void {
+  assert.equal(reply.result, 'error', what);
+  assert.match(String(reply.errormsg), pattern, what);
+  assert.equal('error' in reply, false, 'no error object in strict mode');
+}
+
+/** Record every event the simulator produces, as `class.type`. */
+export function recorder(sim: Simulator): { events: SimEvent[]; types: (connectionid?: string) => string[]; clear: () => void } {
+  const events: SimEvent[] = [];
+  sim.on('event', (e) => events.push(e));
+  return {
+    events,
+    types: (connectionid) => events.filter((e) => connectionid === undefined || e.data.connectionid === connectionid).map((e) => `${e.class}.${e.type}`),
+    clear: () => void events.splice(0),
+  };
 }
 
 /** Events as pushed with the default ("model") envelope. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { Agent, request } from 'undici';
 import type { Simulator } from '../../src/simulator';
-import { delay, login, useSimulators } from './helpers';
+import { delay, LOGIN, login, useSimulators } from './helpers';
 
 /** Write `chunks` on one raw connection (with a pause between them) and read until `until` holds. */
 async function rawExchange(sim: Simulator, chunks: string[], until: (text: string) => boolean, pauseMs = 5): Promise<string> {
@@ -27,7 +27,7 @@ describe('simulator: HTTP/1.1 reader', () => {
 
   it('reads a request split over many TCP chunks', async () => {
     const sim = await start();
-    const body = JSON.stringify({ domain: 'demo.local', login: 'operator', pwd: 'operator', session_type: 'api' });
+    const body = JSON.stringify(LOGIN);
     const whole = `POST /rest/v1/iam/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
     const chunks = whole.match(/[\s\S]{1,7}/g) ?? [];
     const text = await rawExchange(sim, chunks, (t) => t.includes('session_token'), 1);
@@ -51,7 +51,7 @@ describe('simulator: HTTP/1.1 reader', () => {
 
   it('accepts a chunked body and HTTP/1.0 closes after one answer', async () => {
     const sim = await start();
-    const body = JSON.stringify({ domain: 'demo.local', login: 'operator', pwd: 'operator', session_type: 'api' });
+    const body = JSON.stringify(LOGIN);
     const half = Math.floor(body.length / 2);
     const chunked = `${half.toString(16)}\r\n${body.slice(0, half)}\r\n${(body.length - half).toString(16)}\r\n${body.slice(half)}\r\n0\r\n\r\n`;
     const text = await rawExchange(sim, [`POST /rest/v1/iam/sessions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n`, chunked], (t) => t.includes('session_token'));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { SimEvent } from '../../src/simulator';
-import { eventually, rest, useSimulators, WsClient, wsUrl } from './helpers';
+import { eventually, openReady, rest, useSimulators } from './helpers';
 
 describe('simulator: burst and traffic', () => {
   const start = useSimulators();
@@ -8,7 +8,7 @@ describe('simulator: burst and traffic', () => {
   it('burst pushes complete calls as fast as it can over one socket', async function () {
     this.timeout(30_000);
     const sim = await start();
-    const ws = await WsClient.open(wsUrl(sim, '/ws/token/v1/demo-token'));
+    const ws = await openReady(sim);
     await ws.subscribe({ id: 'all', events: ['callevents.*', 'ccsevents.*'], expires: 300 });
     let pushes = 0;
     let acked = 0;

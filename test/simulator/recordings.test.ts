@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { request } from 'undici';
 import type { Simulator } from '../../src/simulator';
 import { recordingAudio } from '../../src/simulator/recordings';
-import { delay, login, rest, useSimulators, WsClient, wsUrl } from './helpers';
+import { delay, login, openReady, rest, useSimulators } from './helpers';
 
 async function download(sim: Simulator, path: string): Promise<{ status: number; type: string | undefined; bytes: Buffer }> {
   const res = await request(`${sim.url}${path}`);
@@ -22,7 +22,7 @@ describe('simulator: recordings (§7)', () => {
   it('callrecord_get_path gives a /temp/ path that downloads without authorisation', async () => {
     const sim = await start({ dlgStopDelayMs: 0 });
     const key = recordedCall(sim);
-    const ws = await WsClient.open(wsUrl(sim, '/ws/token/v1/demo-token'));
+    const ws = await openReady(sim);
     const reply = await ws.request('callrecord_get_path', { key });
     const path = String(reply.result);
     assert.match(path, /^\/temp\/[a-z0-9]+\.mp3$/);
