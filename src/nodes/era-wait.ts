@@ -1,3 +1,4 @@
+import { snapshot } from '../era/calls';
 import type { CallState, EraEvent } from '../era/client';
 import { shownValue, validateCallId } from '../era/commands';
 import { EraError } from '../era/errors';
@@ -11,6 +12,22 @@ import { failureStatus } from './lib/status';
 
 const STATES = new Set(['ringing', 'talking', 'held', 'ended']);
 const WAIT_FIELDS = { call: CALL, until: ['callevents.dlg_start', 'str'], timeout: ['30', 'num'] } as const;
+const DEFAULT_MAX_WAITS = 10_000;
+/** The dialog's last word (era-platform.md §5.3): after it, nothing more comes for the call. */
+const DIALOG_STOP = 'callevents.dlg_stop';
+/**
+ * Events a call still sends after dlg_end (the tail of §5.3: its legs and connection deleted,
+ * the recording's key, dlg_stop). A wait for one of them is not over when the call ends: a flow
+ * that waits for the recording after dlg_end is the common case.
+ */
+const AFTER_END = [
+  DIALOG_STOP,
+  'ccsevents.call_set_state',
+  'ccsevents.call_delete',
+  'ccsevents.connection_set_record_info',
+  'ccsevents.set_call_record_info',
+  'ccsevents.connection_delete',
+];
 
 interface Wait extends Deadline {
   call: string;
@@ -27,7 +44,13 @@ function alreadyHappened(until: string, call: CallState | undefined): boolean {
   // Events leave marks in the state; without them, only future events count.
   if (matchesPattern(until, 'callevents.dlg_start')) return call.answeredAt !== undefined;
   if (matchesPattern(until, 'callevents.dlg_end')) return call.endedAt !== undefined;
+  if (matchesPattern(until, 'ccsevents.connection_set_record_info')) return call.recordingKey !== undefined;
   return false;
+}
+
+/** Whether the end of the call settles the wait: what is awaited can no longer come. */
+function endSettles(until: string, topic?: string): boolean {
+  return STATES.has(until) || topic === DIALOG_STOP || !AFTER_END.some((t) => matchesPattern(until, t));
 }
 
 /** Number(value), or NaN for what cannot become a number (a Symbol, an object whose valueOf throws). */
@@ -37,6 +60,12 @@ function toNumber(value: unknown): number {
   } catch {
     return Number.NaN;
   }
+}
+
+/** The node's cap on waits held at once: a positive integer, else the default. */
+function maxWaitsOf(def: NodeDef): number {
+  const n = toNumber(def.maxWaits);
+  return Number.isInteger(n) && n > 0 ? n : DEFAULT_MAX_WAITS;
 }
 
 function satisfiedBy(until: string, ev: EraEvent): boolean {
@@ -49,13 +78,20 @@ export = function register(RED: RedApi): void {
     const node = this;
     const link = linkToServer(RED, node, def);
     const waits = new Map<string, Set<Wait>>();
+    const maxWaits = maxWaitsOf(def);
 
     const finish = (wait: Wait, output: 0 | 1, call: CallState | undefined) => {
-      wait.cancelled = true;
       const set = waits.get(wait.call);
-      set?.delete(wait);
-      if (set && set.size === 0) waits.delete(wait.call);
-      if (call) wait.msg.call = call;
+      if (!set?.delete(wait)) return;
+      if (set.size === 0) waits.delete(wait.call);
+      queue.remove(wait);
+      release(wait, output, call);
+    };
+
+    // Each message gets a call object of its own: a flow that edits it must not change what
+    // another wait, or another node, was given.
+    const release = (wait: Wait, output: 0 | 1, call: CallState | undefined) => {
+      if (call) wait.msg.call = snapshot(call);
       wait.send(output === 0 ? [wait.msg, null] : [null, wait.msg]);
       wait.done();
     };
@@ -83,7 +119,7 @@ export = function register(RED: RedApi): void {
         for (const wait of [...set]) {
           if (satisfiedBy(wait.until, ev)) finish(wait, 0, ev.call);
           // A call that is over can no longer give what was awaited: say so now, not at the timeout.
-          else if (ev.call?.state === 'ended') finish(wait, 1, ev.call);
+          else if (ev.call?.state === 'ended' && endSettles(wait.until, ev.topic)) finish(wait, 1, ev.call);
         }
       });
     } catch {
@@ -108,8 +144,16 @@ export = function register(RED: RedApi): void {
             throw new EraError('ERA_INVALID_INPUT', `Timeout ${shownValue(v.timeout)} must be a number of seconds between 0 and 86400`);
           }
           const known = client.calls.get(call);
-          const wait: Wait = { call, until, msg, send, done, at: Date.now() + seconds * 1000, cancelled: false };
-          if (alreadyHappened(until, known)) return finish(wait, 0, known);
+          const wait: Wait = { call, until, msg, send, done, at: Date.now() + seconds * 1000, slot: -1 };
+          if (alreadyHappened(until, known)) return release(wait, 0, known);
+          // Waiting for the timeout on a call that is over would only delay the answer.
+          if (known?.state === 'ended' && endSettles(until)) return release(wait, 1, known);
+          if (queue.size >= maxWaits) {
+            throw new EraError(
+              'ERA_INVALID_INPUT',
+              `era-wait already holds ${maxWaits} waits (maxWaits), so this message is not held: raise maxWaits or shorten the timeout`,
+            );
+          }
           let set = waits.get(call);
           if (!set) waits.set(call, (set = new Set()));
           set.add(wait);

@@ -1,11 +1,14 @@
 /**
  * Many waits with one timer: entries sit in a binary heap ordered by deadline and a single
  * timeout is armed for the earliest one, so 1,000 waits cost one timer, not 1,000.
- * Cancelled entries stay in the heap until they surface (lazy deletion keeps cancel O(1)).
+ * Each entry knows its place in the heap, so a wait that ends early leaves at once (O(log n))
+ * and the queue holds nothing of it afterwards: a wait with a day's timeout that ends after a
+ * second must not keep its message for a day.
  */
 export interface Deadline {
   readonly at: number;
-  cancelled: boolean;
+  /** The entry's index in the heap, -1 while it is not queued. Kept by the queue. */
+  slot: number;
 }
 
 export class DeadlineQueue<T extends Deadline> {
@@ -15,56 +18,84 @@ export class DeadlineQueue<T extends Deadline> {
 
   constructor(private readonly onExpired: (entry: T) => void) {}
 
+  get size(): number {
+    return this.heap.length;
+  }
+
   add(entry: T): void {
-    const h = this.heap;
-    h.push(entry);
-    let i = h.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (h[parent].at <= h[i].at) break;
-      [h[parent], h[i]] = [h[i], h[parent]];
-      i = parent;
-    }
+    entry.slot = this.heap.length;
+    this.heap.push(entry);
+    this.up(entry.slot);
     if (entry.at < this.armedFor) this.arm();
+  }
+
+  /** Takes an entry out before its deadline; false when it was not queued (expired or removed). */
+  remove(entry: T): boolean {
+    const i = entry.slot;
+    const h = this.heap;
+    if (i < 0 || h[i] !== entry) return false;
+    entry.slot = -1;
+    const last = h.pop() as T;
+    if (last !== entry) {
+      h[i] = last;
+      last.slot = i;
+      this.down(i);
+      this.up(last.slot);
+    }
+    // A timer armed for an earlier entry just fires early and re-arms; an empty queue keeps none.
+    if (h.length === 0) this.disarm();
+    return true;
   }
 
   /** Stops the timer; entries not yet expired are dropped without a callback. */
   clear(): void {
+    for (const entry of this.heap) entry.slot = -1;
     this.heap.length = 0;
+    this.disarm();
+  }
+
+  private up(from: number): void {
+    const h = this.heap;
+    let i = from;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (h[parent].at <= h[i].at) break;
+      this.swap(i, parent);
+      i = parent;
+    }
+  }
+
+  private down(from: number): void {
+    const h = this.heap;
+    let i = from;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && h[l].at < h[m].at) m = l;
+      if (r < h.length && h[r].at < h[m].at) m = r;
+      if (m === i) return;
+      this.swap(i, m);
+      i = m;
+    }
+  }
+
+  private swap(a: number, b: number): void {
+    const h = this.heap;
+    [h[a], h[b]] = [h[b], h[a]];
+    h[a].slot = a;
+    h[b].slot = b;
+  }
+
+  private disarm(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.armedFor = Infinity;
   }
 
-  private pop(): T | undefined {
-    const h = this.heap;
-    const top = h[0];
-    const last = h.pop();
-    if (h.length > 0 && last) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && h[l].at < h[m].at) m = l;
-        if (r < h.length && h[r].at < h[m].at) m = r;
-        if (m === i) break;
-        [h[m], h[i]] = [h[i], h[m]];
-        i = m;
-      }
-    }
-    return top;
-  }
-
   private arm(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    while (this.heap.length > 0 && this.heap[0].cancelled) this.pop();
-    if (this.heap.length === 0) {
-      this.armedFor = Infinity;
-      return;
-    }
+    this.disarm();
+    if (this.heap.length === 0) return;
     this.armedFor = this.heap[0].at;
     this.timer = setTimeout(() => this.expire(), Math.max(0, this.armedFor - Date.now()));
   }
@@ -73,9 +104,8 @@ export class DeadlineQueue<T extends Deadline> {
     this.timer = undefined;
     const now = Date.now();
     while (this.heap.length > 0 && this.heap[0].at <= now) {
-      const entry = this.pop() as T;
-      if (entry.cancelled) continue;
-      entry.cancelled = true;
+      const entry = this.heap[0];
+      this.remove(entry);
       this.onExpired(entry);
     }
     this.arm();
