@@ -127,6 +127,10 @@ export class CallTable {
           s.transfers.push(f.transfer);
         }
         break;
+      case 'pickup':
+        // Someone else took the ringing call: the party on the B side is now the one who picked up.
+        if (s.state === 'ringing' && f.to !== undefined) s.to = f.to;
+        break;
       case 'answer':
         if (s.state !== 'ended') {
           s.state = s.held ? 'held' : 'talking';

@@ -3,35 +3,43 @@
  * only while something listens), the subscriptions, the dispatcher and the call table,
  * behind a small API. Knows nothing of Node-RED.
  */
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
+import { resolve as resolvePath } from 'node:path';
 import { CallTable } from './calls';
 import { clipText, shownValue, unserialisable, validateCommand, type CallCommand } from './commands';
 import { Dispatcher } from './dispatch';
 import { EraError, makeRedactor, type Redactor } from './errors';
-import { fetchActiveCalls, fillGap } from './gapfill';
+import { GapFill } from './gapfill';
+import { granted, refusal, setUpConnection, type ConnectionSetup } from './handshake';
+import { Backoff } from './backoff';
+import { banStatus, loginGuardFor } from './login-guard';
 import {
   PATHS,
   CALL_TABLE_EVENTS,
+  SETUP_METHOD,
+  capabilityResults,
+  setupParams,
   buildCallRequest,
   connectionIdFromResponse,
   excerpt,
   isNotFoundReply,
   isObject,
+  isUnknownMethodReply,
   replyError,
   type PlatformRequest,
   type Query,
 } from './protocol';
-import { downloadRecording, recordingLink, type RecordingData, type RecordingDeps, type RecordingLink } from './recordings';
+import { downloadRecording, recordingLink, saveRecording, type RecordingData, type RecordingDeps, type RecordingFile, type RecordingLink } from './recordings';
 import { RestTransport, httpError, shownPath, type ResponseHeaders, type RestRequest, type RestResponse } from './rest';
 import { TokenSession, UserSession, type Session } from './session';
 import { EraSocket, type SocketState } from './socket';
 import { Subscriptions, type ListenSpec, type Listener } from './subscriptions';
-import type { EraEvent, JsonObject, Logger } from './types';
+import type { EraEvent, JsonObject, Logger, ProtocolObserver } from './types';
 
-export type { CallState, EraEvent, JsonObject, Logger } from './types';
+export type { CallState, EraEvent, JsonObject, Logger, ProtocolObserver } from './types';
 export type { CallCommand } from './commands';
 export type { ListenSpec } from './subscriptions';
-export type { RecordingData, RecordingLink } from './recordings';
+export type { RecordingData, RecordingFile, RecordingLink } from './recordings';
 
 export type ClientState = 'idle' | SocketState | 'auth_failed';
 
@@ -62,7 +70,11 @@ export interface EraClientOptions {
   recordingRetryDelayMs?: number;
   /** How long an unused socket stays open for the nodes of a redeploy to take over (2000). */
   socketLingerMs?: number;
+  /** How long a ban of the platform's is waited out before logging in again (180000, doubled while it lasts). */
+  banWaitMs?: number;
   logger?: Logger;
+  /** Sees every REST exchange and WebSocket frame (the compatibility report's recorder). */
+  observer?: ProtocolObserver;
 }
 
 export interface RestOptions {
@@ -118,6 +130,7 @@ interface Settings {
   recordingRetries: number;
   recordingRetryDelayMs: number;
   socketLingerMs: number;
+  banWaitMs: number;
 }
 
 const DEFAULTS: Settings = {
@@ -132,6 +145,7 @@ const DEFAULTS: Settings = {
   recordingRetries: 3,
   recordingRetryDelayMs: 1_000,
   socketLingerMs: 2_000,
+  banWaitMs: 180_000,
 };
 
 /** Budgets of close(), which must end within 5 s whatever the server does. */
@@ -139,6 +153,9 @@ const CLOSE_UNSUBSCRIBE_MS = 1_500;
 const CLOSE_LOGOUT_MS = 1_500;
 const CLOSE_POOL_MS = 500;
 const WARNINGS_KEPT = 200;
+/** A refused `subscr` is asked for again on the same socket, from every 30 s to every 5 min: roles change. */
+const CAPABILITY_RETRY_MIN_MS = 30_000;
+const CAPABILITY_RETRY_MAX_MS = 300_000;
 const METHOD_TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 /** A request target as HTTP/1.1 sends it: printable ASCII, no spaces. */
 const REQUEST_TARGET = /^\/[\x21-\x7e]*$/;
@@ -174,6 +191,27 @@ function required(value: unknown, message: string): string {
   return value;
 }
 
+const CREDENTIAL_MAX = 1024;
+/** What a header can carry: visible ASCII. A token travels in one (and in the socket's URL). */
+const HEADER_SAFE = /^[\x21-\x7e]+$/;
+const CONTROL = /[\x00-\x1f\x7f]/;
+
+/**
+ * A credential as typed or pasted into the dialog, refused (naming the field, never echoing a
+ * secret) when it cannot travel: a line break or NUL from a paste anywhere; in a token, also
+ * anything a header cannot carry — a letter from a Cyrillic keyboard layout, a space.
+ */
+function credential(value: unknown, field: string, where: 'header' | 'body'): string {
+  const given = required(value, `${field} is empty`);
+  if (given.length > CREDENTIAL_MAX) throw invalid(`${field} is ${given.length} characters long: more than ${CREDENTIAL_MAX}, so it cannot be right (pasted the wrong thing?)`);
+  if (CONTROL.test(given)) throw invalid(`${field} contains a line break or another control character (pasted with it?): type it again`);
+  if (where === 'header' && !HEADER_SAFE.test(given)) {
+    const why = /[^\x00-\x7f]/.test(given) ? 'a non-Latin letter (check the keyboard layout)' : 'a space';
+    throw invalid(`${field} contains ${why}: it can only hold Latin letters, digits and punctuation`);
+  }
+  return given;
+}
+
 function settings(opts: EraClientOptions): Settings {
   const out = { ...DEFAULTS };
   for (const key of Object.keys(DEFAULTS) as Array<keyof Settings>) {
@@ -186,6 +224,13 @@ function settings(opts: EraClientOptions): Settings {
   if (out.reconnectMaxMs < out.reconnectMinMs) throw invalid('Option reconnectMaxMs must not be below reconnectMinMs');
   return out;
 }
+
+/** What a refused capability costs the user, appended to its warning. */
+const CAPABILITY_CONSEQUENCES = new Map([
+  ['subscr', ': no call events will arrive until the account or integration point is allowed subscriptions'],
+  ['callrecord', ': recording links are fetched over REST instead'],
+  ['ccs', ': call-control methods over the WebSocket (era-request) will be refused; the action nodes use REST and are not affected'],
+]);
 
 const silent: Logger = { debug: () => undefined, warn: () => undefined };
 
@@ -215,12 +260,20 @@ export class EraClient extends EventEmitter {
   private readonly socket: EraSocket;
   private readonly subscriptions: Subscriptions;
   private readonly dispatcher: Dispatcher;
+  private readonly gapFill: GapFill;
   private readonly counters: ClientStats = { received: 0, decoded: 0, undecodable: 0, duplicates: 0, reconnects: 0 };
   private readonly warned = new Set<string>();
   private readonly closeController = new AbortController();
   private currentState: ClientState = 'idle';
   private currentDetail: string | undefined;
   private subscriptionProblem: string | undefined;
+  /** Why events cannot come although connected: the platform refused the `subscr` capability. */
+  private capabilityProblem: string | undefined;
+  /** What the platform granted the current (or last) socket. */
+  private setup: ConnectionSetup | undefined;
+  private readonly capabilityBackoff = new Backoff(CAPABILITY_RETRY_MIN_MS, CAPABILITY_RETRY_MAX_MS);
+  private capabilityTimer: NodeJS.Timeout | undefined;
+  private banTicker: NodeJS.Timeout | undefined;
   private wsUsers = 0;
   private trackers = 0;
   private tracker: Listener | undefined;
@@ -231,6 +284,8 @@ export class EraClient extends EventEmitter {
 
   constructor(options: EraClientOptions) {
     super();
+    // Each recording download (and retry delay) in flight listens to it: many at once are no leak.
+    setMaxListeners(0, this.closeController.signal);
     if (!isObject(options)) throw invalid('EraClient needs an options object');
     this.origin = baseUrl(options.url);
     this.settings = settings(options);
@@ -239,25 +294,36 @@ export class EraClient extends EventEmitter {
     if (options.ca !== undefined && options.ca !== '' && !/-----BEGIN CERTIFICATE-----/.test(options.ca)) {
       throw invalid('The CA must be PEM text (-----BEGIN CERTIFICATE----- ...)');
     }
+    // Login and password travel in JSON bodies, so any alphabet is fine there; a token goes in a header.
     const credentials = authMode === 'user'
       ? {
           mode: authMode,
-          domain: required(options.domain, 'User mode needs the Era domain to log into'),
-          login: required(options.login, 'User mode needs a login'),
-          secret: required(options.password, 'User mode needs a password'),
+          domain: credential(required(options.domain, 'User mode needs the Era domain to log into'), 'The domain', 'body'),
+          login: credential(required(options.login, 'User mode needs a login'), 'The login', 'body'),
+          secret: credential(required(options.password, 'User mode needs a password'), 'The password', 'body'),
         }
-      : { mode: authMode, secret: required(options.token, 'Token mode needs the integration point\'s token') };
+      : { mode: authMode, secret: credential(required(options.token, 'Token mode needs the integration point\'s token'), 'The token', 'header') };
     this.who = credentials.mode === 'user' ? `Login "${credentials.login}" in domain "${credentials.domain}"` : 'The token';
     this.logger = options.logger ?? silent;
     this.redact = makeRedactor([credentials.secret]);
     const tls = { ca: options.ca || undefined, verifyTls: options.verifyTls !== false };
-    this.transport = new RestTransport(this.origin, tls, this.settings.requestTimeoutMs);
+    this.transport = new RestTransport(this.origin, tls, this.settings.requestTimeoutMs, options.observer);
     const onAuthFailure = (err: EraError) => this.authFailed(err);
     this.session = credentials.mode === 'user'
-      ? new UserSession(this.transport, credentials.domain, credentials.login, credentials.secret, this.redact, onAuthFailure)
+      ? new UserSession(this.transport, {
+          domain: credentials.domain,
+          login: credentials.login,
+          password: credentials.secret,
+          redact: this.redact,
+          guard: loginGuardFor(this.origin),
+          banWaitMs: this.settings.banWaitMs,
+          onFailure: onAuthFailure,
+        })
       : new TokenSession(this.transport, credentials.secret, onAuthFailure);
     this.calls = new CallTable(this.settings.callTableCap, this.settings.endedCallGraceMs);
     const s = this.settings;
+    // The subscriptions' transport below is a getter with a `this` of its own.
+    const client = this;
     this.socket = new EraSocket(
       {
         origin: this.origin,
@@ -267,27 +333,52 @@ export class EraClient extends EventEmitter {
         pingTimeoutMs: s.pingTimeoutMs,
         reconnectMinMs: s.reconnectMinMs,
         reconnectMaxMs: s.reconnectMaxMs,
+        observer: options.observer,
       },
       this.session,
       {
         state: (state, detail) => this.socketState(state, detail),
+        handshake: (request) => this.handshake(request),
         opened: () => this.socketOpened(),
-        dropped: () => this.subscriptions.dropped(),
+        dropped: () => {
+          this.subscriptions.dropped();
+          this.gapFill.stop();
+          this.gapFill.outage();
+        },
         event: (ev, subscriptionId) => this.dispatcher.event(ev, subscriptionId),
         undecodable: (reason, method) => this.dispatcher.undecodable(reason, method),
       },
       this.counters,
     );
+    // Subscriptions go out only once the platform granted `subscr` on the socket.
+    const socket = this.socket;
+    const eventsTransport = {
+      get open(): boolean {
+        return socket.open && granted(client.setup, 'subscr');
+      },
+      request: (method: string, params: JsonObject) => socket.request(method, params),
+    };
     this.subscriptions = new Subscriptions(
-      this.socket,
-      { expires: s.subscriptionExpires, retryMinMs: s.reconnectMinMs, retryMaxMs: s.reconnectMaxMs },
+      eventsTransport,
+      { expires: s.subscriptionExpires, lingerMs: s.socketLingerMs, retryMinMs: s.reconnectMinMs, retryMaxMs: s.reconnectMaxMs },
       {
         debug: (msg) => this.logger.debug(msg),
         warnOnce: (msg) => this.warnOnce(msg),
         problem: (detail) => this.subscriptionState(detail),
+        adopted: (listener) => this.dispatcher.adopt(listener),
       },
     );
     this.dispatcher = new Dispatcher(this.subscriptions, this.calls, this.counters, { warnOnce: (msg, key) => this.warnOnce(msg, key) });
+    this.gapFill = new GapFill({
+      send: (req) => this.call(req),
+      table: this.calls,
+      replay: (ev, listed) => this.dispatcher.replay(ev, listed),
+      maxCalls: s.callTableCap,
+      retryMinMs: s.reconnectMinMs,
+      retryMaxMs: s.reconnectMaxMs,
+      debug: (msg) => this.logger.debug(msg),
+      warnOnce: (msg) => this.warnOnce(msg),
+    });
   }
 
   get state(): ClientState {
@@ -297,6 +388,11 @@ export class EraClient extends EventEmitter {
   /** Why the state is what it is ("connection refused", ...), when there is something to say. */
   get stateDetail(): string | undefined {
     return this.currentDetail;
+  }
+
+  /** What the platform granted the socket at its last connection setup (undefined before the first). */
+  get connectionSetup(): ConnectionSetup | undefined {
+    return this.setup;
   }
 
   get stats(): ClientStats {
@@ -340,11 +436,15 @@ export class EraClient extends EventEmitter {
     if (!isObject(params)) throw invalid('WebSocket parameters must be a JSON object');
     const why = unserialisable(params);
     if (why !== undefined) throw invalid(`WebSocket parameters cannot be sent as JSON: ${why}`);
-    const reply = await this.rawWsRequest(method.trim(), params, options.timeoutMs);
+    const name = method.trim();
+    const reply = await this.rawWsRequest(name, params, options.timeoutMs);
     const error = replyError(reply, false);
     if (error === undefined) return reply;
     const code = error.code === undefined ? '' : ` (code ${clipText(String(error.code))})`;
-    const text = `${clipText(method)}: the platform answered with an error: ${this.redact(excerpt(error.message))}${code}`;
+    const words = `${this.redact(excerpt(error.message))}${code}`;
+    const text = isUnknownMethodReply(error, name)
+      ? `This Era version does not support the WebSocket method ${clipText(name)}: ${words}`
+      : `${clipText(name)}: the platform answered with an error: ${words}`;
     throw new EraError(isNotFoundReply(error) ? 'ERA_NOT_FOUND' : 'ERA_HTTP', text);
   }
 
@@ -393,25 +493,32 @@ export class EraClient extends EventEmitter {
     };
   }
 
-  /** The temporary link of a recording (`url`), or the recording itself (`buffer`). */
+  /**
+   * The temporary link of a recording (`url`), the recording itself (`buffer`), or the
+   * recording streamed into the file at `path` (`file`: written whole or not at all).
+   */
   fetchRecording(key: string, options?: { output?: 'url' }): Promise<RecordingLink>;
   fetchRecording(key: string, options: { output: 'buffer' }): Promise<RecordingData>;
-  async fetchRecording(key: string, options: { output?: 'url' | 'buffer' } = {}): Promise<RecordingLink | RecordingData> {
+  fetchRecording(key: string, options: { output: 'file'; path: string }): Promise<RecordingFile>;
+  async fetchRecording(key: string, options: { output?: 'url' | 'buffer' | 'file'; path?: string } = {}): Promise<RecordingLink | RecordingData | RecordingFile> {
     if (typeof key !== 'string' || key.trim() === '') throw invalid('The recording key is empty');
     const output = options.output ?? 'url';
-    if (output !== 'url' && output !== 'buffer') throw invalid(`Unknown recording output "${String(output)}": use url or buffer`);
+    if (output !== 'url' && output !== 'buffer' && output !== 'file') throw invalid(`Unknown recording output "${String(output)}": use url, buffer or file`);
+    if (output === 'file' && (typeof options.path !== 'string' || options.path.trim() === '')) throw invalid('Saving a recording needs the path of the file');
     this.assertUsable();
     const deps: RecordingDeps = {
       origin: this.origin,
       session: this.session,
       transport: this.transport,
       wsRequest: (method, params) => this.rawWsRequest(method, params, undefined),
+      socketGrants: (capability) => this.socketGrants(capability),
       redact: this.redact,
       timeoutMs: this.settings.requestTimeoutMs,
       retries: this.settings.recordingRetries,
       retryDelayMs: this.settings.recordingRetryDelayMs,
       closing: this.closeController.signal,
     };
+    if (output === 'file') return saveRecording(key.trim(), resolvePath(String(options.path)), deps);
     return output === 'url' ? recordingLink(key.trim(), deps) : downloadRecording(key.trim(), deps);
   }
 
@@ -443,7 +550,10 @@ export class EraClient extends EventEmitter {
   private async shutDown(): Promise<void> {
     this.closeController.abort();
     clearTimeout(this.lingerTimer);
-    this.lingerTimer = undefined;
+    clearTimeout(this.capabilityTimer);
+    clearTimeout(this.banTicker);
+    this.lingerTimer = this.capabilityTimer = this.banTicker = undefined;
+    this.gapFill.reset();
     this.tracker = undefined;
     this.trackers = 0;
     const socketDone = this.subscriptions.deleteAll(CLOSE_UNSUBSCRIBE_MS).then(() => this.socket.stop());
@@ -484,6 +594,21 @@ export class EraClient extends EventEmitter {
     }
   }
 
+  /** Opens the socket if needed and says whether its setup granted `capability`. */
+  private async socketGrants(capability: string): Promise<boolean> {
+    this.assertUsable();
+    if (this.session.failure) throw this.session.failure;
+    this.wsUsers++;
+    this.updateSocket();
+    try {
+      await this.socket.ready();
+      return granted(this.setup, capability);
+    } finally {
+      this.wsUsers--;
+      this.updateSocket();
+    }
+  }
+
   private track(delta: number): void {
     this.trackers += delta;
     if (this.trackers > 0 && this.tracker === undefined) {
@@ -518,37 +643,83 @@ export class EraClient extends EventEmitter {
     void this.socket.stop();
     // Nothing listens any more, so the table would silently go stale: start afresh next time.
     this.hadConnection = false;
+    this.gapFill.reset();
     this.calls.clear();
     this.setState('idle');
   }
 
   private socketState(state: SocketState, detail: string | undefined): void {
-    if (state !== 'connected') this.setState(state, detail);
-    else this.setState('connected', this.subscriptionProblem);
+    if (state === 'connected') {
+      this.setState('connected', this.capabilityProblem ?? this.subscriptionProblem);
+    } else if (state === 'disconnected' && this.session.banEndsAt() > Date.now()) {
+      this.tickBan();
+    } else {
+      this.setState(state, detail);
+    }
+  }
+
+  /** While a ban is waited out, the status counts down to the next try. */
+  private tickBan(): void {
+    clearTimeout(this.banTicker);
+    this.banTicker = undefined;
+    const left = this.session.banEndsAt() - Date.now();
+    if (left <= 0 || this.closing) return;
+    this.setState('disconnected', banStatus(left));
+    this.banTicker = setTimeout(() => this.tickBan(), Math.min(1000, left));
+    this.banTicker.unref();
   }
 
   private subscriptionState(detail: string | undefined): void {
     this.subscriptionProblem = detail;
-    if (this.currentState === 'connected') this.setState('connected', detail);
+    if (this.currentState === 'connected') this.setState('connected', this.capabilityProblem ?? detail);
+  }
+
+  private async handshake(request: (method: string, params: JsonObject) => Promise<JsonObject>): Promise<void> {
+    clearTimeout(this.banTicker);
+    this.banTicker = undefined;
+    this.setup = await setUpConnection({
+      request,
+      session: this.session,
+      redact: this.redact,
+      notice: (msg) => this.warnOnce(msg),
+    });
+    for (const [key, answer] of this.setup.capabilities ?? []) {
+      if (!answer.ok) this.warnOnce(`The platform refused the "${key}" capability: ${this.redact(answer.errormsg ?? 'refused')}${CAPABILITY_CONSEQUENCES.get(key) ?? ''}`);
+    }
   }
 
   private socketOpened(): void {
     const afterOutage = this.hadConnection;
     this.hadConnection = true;
-    void this.subscriptions.opened().then(() => (afterOutage ? this.gapFill() : undefined));
+    this.capabilityBackoff.reset();
+    this.checkEvents();
+    void this.subscriptions.opened().then(() => (afterOutage && !this.closing ? this.gapFill.start() : undefined));
   }
 
-  private async gapFill(): Promise<void> {
+  /** Shows (and keeps asking again for) a refused `subscr`: without it no event comes. */
+  private checkEvents(): void {
+    clearTimeout(this.capabilityTimer);
+    this.capabilityTimer = undefined;
+    const refused = refusal(this.setup, 'subscr');
+    this.capabilityProblem = refused === undefined ? undefined : `events refused (subscr): ${this.redact(refused)}`;
+    if (this.currentState === 'connected') this.setState('connected', this.capabilityProblem ?? this.subscriptionProblem);
+    if (refused === undefined) return;
+    this.capabilityTimer = setTimeout(() => void this.askForEvents(), this.capabilityBackoff.next());
+    this.capabilityTimer.unref();
+  }
+
+  private async askForEvents(): Promise<void> {
+    this.capabilityTimer = undefined;
+    if (this.closing || !this.socket.open) return;
     try {
-      const listed = await fetchActiveCalls((req) => this.call(req), this.settings.callTableCap);
-      if (this.closing) return;
-      const made = fillGap(listed, this.calls, this.dispatcher);
-      if (made > 0) this.logger.debug(`reported ${made} call changes missed while disconnected`);
+      const answer = capabilityResults(await this.socket.request(SETUP_METHOD, setupParams(['subscr'])))?.get('subscr');
+      if (answer !== undefined && this.setup?.capabilities) this.setup.capabilities.set('subscr', answer);
     } catch (err) {
-      if (this.closing) return;
-      const why = err instanceof Error ? err.message : String(err);
-      this.warnOnce(`After reconnecting, the list of active calls could not be read, so calls that ended meanwhile are not reported: ${why}`);
+      this.logger.debug(`asking again for the subscr capability failed: ${err instanceof Error ? err.message : String(err)}`);
     }
+    if (this.closing || !this.socket.open) return;
+    this.checkEvents();
+    if (this.capabilityProblem === undefined) void this.subscriptions.opened();
   }
 
   private authFailed(err: EraError): void {

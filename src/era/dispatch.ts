@@ -7,7 +7,7 @@
 import { SUPPRESSED, snapshot, type CallTable } from './calls';
 import { matchesAny } from './patterns';
 import { eventNamesParty, type ListedCall, type UndecodableReason } from './protocol';
-import type { Group, Subscriptions } from './subscriptions';
+import { KEPT_MAX, type Group, type KeptEvent, type Listener, type Subscriptions } from './subscriptions';
 import type { CallState, EraEvent } from './types';
 
 export interface DispatchCounters {
@@ -131,12 +131,46 @@ export class Dispatcher {
     for (let i = 0; i < listeners.length; i++) {
       const listener = listeners[i]!;
       if (!matchesAny(listener.patterns, ev.class, ev.type)) continue;
-      if (listener.attachCall && call !== undefined && ev.call === undefined) ev.call = snapshot(call);
-      try {
-        listener.callback(ev);
-      } catch (err) {
-        this.report.warnOnce(`An event listener failed: ${err instanceof Error ? err.message : String(err)}`);
-      }
+      if (listener.backlog !== undefined) this.keep(listener.backlog, ev, listener.attachCall, call);
+      else this.deliver(listener, ev, listener.attachCall && call !== undefined ? snapshot(call) : undefined);
+    }
+    const departed = group.departed;
+    for (let i = 0; i < departed.length; i++) {
+      const d = departed[i]!;
+      if (matchesAny(d.patterns, ev.class, ev.type)) this.keep(d.kept, ev, d.attachCall, call);
+    }
+  }
+
+  /**
+   * A listener took over a departed one's events: they (and live ones meanwhile) go to it on
+   * the next turn, in order — a redeploy starts every node of a flow before that, so the new
+   * node's wires exist when it sends.
+   */
+  adopt(listener: Listener): void {
+    setImmediate(() => {
+      const backlog = listener.backlog;
+      listener.backlog = undefined;
+      if (backlog === undefined || !listener.group.listeners.includes(listener)) return;
+      for (const kept of backlog) this.deliver(listener, kept.ev, kept.call);
+    });
+  }
+
+  private keep(into: KeptEvent[], ev: EraEvent, attachCall: boolean, call: CallState | undefined): void {
+    if (into.length >= KEPT_MAX) {
+      this.report.warnOnce(`More than ${KEPT_MAX} events arrived while a node was being redeployed; later ones were not kept for it`);
+      return;
+    }
+    into.push({ ev: { ...ev, call: undefined }, call: attachCall && call !== undefined ? snapshot(call) : undefined });
+  }
+
+  /** `call`: this listener's own copy of the call's state, or undefined. */
+  private deliver(listener: Listener, ev: EraEvent, call: CallState | undefined): void {
+    // Each listener gets a state object of its own: flows may edit what they receive.
+    ev.call = call;
+    try {
+      listener.callback(ev);
+    } catch (err) {
+      this.report.warnOnce(`An event listener failed: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 }

@@ -17,5 +17,6 @@ export { matchesPattern } from './patterns';
 export { callListItems } from './protocol';
 export { diffCalls, type CallSnapshot, type PollChange } from './poll-diff';
 export type { ListenSpec } from './subscriptions';
-export type { RecordingData, RecordingLink } from './recordings';
-export type { CallState, CallDirection, CallPhase, EraEvent, JsonObject, Logger } from './types';
+export type { RecordingData, RecordingFile, RecordingLink } from './recordings';
+export type { CallState, CallDirection, CallPhase, EraEvent, JsonObject, Logger, ProtocolObserver } from './types';
+export type { ConnectionSetup } from './handshake';

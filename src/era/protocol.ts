@@ -49,28 +49,55 @@ export function loginRequest(domain: string, login: string, password: string): P
   return {
     method: 'POST',
     path: PATHS.sessions,
-    body: { domain, login, pwd: password, session_type: 'api' },
+    // "token" is the documented value: the session's id comes back as `session_token`.
+    body: { domain, login, pwd: password, session_type: 'token' },
   };
 }
 
-/** What a login gave us: a bearer token, or (older servers) a session cookie to send back. */
+/** What a login gave us: a bearer token, or the session cookie(s) to send back, and the session's id. */
 export interface SessionCredentials {
   token?: string;
+  /** `name=value` pairs as the server set them, joined for a Cookie header. */
   cookie?: string;
+  /** The REST session's id, for the socket's `login` with `rsessionid`; undefined until known. */
+  id?: string;
 }
 
-const SESSION_COOKIE = 'EraSession';
+/**
+ * The REST session's id in a login or `GET /rest/v1/iam/sessions/current` answer. The vendor's
+ * page says the id for a socket `login` comes from the current session; the field name is ours.
+ */
+export function sessionIdFrom(body: unknown): string | undefined {
+  return isObject(body) ? text(body.session_id) ?? text(body.sessionid) ?? text(body.id) : undefined;
+}
 
-/** Reads the session from a login response; undefined when it carries neither token nor cookie. */
+/**
+ * Reads the session from a login response; undefined when it carries neither token nor cookie.
+ * The cookie is named EraSession on some builds and RSession on others, so every cookie the
+ * login set is kept under its own name.
+ */
 export function sessionFromLogin(body: unknown, setCookie: string | string[] | undefined): SessionCredentials | undefined {
   const token = isObject(body) ? text(body.session_token) : undefined;
-  let cookie: string | undefined;
+  const pairs: string[] = [];
   for (const line of setCookie === undefined ? [] : Array.isArray(setCookie) ? setCookie : [setCookie]) {
     const pair = line.split(';', 1)[0]?.trim() ?? '';
-    if (pair.startsWith(`${SESSION_COOKIE}=`) && pair.length > SESSION_COOKIE.length + 1) cookie = pair;
+    const eq = pair.indexOf('=');
+    if (eq > 0 && eq < pair.length - 1) pairs.push(pair);
   }
-  if (token === undefined && cookie === undefined) return undefined;
-  return { token, cookie };
+  if (token === undefined && pairs.length === 0) return undefined;
+  const creds: SessionCredentials = {};
+  if (token !== undefined) creds.token = token;
+  if (pairs.length > 0) creds.cookie = pairs.join('; ');
+  const id = sessionIdFrom(body);
+  if (id !== undefined) creds.id = id;
+  return creds;
+}
+
+/** The value of the first cookie of a Cookie header (the session cookie's value is its id). */
+export function cookieValue(cookie: string): string | undefined {
+  const first = cookie.split(';', 1)[0] ?? '';
+  const value = first.slice(first.indexOf('=') + 1).trim();
+  return value === '' ? undefined : value;
 }
 
 export function sessionHeaders(session: SessionCredentials): Record<string, string> {
@@ -82,6 +109,64 @@ export function sessionHeaders(session: SessionCredentials): Record<string, stri
 
 export function tokenHeaders(token: string): Record<string, string> {
   return { authorization: `Bearer ${token}` };
+}
+
+/**
+ * A login the platform refused because the address is banned rather than because the password
+ * is wrong. The status codes are not documented: 403 is what a ban filter answers, and the
+ * body may say so.
+ */
+export function isBanAnswer(statusCode: number, responseBody: unknown): boolean {
+  if (statusCode === 403 || statusCode === 429) return true;
+  return statusCode >= 400 && /\bban/i.test(errorBodyText(responseBody));
+}
+
+// ---------------------------------------------------------------------------------------
+// Connection setup and the socket's own login (§2.3)
+
+export const SETUP_METHOD = 'setup';
+export const WS_LOGIN_METHOD = 'login';
+
+/** The capabilities the package asks for: events, call control over the socket, recording links. */
+export const PACKAGE_CAPABILITIES = ['subscr', 'ccs', 'callrecord'] as const;
+export type Capability = (typeof PACKAGE_CAPABILITIES)[number];
+
+export function setupParams(capabilities: readonly string[]): JsonObject {
+  return { capabilities: capabilities.map((key) => ({ key })) };
+}
+
+export function wsLoginBySession(sessionId: string): JsonObject {
+  return { rsessionid: sessionId };
+}
+
+/** Older builds read the domain from `domain` instead of `td`: both are sent, so either reads it. */
+export function wsLoginByPassword(domain: string, login: string, password: string): JsonObject {
+  return { login, pwd: password, td: domain, domain };
+}
+
+/** One capability's answer: granted, or refused with the platform's words. */
+export interface CapabilityResult {
+  ok: boolean;
+  errormsg?: string;
+}
+
+/**
+ * The per-capability results of a `setup_result` or `login_result`, undefined when the reply
+ * lists none. Entries are `{key, result, errormsg}` objects or bare names (granted).
+ */
+export function capabilityResults(params: JsonObject): Map<string, CapabilityResult> | undefined {
+  const list = params.capabilities;
+  if (!Array.isArray(list) || list.length === 0) return undefined;
+  const out = new Map<string, CapabilityResult>();
+  for (const item of list) {
+    if (typeof item === 'string' && item !== '') {
+      out.set(item, { ok: true });
+    } else if (isObject(item) && typeof item.key === 'string' && item.key !== '') {
+      const failure = replyError(item, true);
+      out.set(item.key, failure === undefined ? { ok: true } : { ok: false, errormsg: failure.message });
+    }
+  }
+  return out.size === 0 ? undefined : out;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -258,25 +343,46 @@ export interface ReplyError {
 }
 
 /**
- * The error of a WebSocket reply. An `error` field (object or bare string) or a result of
- * `"error"` is always a failure; with `okOnly`, for requests whose only success answer is
- * `"ok"`, any other string result is the error message itself.
+ * The error of a WebSocket reply (or of a REST body of the same shape). The platform's own
+ * words come in `errormsg` beside `result: "error"`; an `error` field (object or bare string)
+ * or a result of `"error"` is also a failure. With `okOnly`, for requests whose only success
+ * answer is `"ok"`, any other string result is the error message itself.
  */
 export function replyError(params: JsonObject, okOnly: boolean): ReplyError | undefined {
   const { error, result } = params;
+  const errormsg = text(params.errormsg);
   if (isObject(error)) {
     const code = typeof error.code === 'string' || typeof error.code === 'number' ? error.code : undefined;
-    return { code, message: text(error.message) ?? text(error.text) ?? 'no message' };
+    return { code, message: errormsg ?? text(error.message) ?? text(error.text) ?? text(error.errormsg) ?? 'no message' };
   }
-  if (typeof error === 'string' && error !== '') return { message: error };
-  if (result === 'error') return { message: 'no message' };
+  if (typeof error === 'string' && error !== '') return { message: errormsg ?? error };
+  if (result === 'error' || (errormsg !== undefined && result !== 'ok')) return { message: errormsg ?? 'no message' };
   if (okOnly && typeof result === 'string' && result !== 'ok') return { message: result };
   return undefined;
 }
 
+/**
+ * An error reply saying the installation does not know `method` (an older build): the
+ * platform's text names it as unknown, or its code says so.
+ */
+export function isUnknownMethodReply(error: ReplyError, method: string): boolean {
+  if (typeof error.code === 'string' && /unknown.?method|not.?implemented|unsupported.?method/i.test(error.code)) return true;
+  const name = method.toLowerCase().replace(/[^a-z0-9_]/g, '');
+  const words = error.message.toLowerCase();
+  return /unknown (method|command|request)|(method|command|request) (is )?(not found|unknown|not supported|not implemented)|no such (method|command)/.test(words)
+    || (name !== '' && new RegExp(`unknown:? ["'\`]?${name}\\b|\\b${name}["'\`]? (is )?(not supported|unsupported|not implemented)`).test(words));
+}
+
+/** HTTP statuses by which a server says it does not know a request's method. */
+export function isUnknownVerbStatus(statusCode: number): boolean {
+  return statusCode === 405 || statusCode === 501;
+}
+
 /** A reply error meaning "no such thing" (so the client raises ERA_NOT_FOUND). */
 export function isNotFoundReply(error: ReplyError): boolean {
-  return error.code === 404 || error.code === '404' || (typeof error.code === 'string' && /not.?found/i.test(error.code));
+  if (error.code === 404 || error.code === '404' || (typeof error.code === 'string' && /not.?found/i.test(error.code))) return true;
+  // A reply with only `errormsg` says it in words.
+  return error.code === undefined && /not found|no such|does not exist|unknown (key|call|connection)|^no \w+ with/i.test(error.message);
 }
 
 const EXCERPT_MAX = 200;
@@ -394,7 +500,7 @@ export function decodeFrame(raw: string, sink: FrameSink): void {
 // ---------------------------------------------------------------------------------------
 // What an event's fields mean for the state of its call
 
-export type CallEventKind = 'invite' | 'progress' | 'answer' | 'end' | 'stop' | 'leg' | 'record' | 'failure' | 'other';
+export type CallEventKind = 'invite' | 'progress' | 'pickup' | 'answer' | 'end' | 'stop' | 'leg' | 'record' | 'failure' | 'other';
 
 /** Scratch record filled by readCallEvent; reused for every event so reading allocates nothing. */
 export interface CallEventFacts {
@@ -429,6 +535,12 @@ const CALLEVENT_KINDS = new Map<string, CallEventKind>([
   ['invite', 'invite'],
   ['dlg_init', 'progress'],
   ['dlg_call', 'progress'],
+  ['fork_start', 'progress'],
+  ['dlg_pickup', 'pickup'],
+  ['referring_invite', 'progress'],
+  ['route_referred', 'progress'],
+  ['replaces_refer', 'progress'],
+  ['replaces_invite', 'progress'],
   ['dlg_start', 'answer'],
   ['dlg_end', 'end'],
   ['dlg_stop', 'stop'],
@@ -441,6 +553,8 @@ const CCSEVENT_KINDS = new Map<string, CallEventKind>([
   ['call_delete', 'leg'],
   ['call_dtmf', 'leg'],
   ['connection_set_record_info', 'record'],
+  // One build's recording page names the same event so.
+  ['set_call_record_info', 'record'],
   ['connection_failure', 'failure'],
 ]);
 
@@ -449,6 +563,14 @@ const CCSEVENT_KINDS = new Map<string, CallEventKind>([
  * types it reads (named one by one: the documentation shows `*` only for "all types").
  */
 export const CALL_TABLE_EVENTS: readonly string[] = ['callevents.*', ...[...CCSEVENT_KINDS.keys()].map((t) => `ccsevents.${t}`)];
+
+/** The dialog events by which a referred (transferred) dialog calls its new B party. */
+const REFERRED_DIALOG_TYPES = new Set(['dlg_init', 'dlg_call']);
+
+/** A documented string flag ("true"/"false"/empty), or a boolean from a lenient server. */
+function flag(value: unknown): boolean {
+  return value === true || (typeof value === 'string' && value.trim().toLowerCase() === 'true');
+}
 
 function legState(value: unknown): CallEventFacts['legState'] {
   return value === 'ring' || value === 'talk' || value === 'hold' || value === 'end' ? value : undefined;
@@ -465,16 +587,20 @@ export function readCallEvent(ev: EraEvent, out: CallEventFacts): CallEventFacts
   out.startedAt = num(p.invitets);
   out.from = text(p.fromnum) ?? text(p.fromusername);
   out.to = text(p.tonum) ?? text(p.callednum);
-  out.direction = direction(p.dir) ?? (p.fromouter === true ? 'in' : undefined);
+  out.direction = direction(p.dir) ?? (flag(p.fromouter) ? 'in' : undefined);
   out.legA = text(p.acallid);
   out.legB = text(p.bcallid);
   out.leg = text(p.idcall);
   out.legState = legState(p.state);
   out.reason = text(p.reason);
   out.recordingKey = text(p.key);
-  // A dialog that calls B again with `isreferred` is a transfer; with `isreplaced` it is
-  // an attended one, whose replaced call only the command names.
-  out.transfer = out.kind === 'progress' && p.isreferred === true && p.isreplaced !== true ? out.to : undefined;
+  // A dialog that calls B again with `isreferred` is a transfer; with `isreplacing` it is an
+  // attended one, whose replaced call only the command names. The platform sends both flags
+  // as strings ("true"/"false"/empty); booleans and the old `isreplaced` are read too.
+  out.transfer = REFERRED_DIALOG_TYPES.has(ev.type) && ev.class === 'callevents' && flag(p.isreferred)
+    && !flag(p.isreplacing) && !flag(p.isreplaced)
+    ? out.to
+    : undefined;
   return out;
 }
 

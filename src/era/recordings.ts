@@ -2,8 +2,12 @@
  * Recordings: get the temporary link for a key (over the token socket, or over REST in
  * user mode), make it absolute, and for a download fetch it with a plain GET — the link
  * needs no authorisation, and a recording that is not written yet answers 404 for a
- * moment, hence a few spaced retries.
+ * moment, hence a few spaced retries. Downloads are bounded by silence, not by their length.
  */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { EraError, type Redactor } from './errors';
 import {
   RECORD_LINK_WS_METHOD,
@@ -13,7 +17,7 @@ import {
   recordLinkRestRequest,
   recordLinkWsParams,
 } from './protocol';
-import { httpError, type RestResponse, type RestTransport } from './rest';
+import { httpError, type DownloadOptions, type RestResponse, type RestTransport } from './rest';
 import type { Session } from './session';
 import type { JsonObject } from './types';
 
@@ -26,11 +30,18 @@ export interface RecordingData extends RecordingLink {
   data: Buffer;
 }
 
+export interface RecordingFile extends RecordingLink {
+  /** Where the recording was saved (absolute). */
+  path: string;
+}
+
 export interface RecordingDeps {
   origin: URL;
   session: Session;
   transport: RestTransport;
   wsRequest(method: string, params: JsonObject): Promise<JsonObject>;
+  /** Whether the socket (opened for it when needed) was granted `capability`. */
+  socketGrants(capability: string): Promise<boolean>;
   redact: Redactor;
   timeoutMs: number;
   retries: number;
@@ -55,7 +66,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 async function linkFor(key: string, deps: RecordingDeps): Promise<string> {
-  if (deps.session.mode === 'token') {
+  // The token socket gives links when the platform granted `callrecord`; REST does otherwise.
+  if (deps.session.mode === 'token' && (await deps.socketGrants('callrecord'))) {
     const reply = await deps.wsRequest(RECORD_LINK_WS_METHOD, recordLinkWsParams(key));
     const answer = recordLinkFromWs(reply);
     if ('link' in answer) return answer.link;
@@ -76,20 +88,68 @@ export async function recordingLink(key: string, deps: RecordingDeps): Promise<R
   return { url: new URL(await linkFor(key, deps), deps.origin).toString() };
 }
 
-export async function downloadRecording(key: string, deps: RecordingDeps): Promise<RecordingData> {
+/**
+ * Downloads the recording's link, trying again while it answers 404 (not written yet). A 2xx
+ * body goes to `save` when given, else comes back buffered.
+ */
+async function download(key: string, deps: RecordingDeps, save?: DownloadOptions['save']): Promise<{ url: string; res: RestResponse }> {
   const { url } = await recordingLink(key, deps);
   const target = new URL(url);
   let res: RestResponse;
   for (let attempt = 0; ; attempt++) {
-    res = await deps.transport.download(target, deps.timeoutMs);
+    res = await deps.transport.download(target, deps.timeoutMs, { save, signal: deps.closing });
     if (res.statusCode !== 404 || attempt >= deps.retries) break;
     await sleep(deps.retryDelayMs, deps.closing);
   }
-  if (res.statusCode >= 200 && res.statusCode < 300) return { url, data: res.body as Buffer };
+  if (res.statusCode >= 200 && res.statusCode < 300) return { url, res };
   if (res.statusCode === 404 || res.statusCode === 410) {
     throw new EraError('ERA_NOT_FOUND',
       `The recording "${key}" could not be downloaded (HTTP ${res.statusCode} after ${deps.retries + 1} tries): it is not ready yet, or its temporary link expired (links work for 5 minutes)`,
       res.statusCode);
   }
   throw httpError('GET', target.pathname, res, deps.redact);
+}
+
+export async function downloadRecording(key: string, deps: RecordingDeps): Promise<RecordingData> {
+  const { url, res } = await download(key, deps);
+  return { url, data: res.body as Buffer };
+}
+
+function fileError(target: string, err: unknown): EraError {
+  return new EraError('ERA_INVALID_INPUT', `Cannot save the recording as ${target}: ${err instanceof Error ? err.message : String(err)}`);
+}
+
+/**
+ * Streams the recording into the file `target`, so that memory stays flat however long it is.
+ * It is written to a temporary file beside the target, flushed to disk and renamed onto it,
+ * so that a reader (or a crash) never sees half a recording; on any failure the temporary
+ * file goes. The file is opened before anything is fetched: a directory that cannot be
+ * written costs no request.
+ */
+export async function saveRecording(key: string, target: string, deps: RecordingDeps): Promise<RecordingFile> {
+  const temp = `${target}.${randomBytes(6).toString('hex')}.part`;
+  const file = await mkdir(path.dirname(target), { recursive: true })
+    .then(() => open(temp, 'wx'))
+    .catch((err: unknown) => {
+      throw fileError(target, err);
+    });
+  const write = async (chunks: AsyncIterable<Buffer>) => {
+    for await (const chunk of chunks) {
+      // writeFile writes all of the chunk at the handle's position, over short writes too.
+      await file.writeFile(chunk).catch((err: unknown) => {
+        throw fileError(target, err);
+      });
+    }
+  };
+  try {
+    const { url } = await download(key, deps, (body) => pipeline(body, write));
+    await file.sync().then(() => file.close()).then(() => rename(temp, target)).catch((err: unknown) => {
+      throw fileError(target, err);
+    });
+    return { url, path: target };
+  } catch (err) {
+    await file.close().catch(() => undefined);
+    await rm(temp, { force: true }).catch(() => undefined);
+    throw err;
+  }
 }

@@ -3,9 +3,11 @@
  * client only, a timeout per request, and transport failures turned into EraErrors. It
  * never retries: a command (a POST dial) must not be sent twice.
  */
+import type { Readable } from 'node:stream';
 import { Client, Pool, type Dispatcher } from 'undici';
 import { EraError, describeNetworkError, type Redactor } from './errors';
-import { errorBodyText, type Query } from './protocol';
+import { errorBodyText, isUnknownVerbStatus, type Query } from './protocol';
+import type { ProtocolObserver } from './types';
 
 export interface TlsSettings {
   /** PEM bundle of a private CA, added to what the server's chain is checked against. */
@@ -22,8 +24,6 @@ export interface RestRequest {
   /** Sent as JSON when defined. */
   body?: unknown;
   timeoutMs?: number;
-  /** Return the body as a Buffer, unparsed (downloads). */
-  raw?: boolean;
 }
 
 export type ResponseHeaders = Record<string, string | string[] | undefined>;
@@ -31,8 +31,15 @@ export type ResponseHeaders = Record<string, string | string[] | undefined>;
 export interface RestResponse {
   statusCode: number;
   headers: ResponseHeaders;
-  /** Parsed JSON, else the text; null when empty. A Buffer for raw requests. */
+  /** Parsed JSON, else the text; null when empty. A Buffer for downloads. */
   body: unknown;
+}
+
+export interface DownloadOptions {
+  /** Takes a 2xx body as it arrives (a file being written); rejects with an EraError for its own failures. */
+  save?: (body: Readable) => Promise<void>;
+  /** Cuts the download (the client is closing). */
+  signal?: AbortSignal;
 }
 
 const CONNECTIONS = 16;
@@ -68,6 +75,7 @@ export class RestTransport {
     private readonly origin: URL,
     private readonly tls: TlsSettings,
     private readonly defaultTimeoutMs: number,
+    private readonly observer?: ProtocolObserver,
   ) {
     this.host = origin.host;
     this.pool = new Pool(origin.origin, { connections: CONNECTIONS, pipelining: 1, connect: connectOptions(tls) });
@@ -77,13 +85,19 @@ export class RestTransport {
     return this.dispatch(this.pool, this.host, req);
   }
 
-  /** A plain GET of an absolute URL (a recording link), through the pool when it is ours. */
-  async download(url: URL, timeoutMs: number): Promise<RestResponse> {
-    const req: RestRequest = { method: 'GET', path: url.pathname + url.search, timeoutMs, raw: true };
-    if (url.origin === this.origin.origin) return this.send(req);
+  /**
+   * A plain GET of an absolute URL (a recording link), through the pool when it is ours.
+   * `idleMs` bounds the wait for the answer and every silence within its body, not the whole
+   * transfer: a long recording over a slow link arrives as long as bytes keep coming. A 2xx
+   * body goes to `save` as it arrives (the result's body is then null), else it is buffered;
+   * any other answer's body is buffered, for the error message. `save` reports its own
+   * failures as EraErrors; every other failure is the download's.
+   */
+  async download(url: URL, idleMs: number, options: DownloadOptions = {}): Promise<RestResponse> {
+    if (url.origin === this.origin.origin) return this.downloadWith(this.pool, url, idleMs, options);
     const client = new Client(url.origin, { connect: connectOptions(this.tls) });
     try {
-      return await this.dispatch(client, url.host, req);
+      return await this.downloadWith(client, url, idleMs, options);
     } finally {
       void client.destroy();
     }
@@ -98,6 +112,32 @@ export class RestTransport {
     await Promise.race([this.pool.close().catch(() => undefined), cut]);
     clearTimeout(timer);
     if (!this.pool.destroyed) await this.pool.destroy().catch(() => undefined);
+  }
+
+  private async downloadWith(dispatcher: Dispatcher, url: URL, idleMs: number, options: DownloadOptions): Promise<RestResponse> {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await dispatcher.request({
+        method: 'GET',
+        path: url.pathname + url.search,
+        signal: options.signal,
+        headersTimeout: idleMs,
+        bodyTimeout: idleMs,
+      });
+    } catch (err) {
+      throw downloadError(url.host, err, idleMs, options.signal, 'Cannot reach');
+    }
+    const { statusCode, headers } = res;
+    try {
+      if (options.save && statusCode >= 200 && statusCode < 300) {
+        await options.save(res.body);
+        return { statusCode, headers, body: null };
+      }
+      return { statusCode, headers, body: Buffer.from(await res.body.arrayBuffer()) };
+    } catch (err) {
+      if (err instanceof EraError) throw err;
+      throw downloadError(url.host, err, idleMs, options.signal, 'The download broke off from');
+    }
   }
 
   private async dispatch(dispatcher: Dispatcher, host: string, req: RestRequest): Promise<RestResponse> {
@@ -124,9 +164,8 @@ export class RestTransport {
       // undici closes a connection after a body sent with a method it does not know to carry
       // one (REFER, NOTIFY, SEND_DTMF, ...); the platform expects those bodies, so keep it.
       const res = await dispatcher.request({ method: req.method, path, headers, body: payload, signal: controller.signal, reset: false });
-      const body = req.raw
-        ? Buffer.from(await res.body.arrayBuffer())
-        : parseBody(await res.body.text(), res.headers['content-type']);
+      const body = parseBody(await res.body.text(), res.headers['content-type']);
+      this.observer?.http?.({ method: req.method, path, statusCode: res.statusCode, headers: res.headers, body });
       return { statusCode: res.statusCode, headers: res.headers, body };
     } catch (err) {
       if (timedOut) throw new EraError('ERA_TIMEOUT', `No answer from ${host} within ${seconds(timeoutMs)}`);
@@ -135,6 +174,17 @@ export class RestTransport {
       clearTimeout(timer);
     }
   }
+}
+
+/** A failed download in words: silence (undici's idle timeouts) is ERA_TIMEOUT, the rest a lost connection. */
+function downloadError(host: string, err: unknown, idleMs: number, signal: AbortSignal | undefined, failed: string): EraError {
+  if (signal?.aborted) return new EraError('ERA_NOT_CONNECTED', `The download from ${host} was stopped: the client is closing`);
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'UND_ERR_HEADERS_TIMEOUT') return new EraError('ERA_TIMEOUT', `No answer from ${host} within ${seconds(idleMs)}`);
+  if (code === 'UND_ERR_BODY_TIMEOUT') {
+    return new EraError('ERA_TIMEOUT', `The download from ${host} stalled: no data for ${seconds(idleMs)}`);
+  }
+  return new EraError('ERA_NOT_CONNECTED', `${failed} ${host}: ${describeNetworkError(err)}`);
 }
 
 const PATH_SHOWN = 120;
@@ -151,6 +201,10 @@ export function httpError(method: string, fullPath: string, res: RestResponse, r
   const tail = reason === '' ? '' : `: ${reason}`;
   if (res.statusCode === 404) {
     return new EraError('ERA_NOT_FOUND', `${method} ${path}: not found (HTTP 404)${tail}`, 404);
+  }
+  if (isUnknownVerbStatus(res.statusCode)) {
+    // Older builds lack some verbs (INVITE, SEND_DTMF, SETUP_RECORD, ...): say so, not "failed".
+    return new EraError('ERA_HTTP', `This Era version does not support ${method} on ${path} (HTTP ${res.statusCode})${tail}`, res.statusCode);
   }
   return new EraError('ERA_HTTP', `${method} ${path} failed with HTTP ${res.statusCode}${tail}`, res.statusCode);
 }

@@ -1,17 +1,19 @@
 /**
  * The client's one WebSocket. Owns the connection's life: credentials on the upgrade, a
- * bounded handshake, qid request/reply, acknowledging pushes, protocol pings that find a
- * half-open socket, and reconnecting forever with backoff until told to stop. What the
- * frames mean is protocol.ts's business; what to do with events is the SocketHandler's.
+ * bounded upgrade, the connection setup (the handler's handshake) before anything else, qid
+ * request/reply, acknowledging pushes, protocol pings that find a half-open socket, and
+ * reconnecting forever with backoff until told to stop. What the frames mean is protocol.ts's
+ * business; what to do with events is the SocketHandler's.
  */
 import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import { Backoff } from './backoff';
 import { EraError, REFUSED, describeNetworkError } from './errors';
+import { HandshakeError } from './handshake';
 import { decodeFrame, encodeAck, encodeRequest, type FrameSink, type UndecodableReason } from './protocol';
 import { connectOptions, type TlsSettings } from './rest';
 import type { Session, UpgradeAuth } from './session';
-import type { EraEvent, JsonObject } from './types';
+import type { EraEvent, JsonObject, ProtocolObserver } from './types';
 
 export interface SocketSettings {
   origin: URL;
@@ -21,6 +23,7 @@ export interface SocketSettings {
   pingTimeoutMs: number;
   reconnectMinMs: number;
   reconnectMaxMs: number;
+  observer?: ProtocolObserver;
 }
 
 export type SocketState = 'connecting' | 'connected' | 'disconnected';
@@ -28,7 +31,12 @@ export type SocketState = 'connecting' | 'connected' | 'disconnected';
 /** What the socket tells its owner. Called synchronously; must not throw. */
 export interface SocketHandler {
   state(state: SocketState, detail?: string): void;
-  /** The socket is open (again). */
+  /**
+   * Sets up a freshly opened socket (`request` works before it is ready); the socket is ready
+   * when this resolves. A HandshakeError says why not, and whether to try again.
+   */
+  handshake(request: (method: string, params: JsonObject) => Promise<JsonObject>): Promise<void>;
+  /** The socket is open (again) and set up. */
   opened(): void;
   /** An open socket closed, whatever the reason. */
   dropped(): void;
@@ -72,7 +80,10 @@ export class EraSocket implements FrameSink {
   private running = false;
   /** Bumped by start/stop so that a connect still waiting for a login knows it is stale. */
   private generation = 0;
+  /** The WebSocket itself is open (frames can go). */
   private isOpen = false;
+  /** Open and set up: requests and subscriptions may go. */
+  private isReady = false;
   private everOpened = false;
   /** The previous attempt was refused with 401: do not log in again at once a second time. */
   private refusedBefore = false;
@@ -99,8 +110,9 @@ export class EraSocket implements FrameSink {
     this.host = settings.origin.host;
   }
 
+  /** Open and set up, ready for requests. */
   get open(): boolean {
-    return this.isOpen;
+    return this.isReady;
   }
 
   get active(): boolean {
@@ -113,7 +125,7 @@ export class EraSocket implements FrameSink {
     this.generation++;
     this.everOpened = false;
     this.backoff.reset();
-    void this.connect();
+    this.attempt();
   }
 
   /** Closes politely (cut after a short grace) and stops reconnecting. Resolves once closed. */
@@ -141,17 +153,31 @@ export class EraSocket implements FrameSink {
   /** Sends a request and resolves with the reply's params (errors in them are the caller's to read). */
   async request(method: string, params: JsonObject, timeoutMs = this.settings.requestTimeoutMs): Promise<JsonObject> {
     const started = Date.now();
-    if (!this.isOpen) await this.whenOpen(timeoutMs);
-    const ws = this.ws!;
+    if (!this.isReady) await this.whenReady(timeoutMs);
+    return this.send(method, params, timeoutMs, Math.max(1, timeoutMs - (Date.now() - started)));
+  }
+
+  /** Resolves once the socket is open and set up (opening it is the owner's business). */
+  ready(timeoutMs = this.settings.requestTimeoutMs): Promise<void> {
+    return this.isReady ? Promise.resolve() : this.whenReady(timeoutMs);
+  }
+
+  /** A request on the open socket, set up or not; `left` is what remains of `timeoutMs`. */
+  private send(method: string, params: JsonObject, timeoutMs: number, left = timeoutMs): Promise<JsonObject> {
+    const ws = this.ws;
+    if (ws === undefined || !this.isOpen) {
+      return Promise.reject(new EraError('ERA_NOT_CONNECTED', `The connection to ${this.host} closed before the answer came`));
+    }
     const qid = ++this.nextQid;
-    const left = Math.max(1, timeoutMs - (Date.now() - started));
     return new Promise<JsonObject>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(qid);
         reject(new EraError('ERA_TIMEOUT', `${method}: no answer from ${this.host} within ${seconds(timeoutMs)}`));
       }, left);
       this.pending.set(qid, { resolve, reject, timer });
-      ws.send(encodeRequest(method, qid, params));
+      const frame = encodeRequest(method, qid, params);
+      this.settings.observer?.frame?.('out', frame);
+      ws.send(frame);
     });
   }
 
@@ -208,7 +234,7 @@ export class EraSocket implements FrameSink {
 
   // Connection life ------------------------------------------------------------------
 
-  private whenOpen(timeoutMs: number): Promise<void> {
+  private whenReady(timeoutMs: number): Promise<void> {
     if (!this.running) {
       return Promise.reject(this.session.failure
         ?? new EraError('ERA_NOT_CONNECTED', `The WebSocket to ${this.host} is not open`));
@@ -243,6 +269,14 @@ export class EraSocket implements FrameSink {
     this.pending.clear();
   }
 
+  /** One connection attempt; whatever it throws becomes a retry, never an unhandled rejection. */
+  private attempt(): void {
+    const generation = this.generation;
+    this.connect().catch((err: unknown) => {
+      if (generation === this.generation && this.running) this.retryLater(describeNetworkError(err));
+    });
+  }
+
   private async connect(): Promise<void> {
     this.attemptTimer = undefined;
     const generation = this.generation;
@@ -262,34 +296,53 @@ export class EraSocket implements FrameSink {
     if (generation !== this.generation) return;
     const { origin, tls } = this.settings;
     const url = `${origin.protocol === 'https:' ? 'wss:' : 'ws:'}//${origin.host}${auth.path}`;
-    const ws = new WebSocket(url, {
-      headers: auth.headers,
-      handshakeTimeout: this.settings.requestTimeoutMs,
-      maxPayload: MAX_PAYLOAD,
-      perMessageDeflate: false,
-      ...connectOptions(tls),
-    });
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(url, {
+        headers: auth.headers,
+        handshakeTimeout: this.settings.requestTimeoutMs,
+        maxPayload: MAX_PAYLOAD,
+        perMessageDeflate: false,
+        ...connectOptions(tls),
+      });
+    } catch (err) {
+      // Throws synchronously for a header value a server or a user gave that HTTP cannot carry
+      // (ERR_INVALID_CHAR); nobody awaits this connect, so it must never escape.
+      this.retryLater(`the WebSocket could not be opened: ${describeNetworkError(err)}`);
+      return;
+    }
     this.ws = ws;
     this.cutReason = undefined;
     let refusedStatus: number | undefined;
     let lastError: unknown;
     ws.on('unexpected-response', (_req, res) => {
       refusedStatus = res.statusCode;
+      this.settings.observer?.upgrade?.({ path: auth.path, statusCode: res.statusCode });
       ws.terminate();
     });
     ws.on('error', (err) => {
       lastError = err;
+      if (refusedStatus === undefined && ws.readyState === WebSocket.CLOSED) {
+        this.settings.observer?.upgrade?.({ path: auth.path, error: describeNetworkError(err) });
+      }
     });
     ws.on('upgrade', (res) => {
       this.raw = res.socket;
+      this.settings.observer?.upgrade?.({ path: auth.path, statusCode: res.statusCode });
     });
-    ws.on('open', () => this.opened());
+    ws.on('open', () => {
+      this.isOpen = true;
+      this.schedulePing();
+      void this.setUp(ws);
+    });
     ws.on('message', (data, isBinary) => {
       if (isBinary) {
         this.undecodable('not JSON', undefined, undefined);
         return;
       }
-      decodeFrame(data.toString(), this);
+      const text = data.toString();
+      this.settings.observer?.frame?.('in', text);
+      decodeFrame(text, this);
     });
     ws.on('pong', () => {
       clearTimeout(this.pongTimer);
@@ -302,12 +355,30 @@ export class EraSocket implements FrameSink {
     });
   }
 
+  /** Runs the handshake on a fresh socket; the socket is ready after it, or cut and tried again. */
+  private async setUp(ws: WebSocket): Promise<void> {
+    try {
+      await this.handler.handshake((method, params) => this.send(method, params, this.settings.requestTimeoutMs));
+    } catch (err) {
+      if (this.ws !== ws) return;
+      const failure = err instanceof HandshakeError ? err : new HandshakeError(describeNetworkError(err), false);
+      if (failure.final) {
+        this.giveUp();
+        void this.stop();
+        return;
+      }
+      this.cutReason = failure.message;
+      ws.terminate();
+      return;
+    }
+    if (this.ws === ws) this.opened();
+  }
+
   private opened(): void {
-    this.isOpen = true;
+    this.isReady = true;
     this.openedAt = Date.now();
     this.refusedBefore = false;
     this.lastDetail = '';
-    this.schedulePing();
     if (this.everOpened) this.counters.reconnects++;
     this.everOpened = true;
     this.handler.state('connected');
@@ -336,10 +407,11 @@ export class EraSocket implements FrameSink {
 
   /** Forgets the current socket: no more pings, and requests waiting on it fail. */
   private detach(): void {
-    const wasOpen = this.isOpen;
+    const wasOpen = this.isReady;
     this.ws = undefined;
     this.raw = undefined;
     this.isOpen = false;
+    this.isReady = false;
     clearTimeout(this.pingTimer);
     clearTimeout(this.pongTimer);
     this.pingTimer = this.pongTimer = undefined;
@@ -348,7 +420,7 @@ export class EraSocket implements FrameSink {
   }
 
   private closed(code: number, refusedStatus: number | undefined, lastError: unknown, auth: UpgradeAuth): void {
-    const wasOpen = this.isOpen;
+    const wasOpen = this.isReady;
     this.detach();
     if (!this.running) return;
 
@@ -361,7 +433,7 @@ export class EraSocket implements FrameSink {
       if (again) {
         // The session expired: one fresh login, at once.
         this.refusedBefore = true;
-        void this.connect();
+        this.attempt();
         return;
       }
       this.retryLater('the platform refused the WebSocket (HTTP 401) even after logging in again');
@@ -388,7 +460,9 @@ export class EraSocket implements FrameSink {
     // nothing, so those retries stay within 2 s to be back soon after it; any failure where
     // something answered backs off all the way to reconnectMaxMs.
     const ceiling = detail.endsWith(REFUSED) ? REFUSED_RETRY_MAX_MS : undefined;
-    this.attemptTimer = setTimeout(() => void this.connect(), this.backoff.next(ceiling));
+    // A ban is waited out to its end: any knock before that only prolongs it.
+    const banLeft = this.session.banEndsAt() - Date.now();
+    this.attemptTimer = setTimeout(() => this.attempt(), banLeft > 0 ? banLeft : this.backoff.next(ceiling));
   }
 
   /** Authentication failed for good (the session says so): stop trying. */

@@ -5,13 +5,19 @@
  * server granted, sent again after every reconnect, modified in place when its union
  * changes, deleted (`expires: 0`) when its last listener leaves, and retried with backoff
  * when the server refuses it.
+ *
+ * A redeploy closes a node and starts its successor a moment later. So a subscription grows at
+ * once but shrinks (or goes) only after a linger, and a listener that leaves with a `key` (the
+ * node's id) leaves a note behind: for the linger, the events it would have received are kept,
+ * and a successor with the same key receives them first. Nothing the platform pushed meanwhile
+ * is lost to the redeploy.
  */
 import { randomUUID } from 'node:crypto';
 import { Backoff } from './backoff';
 import { EraError } from './errors';
 import { compilePatterns, unionOf, type Pattern } from './patterns';
 import { grantedExpires, replyError, subscribeParams, unsubscribeParams } from './protocol';
-import type { EraEvent, JsonObject } from './types';
+import type { CallState, EraEvent, JsonObject } from './types';
 
 export interface ListenSpec {
   events: readonly string[];
@@ -19,6 +25,17 @@ export interface ListenSpec {
   objects?: readonly string[];
   /** Attach the call's state (`ev.call`) to the events this listener gets. */
   attachCall?: boolean;
+  /**
+   * Names the listener across a redeploy (a node's id): a successor with the same key, added
+   * within the linger after this one left, first receives what arrived in between.
+   */
+  key?: string;
+}
+
+/** An event kept for later delivery, with the call's state as it was then. */
+export interface KeptEvent {
+  ev: EraEvent;
+  call: CallState | undefined;
 }
 
 export interface Listener {
@@ -26,7 +43,22 @@ export interface Listener {
   readonly attachCall: boolean;
   readonly callback: (ev: EraEvent) => void;
   readonly group: Group;
+  readonly key: string | undefined;
+  /** Events waiting for this listener to be ready: its predecessor's, then live ones, in order. */
+  backlog: KeptEvent[] | undefined;
 }
+
+/** A listener that left with a key, and what it would have received since. */
+export interface Departed {
+  readonly key: string;
+  readonly patterns: Pattern[];
+  readonly attachCall: boolean;
+  readonly until: number;
+  readonly kept: KeptEvent[];
+}
+
+/** A departed listener keeps at most this many events for its successor. */
+export const KEPT_MAX = 10_000;
 
 export class Group {
   /** The subscription's id on the platform. */
@@ -34,6 +66,10 @@ export class Group {
   readonly objects: readonly string[] | undefined;
   readonly objectSet: ReadonlySet<string> | undefined;
   listeners: Listener[] = [];
+  /** Listeners that left with a key, within the linger; empty almost always. */
+  departed: Departed[] = [];
+  /** A shrink or deletion waiting out the linger. */
+  lingerTimer: NodeJS.Timeout | undefined;
   /** The union of the listeners' patterns: what the subscription asks for. */
   events: string[] = [];
   patterns: Pattern[] = [];
@@ -65,6 +101,8 @@ export interface SubscriptionTransport {
 
 export interface SubscriptionSettings {
   expires: number;
+  /** How long a subscription outlives its last listener, and a departed listener's events are kept. */
+  lingerMs: number;
   retryMinMs: number;
   retryMaxMs: number;
 }
@@ -75,6 +113,8 @@ export interface SubscriptionReporter {
   warnOnce(msg: string): void;
   /** A subscription is failing (a sentence), or all are fine again (undefined). */
   problem(detail: string | undefined): void;
+  /** A listener took over a departed one's kept events: deliver them soon. */
+  adopted(listener: Listener): void;
 }
 
 /** The longest wait before a renewal: a day, well within what setTimeout can hold. */
@@ -132,10 +172,17 @@ export class Subscriptions {
       this.ids.set(group.id, group);
       this.all = [...this.groups.values()];
     }
-    const listener: Listener = { patterns, attachCall: spec.attachCall === true, callback, group };
+    const name = typeof spec.key === 'string' && spec.key !== '' ? spec.key : undefined;
+    const listener: Listener = { patterns, attachCall: spec.attachCall === true, callback, group, key: name, backlog: undefined };
+    const predecessor = name === undefined ? -1 : group.departed.findIndex((d) => d.key === name && d.until > Date.now());
+    if (predecessor >= 0) {
+      listener.backlog = group.departed[predecessor]!.kept;
+      group.departed = group.departed.filter((_, i) => i !== predecessor);
+    }
     group.listeners = [...group.listeners, listener];
     this.listenerCount++;
-    this.changed(group);
+    this.changed(group, true);
+    if (listener.backlog !== undefined) this.report.adopted(listener);
     return listener;
   }
 
@@ -146,10 +193,39 @@ export class Subscriptions {
     group.listeners = group.listeners.filter((l) => l !== listener);
     if (group.listeners.length === before) return;
     this.listenerCount--;
+    if (listener.key !== undefined && this.settings.lingerMs > 0) {
+      // Whatever it had not received yet is its successor's too.
+      const kept = listener.backlog ?? [];
+      listener.backlog = undefined;
+      group.departed = [
+        ...group.departed.filter((d) => d.key !== listener.key),
+        { key: listener.key, patterns: listener.patterns, attachCall: listener.attachCall, until: Date.now() + this.settings.lingerMs, kept },
+      ];
+    }
+    // A successor may come within the linger: keep the subscription as it is until then.
+    if (this.settings.lingerMs > 0) {
+      group.lingerTimer ??= setTimeout(() => this.lingerEnded(group), this.settings.lingerMs);
+      group.lingerTimer.unref();
+    } else {
+      this.lingerEnded(group);
+    }
+  }
+
+  /** The linger after a listener left is over: drop what no successor took, shrink or delete. */
+  private lingerEnded(group: Group): void {
+    clearTimeout(group.lingerTimer);
+    group.lingerTimer = undefined;
+    const now = Date.now();
+    group.departed = group.departed.filter((d) => d.until > now);
+    if (group.departed.length > 0) {
+      group.lingerTimer = setTimeout(() => this.lingerEnded(group), Math.max(1, Math.min(...group.departed.map((d) => d.until)) - now));
+      group.lingerTimer.unref();
+    }
     if (group.listeners.length > 0) {
-      this.changed(group);
+      this.changed(group, false);
       return;
     }
+    if (group.departed.length > 0 || this.groups.get(group.key) !== group) return;
     this.groups.delete(group.key);
     this.ids.delete(group.id);
     this.all = [...this.groups.values()];
@@ -188,6 +264,9 @@ export class Subscriptions {
     this.listenerCount = 0;
     for (const group of groups) {
       this.settle(group);
+      clearTimeout(group.lingerTimer);
+      group.lingerTimer = undefined;
+      group.departed = [];
       group.listeners = []; // so that a handle closed afterwards finds nothing to remove
     }
     if (!this.transport.open) return;
@@ -211,9 +290,11 @@ export class Subscriptions {
     group.generation++;
   }
 
-  private changed(group: Group): void {
+  /** Recomputes a group's union; `growOnly` while a linger runs: nothing it still asks for is dropped. */
+  private changed(group: Group, growOnly = group.lingerTimer !== undefined): void {
     const all: Pattern[] = [];
     for (const l of group.listeners) all.push(...l.patterns);
+    if (growOnly) all.push(...group.patterns);
     const events = unionOf(all);
     if (events.join(',') === group.events.join(',')) return;
     group.events = events;

@@ -7,7 +7,21 @@ export interface Logger {
   warn(msg: string): void;
 }
 
-/** One platform event as delivered to listeners. Shared by every listener it reaches: read-only. */
+/**
+ * Sees the protocol as it passes, for a report of how an installation speaks it (era-check).
+ * Called synchronously; must not throw. It sees secrets (a login's body, session tokens): an
+ * observer must not show values it did not scrub.
+ */
+export interface ProtocolObserver {
+  /** A REST exchange, once its answer is read. */
+  http?(exchange: { method: string; path: string; statusCode: number; headers: Record<string, string | string[] | undefined>; body: unknown }): void;
+  /** The WebSocket upgrade's outcome: 101, another status, or a network error's description. */
+  upgrade?(outcome: { path: string; statusCode?: number; error?: string }): void;
+  /** A text frame as sent or received. */
+  frame?(direction: 'in' | 'out', text: string): void;
+}
+
+/** One platform event as delivered to listeners. Shared by every listener it reaches: read-only (copy what you keep). */
 export interface EraEvent {
   /** `"<class>.<type>"`, e.g. `"callevents.dlg_start"`. */
   topic: string;
@@ -20,7 +34,10 @@ export interface EraEvent {
   callId: string | undefined;
   /** True for events the client made up after a reconnect to report what happened while away. */
   replayed: boolean | undefined;
-  /** The call's state after this event (a copy), when a listener of this event asked for it. */
+  /**
+   * The call's state after this event, when the listener asked for it: a copy of the listener's
+   * own, set just before its callback (read it there, not later).
+   */
   call: CallState | undefined;
 }
 

@@ -1,4 +1,5 @@
 import type { EraEvent } from '../era/client';
+import { copyJson } from '../era/copy';
 import { isTopicPattern, matchesPattern } from '../era/patterns';
 import { commaList } from './lib/choice';
 import type { NodeDef, NodeMessage, RedApi, RedNode } from './lib/red';
@@ -24,7 +25,7 @@ export = function register(RED: RedApi): void {
       link.view.show(linkStatus(RED, 'invalid_config', why));
     } else {
       try {
-        const handle = link.client().listen({ events: patterns, objects, attachCall }, (ev: EraEvent) => {
+        const handle = link.client().listen({ events: patterns, objects, attachCall, key: node.id }, (ev: EraEvent) => {
           const msg = toMessage(ev, attachCall);
           if (!split) {
             node.send(msg);
@@ -52,7 +53,8 @@ export = function register(RED: RedApi): void {
 };
 
 function toMessage(ev: EraEvent, attachCall: boolean): NodeMessage {
-  const msg: NodeMessage = { topic: ev.topic, payload: ev.payload };
+  // The payload is shared by every listener of the event: each node's message gets its own.
+  const msg: NodeMessage = { topic: ev.topic, payload: copyJson(ev.payload) };
   if (ev.connectionId !== undefined) msg.connectionId = ev.connectionId;
   if (ev.callId !== undefined) msg.callId = ev.callId;
   if (ev.eventId !== undefined) msg.eventId = ev.eventId;

@@ -4,7 +4,7 @@ import { EraError } from '../era/errors';
 import { OPTIONAL } from './lib/inputs';
 import { actionNode } from './lib/action';
 import type { RedApi } from './lib/red';
-import { fileInside, writeAtomically } from './lib/save-file';
+import { fileInside } from './lib/save-file';
 
 export = function register(RED: RedApi): void {
   RED.nodes.registerType(
@@ -25,15 +25,15 @@ export = function register(RED: RedApi): void {
           const rec = await client.fetchRecording(key, { output: 'url' });
           return { statusCode: 200, body: rec.url };
         }
+        if (output === 'buffer') {
+          const rec = await client.fetchRecording(key, { output: 'buffer' });
+          return { statusCode: 200, body: rec.data };
+        }
         // The target is checked before anything is fetched, so a bad name sends nothing.
-        const target =
-          output === 'file'
-            ? fileInside(String(def.directory ?? ''), v.filename ? String(v.filename) : path.posix.basename(key.replace(/\\/g, '/')))
-            : undefined;
-        const rec = await client.fetchRecording(key, { output: 'buffer' });
-        if (!target) return { statusCode: 200, body: rec.data };
-        await writeAtomically(target, rec.data);
-        return { statusCode: 200, body: target };
+        const name = v.filename ? String(v.filename) : path.posix.basename(key.replace(/\\/g, '/'));
+        const target = fileInside(String(def.directory ?? ''), name, RED.settings.fileWorkingDirectory);
+        const rec = await client.fetchRecording(key, { output: 'file', path: target });
+        return { statusCode: 200, body: rec.path };
       },
     }),
   );

@@ -83,6 +83,32 @@ describe('client: call table', () => {
     assert.deepEqual(state(t).transfers, ['102', 'other.1']);
   });
 
+  it('reads the documented string flags: isreferred "true" is a transfer, isreplacing "true" an attended one', () => {
+    const t = new CallTable(100, 60_000);
+    t.apply(ev('callevents', 'invite', { tonum: '101', isreferred: 'false', isreplacing: 'false' }));
+    assert.deepEqual(state(t).transfers, [], 'an invite that says "false" is no transfer');
+    t.apply(ev('callevents', 'dlg_call', { tonum: '102', isreferred: 'false' }));
+    assert.deepEqual(state(t).transfers, [], '"false" is a string, and not true');
+    t.apply(ev('callevents', 'referring_invite', { tonum: '103', isreferred: 'true' }));
+    assert.deepEqual(state(t).transfers, [], 'the transfer steps pass through without counting twice');
+    t.apply(ev('callevents', 'dlg_call', { tonum: '103', isreferred: 'true', isreplacing: 'false' }));
+    assert.deepEqual(state(t).transfers, ['103']);
+    t.apply(ev('callevents', 'dlg_call', { tonum: '104', isreferred: 'true', isreplacing: 'true' }));
+    assert.deepEqual(state(t).transfers, ['103'], 'an attended transfer is named by the command, not by the dialog');
+  });
+
+  it('takes the party who picked up a ringing call as its B side, and the other recording event name', () => {
+    const t = new CallTable(100, 60_000);
+    t.apply(ev('callevents', 'invite', { tonum: '101' }));
+    t.apply(ev('callevents', 'fork_start', { forkcallednum: '105' }));
+    t.apply(ev('callevents', 'dlg_pickup', { tonum: '107' }));
+    assert.equal(state(t).to, '107');
+    assert.equal(state(t).state, 'ringing', 'a pickup comes before dlg_start');
+    t.apply(ev('callevents', 'dlg_start', {}));
+    t.apply(ev('ccsevents', 'set_call_record_info', { key: 'fs:main1:Srv-001/2026-11-30/x.mp3' }));
+    assert.equal(state(t).recordingKey, 'fs:main1:Srv-001/2026-11-30/x.mp3');
+  });
+
   it('returns copies, never its own state', () => {
     const t = new CallTable(100, 60_000);
     t.apply(ev('callevents', 'invite', { acallid: 'a' }));

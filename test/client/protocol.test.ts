@@ -15,6 +15,14 @@ import {
   replyError,
   sessionFromLogin,
   sessionHeaders,
+  capabilityResults,
+  cookieValue,
+  isBanAnswer,
+  isUnknownMethodReply,
+  sessionIdFrom,
+  setupParams,
+  wsLoginByPassword,
+  wsLoginBySession,
   type FrameSink,
   type UndecodableReason,
 } from '../../src/era/protocol';
@@ -125,13 +133,57 @@ describe('client: protocol', () => {
   });
 
   describe('login', () => {
-    it('asks for an api session and reads the token or the cookie', () => {
-      assert.deepEqual(loginRequest('d', 'l', 'p').body, { domain: 'd', login: 'l', pwd: 'p', session_type: 'api' });
-      assert.deepEqual(sessionFromLogin({ session_token: 'T' }, undefined), { token: 'T', cookie: undefined });
-      assert.deepEqual(sessionFromLogin({}, ['x=1', 'EraSession=abc; Path=/; HttpOnly']), { token: undefined, cookie: 'EraSession=abc' });
+    it('asks for a token session and reads the token, every cookie by its own name, and the session id', () => {
+      assert.deepEqual(loginRequest('d', 'l', 'p').body, { domain: 'd', login: 'l', pwd: 'p', session_type: 'token' });
+      assert.deepEqual(sessionFromLogin({ session_token: 'T', session_id: 'S' }, undefined), { token: 'T', id: 'S' });
+      assert.deepEqual(sessionFromLogin({}, ['EraSession=abc; Path=/; HttpOnly']), { cookie: 'EraSession=abc' });
+      assert.deepEqual(sessionFromLogin({}, 'RSession=xyz; Path=/'), { cookie: 'RSession=xyz' }, 'the other builds\' cookie');
+      assert.deepEqual(sessionFromLogin({}, ['RSession=xyz', 'RSessionId=42']), { cookie: 'RSession=xyz; RSessionId=42' });
       assert.equal(sessionFromLogin({}, 'EraSession=; Path=/'), undefined);
+      assert.equal(cookieValue('RSession=xyz; RSessionId=42'), 'xyz');
+      assert.equal(sessionIdFrom({ sessionid: 'a' }), 'a');
+      assert.equal(sessionIdFrom({ nothing: 1 }), undefined);
       assert.deepEqual(sessionHeaders({ token: 'T' }), { authorization: 'Bearer T' });
       assert.deepEqual(sessionHeaders({ cookie: 'EraSession=abc' }), { cookie: 'EraSession=abc' });
+    });
+
+    it('tells a ban from a wrong password', () => {
+      assert.equal(isBanAnswer(403, { result: 'error', errormsg: 'forbidden' }), true);
+      assert.equal(isBanAnswer(429, null), true);
+      assert.equal(isBanAnswer(401, { errormsg: 'wrong password' }), false);
+      assert.equal(isBanAnswer(400, { errormsg: 'address banned for 3 minutes' }), true);
+      assert.equal(isBanAnswer(200, null), false);
+    });
+  });
+
+  describe('connection setup', () => {
+    it('asks for the package\'s capabilities as {key} objects and logs in both ways', () => {
+      assert.deepEqual(setupParams(['subscr', 'callrecord']), { capabilities: [{ key: 'subscr' }, { key: 'callrecord' }] });
+      assert.deepEqual(wsLoginBySession('S'), { rsessionid: 'S' });
+      assert.deepEqual(wsLoginByPassword('dom', 'l', 'p'), { login: 'l', pwd: 'p', td: 'dom', domain: 'dom' });
+    });
+
+    it('reads per-capability results as objects with errormsg, or as bare names', () => {
+      const read = capabilityResults({
+        result: 'ok',
+        capabilities: [{ key: 'subscr', result: 'ok' }, { key: 'test', result: 'error', errormsg: 'Access denied by IAM (route not found)' }, 'ccs'],
+      });
+      assert.deepEqual([...read!], [
+        ['subscr', { ok: true }],
+        ['test', { ok: false, errormsg: 'Access denied by IAM (route not found)' }],
+        ['ccs', { ok: true }],
+      ]);
+      assert.equal(capabilityResults({ result: 'ok' }), undefined);
+      assert.equal(capabilityResults({ capabilities: [] }), undefined);
+    });
+
+    it('recognises an older build\'s answer to a method it does not know, and nothing else', () => {
+      assert.equal(isUnknownMethodReply({ message: 'unknown method setup' }, 'setup'), true);
+      assert.equal(isUnknownMethodReply({ code: 'unknown_method', message: 'x' }, 'setup'), true);
+      assert.equal(isUnknownMethodReply({ message: 'Method not supported' }, 'SEND_DTMF'), true);
+      assert.equal(isUnknownMethodReply({ message: 'user login not found' }, 'login'), false);
+      assert.equal(isUnknownMethodReply({ message: 'invalid login or password' }, 'login'), false);
+      assert.equal(isUnknownMethodReply({ message: 'Access denied by IAM (route not found)' }, 'setup'), false);
     });
   });
 
@@ -148,6 +200,15 @@ describe('client: protocol', () => {
       assert.ok(!text.includes('<'));
       assert.ok(!text.includes('color'));
       assert.equal(excerpt('  a \n\t b  '), 'a b');
+    });
+
+    it('reads the platform\'s own words from errormsg first, in REST bodies and socket replies', () => {
+      assert.equal(errorBodyText({ result: 'error', errormsg: 'Access denied: role mware required' }), 'Access denied: role mware required');
+      assert.deepEqual(replyError({ qid: 1, result: 'error', errormsg: 'capability subscr is not set up' }, true), { message: 'capability subscr is not set up' });
+      assert.deepEqual(replyError({ qid: 1, errormsg: 'refused' }, false), { message: 'refused' }, 'errormsg without result');
+      assert.deepEqual(replyError({ result: 'error', errormsg: 'words', error: { code: 7, message: 'other' } }, false), { code: 7, message: 'words' });
+      assert.deepEqual(replyError({ result: 'error', error: 'bare' }, false), { message: 'bare' });
+      assert.equal(replyError({ result: 'ok', errormsg: '' }, true), undefined);
     });
 
     it('reads the call list as an array, or under calls / items', () => {

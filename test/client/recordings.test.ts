@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { createReadStream, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { EraClient } from '../../src/era/client';
 import { EraError } from '../../src/era/errors';
+import { retainedBytes } from '../support/gc';
+import { RecordingFront, serveLarge, serveTrickle, trickled, type Sent, type Serve } from '../support/recording-front';
 import { ctl, faults, requests, sim, startCall, tokenClient, userClient, waitFor, type SimCall, type Simulator } from './helpers';
 
 /** A recorded call, answered and ended, so that its recording key exists. */
@@ -99,5 +106,119 @@ describe('client: recordings', () => {
       return true;
     });
     await assert.rejects(track(userClient(s.url)).fetchRecording('  '), { code: 'ERA_INVALID_INPUT' });
+  });
+});
+
+describe('client: recordings that stream', () => {
+  let s: Simulator;
+  let front: RecordingFront;
+  let dir: string;
+  const clients: EraClient[] = [];
+  const track = (c: EraClient) => (clients.push(c), c);
+
+  /** The simulator behind a front that answers recording downloads with `serve`. */
+  async function platform(serve: Serve): Promise<string> {
+    s = await sim();
+    front = new RecordingFront(s.url, serve);
+    return front.start();
+  }
+
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'era-rec-client-'));
+  });
+
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+    await front.stop();
+    await s.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('streams a 200 MB recording into a file while memory stays flat', async function () {
+    this.timeout(120000);
+    let sent: Sent | undefined;
+    const url = await platform(serveLarge(3200, (done) => (sent = done)));
+    const key = await recordedCall(s);
+    const c = track(userClient(url));
+    await c.testConnection();
+    const baseline = retainedBytes();
+    let peak = baseline;
+    // What is held, not what waits to be collected: a stream leaves garbage, a buffer grows.
+    const watch = setInterval(() => (peak = Math.max(peak, retainedBytes())), 50);
+    let rec;
+    try {
+      rec = await c.fetchRecording(key, { output: 'file', path: path.join(dir, 'long.mp3') });
+    } finally {
+      clearInterval(watch);
+    }
+    assert.equal(rec.path, path.join(dir, 'long.mp3'));
+    assert.ok(sent, 'the whole recording was sent');
+    assert.ok(sent.bytes > 200 * 1024 * 1024);
+    assert.equal(statSync(rec.path).size, sent.bytes);
+    const hash = createHash('sha256');
+    await pipeline(createReadStream(rec.path), hash);
+    assert.equal(hash.digest('hex'), sent.sha256, 'the file holds exactly what was sent');
+    assert.deepEqual(readdirSync(dir), ['long.mp3'], 'no temporary file is left');
+    const grown = peak - baseline;
+    assert.ok(grown < 50 * 1024 * 1024, `memory grew by ${Math.round(grown / 1048576)} MB for a ${Math.round(sent.bytes / 1048576)} MB download`);
+  });
+
+  it('buffers a recording that arrives slowly: the timeout is for silence, not for the whole download', async function () {
+    // 15 pieces 200 ms apart: 3 s of download against a 1 s timeout.
+    const url = await platform(serveTrickle(15, 200));
+    const key = await recordedCall(s);
+    const c = track(userClient(url, { requestTimeoutMs: 1000 }));
+    const rec = await c.fetchRecording(key, { output: 'buffer' });
+    assert.equal(rec.data.toString(), trickled(15));
+  });
+
+  it('a download that goes silent fails with ERA_TIMEOUT', async () => {
+    const url = await platform(serveTrickle(3, 100, { stall: true }));
+    const key = await recordedCall(s);
+    const c = track(userClient(url, { requestTimeoutMs: 1000 }));
+    await assert.rejects(c.fetchRecording(key, { output: 'buffer' }), (err: EraError) => {
+      assert.equal(err.code, 'ERA_TIMEOUT');
+      assert.match(err.message, /^The download from 127\.0\.0\.1:\d+ stalled: no data for 1 s$/);
+      return true;
+    });
+  });
+
+  it('close() stops a download in flight and removes its temporary file', async () => {
+    const url = await platform(serveTrickle(1, 10, { stall: true }));
+    const key = await recordedCall(s);
+    const c = track(userClient(url, { requestTimeoutMs: 60000 }));
+    const saving = c.fetchRecording(key, { output: 'file', path: path.join(dir, 'cut.mp3') });
+    await waitFor('the download to start', () => front.downloads === 1);
+    await waitFor('the first bytes on disk', () => readdirSync(dir).some((f) => f.endsWith('.part') && statSync(path.join(dir, f)).size > 0));
+    const refused = assert.rejects(saving, { code: 'ERA_NOT_CONNECTED' });
+    await c.close();
+    await refused;
+    assert.deepEqual(readdirSync(dir), []);
+  });
+
+  it('downloads a dozen recordings at once without a listener-leak warning', async () => {
+    // Each download lasts some 600 ms, so that all twelve are in flight together.
+    const url = await platform(serveTrickle(3, 200));
+    const key = await recordedCall(s);
+    const c = track(userClient(url));
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      const recs = await Promise.all(Array.from({ length: 12 }, (_, i) => c.fetchRecording(key, { output: 'file', path: path.join(dir, `${i}.mp3`) })));
+      assert.equal(recs.length, 12);
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    assert.deepEqual(warnings, []);
+    assert.equal(readdirSync(dir).length, 12);
+  });
+
+  it('refuses output file without a path, fetching nothing', async () => {
+    const url = await platform(serveTrickle(1, 10));
+    const c = track(userClient(url));
+    await assert.rejects(c.fetchRecording('fs:a.mp3', { output: 'file', path: ' ' }), { code: 'ERA_INVALID_INPUT', message: 'Saving a recording needs the path of the file' });
+    assert.equal((await requests(s)).length, 0);
   });
 });

@@ -53,7 +53,7 @@ describe('client: REST and session', function () {
     const log = await requests(s);
     const logins = log.filter((r) => r.path === LOGIN && r.method === 'POST');
     assert.equal(logins.length, 1);
-    assert.deepEqual(logins[0]!.body, { domain: 'demo.local', login: 'operator', pwd: 'operator', session_type: 'api' });
+    assert.deepEqual(logins[0]!.body, { domain: 'demo.local', login: 'operator', pwd: 'operator', session_type: 'token' });
     const calls = log.filter((r) => r.path === '/rest/v1/uc/calls');
     assert.equal(calls.length, 3);
     for (const r of calls) assert.match(r.headers.authorization ?? '', /^Bearer .+/);

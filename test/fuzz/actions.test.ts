@@ -392,12 +392,15 @@ const SUBJECTS: Subject[] = [
   },
 ];
 
-/** Requests a message made: REST calls (not the login) and WebSocket requests (not subscriptions or acks). */
+/** The connection's own WebSocket requests: its setup, its login, its subscriptions. */
+const CONNECTION_METHODS = new Set(['upgrade', 'setup', 'login', 'subscribe']);
+
+/** Requests a message made: REST calls (not the login) and WebSocket requests (not the connection's own, nor acks). */
 function madeRequests(log: SimRequestLog[]): SimRequestLog[] {
   return log.filter((r) =>
     r.kind === 'rest'
       ? !(r.method === 'POST' && r.path === PATHS.sessions) && !r.path.startsWith('/_sim/')
-      : r.method !== 'upgrade' && r.method !== 'subscribe' && !r.method.endsWith('_result'),
+      : !CONNECTION_METHODS.has(r.method) && !r.method.endsWith('_result'),
   );
 }
 

@@ -50,6 +50,39 @@ describe('era-events', function () {
     assert.equal(invite.call.answeredAt, undefined);
   });
 
+  it('gives each flow its own msg.payload and msg.call: a function node editing them in one flow changes nothing in the other', async function () {
+    await load([
+      serverNode(sim),
+      { id: 'evA', type: 'era-events', server: 'srv', events: 'callevents.*', wires: [['edit']] },
+      {
+        id: 'edit',
+        type: 'function',
+        func: 'msg.payload.fromnum = "EDITED"; msg.payload.extra = 1; msg.call.state = "EDITED"; msg.call.legs.push("EDITED"); return msg;',
+        outputs: 1,
+        wires: [['outA']],
+      },
+      { id: 'evB', type: 'era-events', server: 'srv', events: 'callevents.*', wires: [['outB']] },
+      { id: 'outA', type: 'helper' },
+      { id: 'outB', type: 'helper' },
+    ]);
+    const outA = new Inbox('outA');
+    const outB = new Inbox('outB');
+    await eventually(async () => (await ctl.subscriptions()).length > 0, 5000, 'a subscription');
+    const call = await ctl.startCall({ from: '+79991112233', to: '101' });
+    await ctl.answer(call.id);
+    await outA.until((m) => m.some((x) => x.topic === 'callevents.dlg_start'), 5000, 'dlg_start in flow A');
+    await outB.until((m) => m.some((x) => x.topic === 'callevents.dlg_start'), 5000, 'dlg_start in flow B');
+    assert.ok(outA.messages.every((m) => (m.payload as Record<string, unknown>).fromnum === 'EDITED'), 'flow A edited its messages');
+    for (const m of outB.messages) {
+      const payload = m.payload as Record<string, unknown>;
+      const state = m.call as Record<string, unknown> & { legs: string[] };
+      assert.equal(payload.fromnum, '+79991112233', `flow B's ${String(m.topic)} payload`);
+      assert.equal(payload.extra, undefined);
+      assert.notEqual(state.state, 'EDITED', `flow B's ${String(m.topic)} msg.call`);
+      assert.ok(!state.legs.includes('EDITED'));
+    }
+  });
+
   it('shares one socket between nodes and delivers each event once per matching node', async function () {
     await load([
       serverNode(sim),

@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { errorOf, loadAction } from '../support/flows';
-import { eventually, startRed, stopRed, TOKEN_CREDENTIALS } from '../support/red';
+import { eventually, helper, startRed, stopRed, TOKEN_CREDENTIALS } from '../support/red';
+import { RecordingFront, serveTrickle, trickled, type Serve } from '../support/recording-front';
 import { simulator, type SimControl, type Simulator } from '../support/sim';
 
 type Msg = Record<string, any>;
@@ -19,11 +20,21 @@ describe('era-recording', function () {
     await startRed();
   });
 
+  let front: RecordingFront | undefined;
+
   afterEach(async function () {
     await stopRed();
+    await front?.stop();
+    front = undefined;
     await sim.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   });
+
+  /** A front for the simulator whose recording downloads `serve` answers; the server node's URL. */
+  async function platformServing(serve: Serve): Promise<string> {
+    front = new RecordingFront(sim.url, serve);
+    return front.start();
+  }
 
   async function recordedKey(): Promise<string> {
     const call = await ctl.startCall({ record: true, answer: true });
@@ -106,5 +117,61 @@ describe('era-recording', function () {
     await caught.count(1, 30000);
     assert.equal(errorOf(caught.messages[0]).code, 'ERA_NOT_FOUND');
     assert.match(String(errorOf(caught.messages[0]).message), /expired|not found/i);
+  });
+
+  it('saves a recording that arrives slowly: the timeout is for silence, not for the whole download', async function () {
+    const key = await recordedKey();
+    const url = await platformServing(serveTrickle(15, 200));
+    // 15 pieces 200 ms apart: 3 s of download against a 1 s timeout.
+    const { out, send } = await loadAction(sim, { type: 'era-recording', output: 'file', directory: dir, filename: 'slow.mp3' }, { server: { url, requestTimeout: 1 } });
+    send({ payload: { key } });
+    await out.count(1, 10000);
+    assert.equal((out.messages[0] as Msg).payload, path.join(dir, 'slow.mp3'));
+    assert.equal(fs.readFileSync(path.join(dir, 'slow.mp3'), 'utf8'), trickled(15));
+    assert.deepEqual(fs.readdirSync(dir), ['slow.mp3']);
+  });
+
+  it('a download that goes silent fails with ERA_TIMEOUT and leaves no temporary file', async function () {
+    const key = await recordedKey();
+    // Data for longer than the timeout, then none: only the silence may end it.
+    const url = await platformServing(serveTrickle(8, 200, { stall: true }));
+    const { caught, out, send } = await loadAction(sim, { type: 'era-recording', output: 'file', directory: dir }, { server: { url, requestTimeout: 1 } });
+    send({ payload: { key } });
+    const partial = () => fs.readdirSync(dir).filter((f) => f.endsWith('.part') && fs.statSync(path.join(dir, f)).size > 0);
+    await eventually(() => partial().length === 1, 5000, 'bytes streamed into a temporary file beside the target');
+    await caught.count(1, 10000);
+    assert.equal(errorOf(caught.messages[0]).code, 'ERA_TIMEOUT');
+    assert.match(String(errorOf(caught.messages[0]).message), /stalled: no data for 1 s/);
+    assert.equal(out.messages.length, 0);
+    assert.deepEqual(fs.readdirSync(dir), [], 'the temporary file is gone');
+  });
+
+  it('resolves a relative directory under fileWorkingDirectory, as the core file node does', async function () {
+    const key = await recordedKey();
+    helper.settings({ fileWorkingDirectory: dir });
+    try {
+      const { out, send } = await loadAction(sim, { type: 'era-recording', output: 'file', directory: 'recs' }, { credentials: TOKEN_CREDENTIALS, server: { authMode: 'token' } });
+      send({ payload: { key } });
+      await out.count(1);
+      const file = String((out.messages[0] as Msg).payload);
+      assert.equal(path.dirname(file), path.join(dir, 'recs'));
+      assert.ok(fs.statSync(file).size > 0);
+    } finally {
+      helper.settings({});
+    }
+  });
+
+  it('a directory that cannot be written fails before anything is fetched', async function () {
+    const key = await recordedKey();
+    fs.writeFileSync(path.join(dir, 'a-file'), '');
+    const directory = path.join(dir, 'a-file', 'recs');
+    const { caught, send } = await loadAction(sim, { type: 'era-recording', output: 'file', directory }, { credentials: TOKEN_CREDENTIALS, server: { authMode: 'token' } });
+    await ctl.clearRequests();
+    send({ payload: { key } });
+    await caught.count(1);
+    assert.equal(errorOf(caught.messages[0]).code, 'ERA_INVALID_INPUT');
+    assert.match(String(errorOf(caught.messages[0]).message), /Cannot save the recording as .*a-file/);
+    const sent = (await ctl.requests()).filter((r) => r.method === 'callrecord_get_path' || r.path.startsWith('/temp/'));
+    assert.equal(sent.length, 0, 'nothing was fetched');
   });
 });

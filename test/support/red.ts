@@ -10,8 +10,11 @@ export const NODE_TYPES = Object.keys((require('../../package.json') as { 'node-
 /** Every node module of the package, as Node-RED loads them. */
 export const ALL_NODES = NODE_TYPES.map((t) => require(`../../src/nodes/${t}`));
 
-/** Core nodes the tests wire ours to: Catch for error paths, Status for status changes. */
-const CORE_NODES = ['25-catch', '25-status'].map((f) => require(`@node-red/nodes/core/common/${f}.js`));
+/** Core nodes the tests wire ours to: Catch for error paths, Status for status changes, Function for user code. */
+const CORE_NODES = [
+  ...['25-catch', '25-status'].map((f) => require(`@node-red/nodes/core/common/${f}.js`)),
+  require('@node-red/nodes/core/function/10-function.js'),
+];
 
 export { helper };
 

@@ -68,6 +68,8 @@ export interface RedApi {
     ): void;
   };
   httpAdmin: { post(path: string, ...handlers: Handler[]): void };
+  /** The runtime's settings (settings.js); only what these nodes read. */
+  settings: { readonly fileWorkingDirectory?: unknown };
   auth: { needsPermission(permission: string): Handler };
   _(key: string, substitutions?: Record<string, unknown>): string;
 }

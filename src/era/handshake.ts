@@ -1,0 +1,116 @@
+/**
+ * A fresh socket serves nothing until it is configured for the APIs it will use (`setup`)
+ * and, on the user API, authorised in-band (`login`) — era-platform.md §2.3. This runs that
+ * sequence on every new socket, after every reconnect, before any subscription.
+ */
+import { EraError } from './errors';
+import {
+  PACKAGE_CAPABILITIES,
+  SETUP_METHOD,
+  WS_LOGIN_METHOD,
+  capabilityResults,
+  isUnknownMethodReply,
+  replyError,
+  setupParams,
+  type CapabilityResult,
+} from './protocol';
+import type { Session } from './session';
+import type { JsonObject } from './types';
+
+/** What the platform granted this connection, as the handshake found it. */
+export interface ConnectionSetup {
+  /** Per capability; undefined when the platform listed none (an older build without `setup`). */
+  capabilities: Map<string, CapabilityResult> | undefined;
+  /** False on a build that does not know `setup` (it answered with an error naming it). */
+  setupKnown: boolean;
+  /** Which socket login worked, on the user API. */
+  login: 'session id' | 'password' | undefined;
+}
+
+/** The handshake failed. `final`: authentication failed for good (the session says why). */
+export class HandshakeError extends Error {
+  constructor(
+    message: string,
+    readonly final: boolean,
+  ) {
+    super(message);
+    this.name = 'HandshakeError';
+  }
+}
+
+export interface HandshakeDeps {
+  /** A request over the open socket, before it is ready for anything else. */
+  request(method: string, params: JsonObject): Promise<JsonObject>;
+  session: Session;
+  redact(text: string): string;
+  /** Said once per client: the build does not know `setup`. */
+  notice(msg: string): void;
+}
+
+function reason(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export async function setUpConnection(deps: HandshakeDeps): Promise<ConnectionSetup> {
+  const result: ConnectionSetup = { capabilities: undefined, setupKnown: true, login: undefined };
+  let reply: JsonObject;
+  try {
+    reply = await deps.request(SETUP_METHOD, setupParams(PACKAGE_CAPABILITIES));
+  } catch (err) {
+    throw new HandshakeError(err instanceof EraError && err.code === 'ERA_TIMEOUT'
+      ? `no answer to the connection setup: ${reason(err)}`
+      : `the connection setup failed: ${reason(err)}`, false);
+  }
+  const refused = replyError(reply, true);
+  if (refused === undefined) {
+    result.capabilities = capabilityResults(reply);
+  } else if (isUnknownMethodReply(refused, SETUP_METHOD)) {
+    result.setupKnown = false;
+    deps.notice(`This Era version does not know the WebSocket method "setup" (${deps.redact(refused.message)}); going on without it`);
+  } else {
+    throw new HandshakeError(`the platform refused the connection setup: ${deps.redact(refused.message)}`, false);
+  }
+
+  let logins;
+  try {
+    logins = await deps.session.socketLogins();
+  } catch (err) {
+    if (deps.session.failure) throw new HandshakeError(deps.session.failure.message, true);
+    throw new HandshakeError(reason(err), false);
+  }
+  for (let i = 0; i < logins.length; i++) {
+    const login = logins[i]!;
+    let answer: JsonObject;
+    try {
+      answer = await deps.request(WS_LOGIN_METHOD, login.params);
+    } catch (err) {
+      throw new HandshakeError(`the WebSocket login failed: ${reason(err)}`, false);
+    }
+    const error = replyError(answer, true);
+    if (error !== undefined && isUnknownMethodReply(error, WS_LOGIN_METHOD)) {
+      deps.notice(`This Era version does not know the WebSocket method "login" (${deps.redact(error.message)}); going on without it`);
+      return result;
+    }
+    const last = i === logins.length - 1;
+    deps.session.socketLoginAnswered(login, error?.message, last);
+    if (error === undefined) {
+      // Before the login, `setup` says "ok" for everything; the login's answer has the real list.
+      result.capabilities = capabilityResults(answer) ?? result.capabilities;
+      result.login = login.form;
+      return result;
+    }
+    if (last) throw new HandshakeError(deps.session.failure?.message ?? `the platform refused the WebSocket login: ${deps.redact(error.message)}`, true);
+  }
+  return result;
+}
+
+/** Whether `key` is granted: a capability the platform did not list is assumed granted. */
+export function granted(setup: ConnectionSetup | undefined, key: string): boolean {
+  return setup?.capabilities?.get(key)?.ok ?? true;
+}
+
+/** The platform's words for a refused capability, or undefined when it is granted. */
+export function refusal(setup: ConnectionSetup | undefined, key: string): string | undefined {
+  const answer = setup?.capabilities?.get(key);
+  return answer === undefined || answer.ok ? undefined : answer.errormsg ?? 'refused';
+}
