@@ -1,0 +1,88 @@
+/**
+ * Reconciliation for a receiver whose deliveries may be lost: webhooks come at most once
+ * (era-platform.md §8a), so any call may have started or ended unheard. The receiver keeps a
+ * table of the calls it heard of, and on start, every interval and after a lapse of its
+ * registration it runs the gap fill against the platform's list — the same GapFill the client
+ * runs after a socket outage, treating every call live at that moment as possibly ended.
+ */
+import { CallTable, SUPPRESSED } from './calls';
+import { GapFill } from './gapfill';
+import { emptyCallEventFacts, readCallEvent, type ListedCall, type PlatformRequest } from './protocol';
+import type { EraEvent } from './types';
+
+export interface ReconcileDeps {
+  /** A REST request with the client's credentials; throws EraError for anything but 2xx (404: ERA_NOT_FOUND). */
+  send(req: PlatformRequest): Promise<{ body: unknown }>;
+  /** Delivers a made-up event (`replayed: true`). Must not throw. */
+  replay(ev: EraEvent, listed?: ListedCall): void;
+  /** Between runs. */
+  intervalMs: number;
+  maxCalls: number;
+  endedCallGraceMs: number;
+  retryMinMs: number;
+  retryMaxMs: number;
+  debug(msg: string): void;
+  warnOnce(msg: string): void;
+  /** What a predecessor (the same receiver before a redeploy) knew; a new table when absent. */
+  table?: CallTable;
+}
+
+export class Reconciler {
+  /** The calls the receiver heard of (or made up): kept across a redeploy, so none is reported twice. */
+  readonly table: CallTable;
+  private readonly gapFill: GapFill;
+  private readonly facts = emptyCallEventFacts();
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly deps: ReconcileDeps) {
+    this.table = deps.table ?? new CallTable(deps.maxCalls, deps.endedCallGraceMs);
+    this.gapFill = new GapFill({
+      send: deps.send,
+      table: this.table,
+      replay: (ev, listed) => {
+        this.table.apply(ev);
+        if (listed !== undefined) this.table.align(listed);
+        deps.replay(ev, listed);
+      },
+      maxCalls: deps.maxCalls,
+      retryMinMs: deps.retryMinMs,
+      retryMaxMs: deps.retryMaxMs,
+      debug: deps.debug,
+      warnOnce: deps.warnOnce,
+    });
+  }
+
+  /**
+   * A live event the receiver got. False when a made-up one already reported it (its live
+   * `invite` or `dlg_end` came after the reconciliation did): it is not news.
+   *
+   * `dlg_stop` (the same end, 3 s after `dlg_end`) does not end a call here: deliveries are lost
+   * one by one, so a call whose `dlg_end` was lost stays a candidate and gets its `dlg_end`.
+   */
+  heard(ev: EraEvent): boolean {
+    if (readCallEvent(ev, this.facts).kind === 'stop') return true;
+    return this.table.apply(ev) !== SUPPRESSED;
+  }
+
+  /** Reconciles now, then every interval. */
+  start(): void {
+    this.now();
+    this.timer = setInterval(() => this.now(), this.deps.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Reconciles at once (a run still going is replaced by this one). */
+  now(): void {
+    if (this.stopped) return;
+    this.gapFill.outage();
+    void this.gapFill.start();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.gapFill.reset();
+  }
+}
