@@ -72,7 +72,8 @@ describe('client: close', function () {
     await sleep(100);
     let started = Date.now();
     await a.close();
-    assert.ok(Date.now() - started < 1500);
+    // Not waiting out the upgrade's 10 s timeout; within close()'s 5 s, with room for a loaded machine.
+    assert.ok(Date.now() - started < 5000, `closed in ${Date.now() - started} ms`);
 
     await ctl(s, 'DELETE', 'faults');
     const b = userClient(s.url, { reconnectMinMs: 500, reconnectMaxMs: 1000 });
@@ -84,7 +85,7 @@ describe('client: close', function () {
     await waitFor('disconnected', () => states.includes('disconnected'));
     started = Date.now();
     await b.close();
-    assert.ok(Date.now() - started < 1500);
+    assert.ok(Date.now() - started < 5000, `closed in ${Date.now() - started} ms`);
     await ctl(s, 'DELETE', 'requests');
     await sleep(1200);
     assert.equal((await requests(s)).length, 0, 'nothing after close');

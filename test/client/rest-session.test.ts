@@ -208,7 +208,8 @@ describe('client: REST and session', function () {
       'ERA_TIMEOUT',
       new RegExp(`^No answer from ${new URL(s.url).host.replace(/\./g, '\\.')} within 0\\.3 s$`),
     );
-    assert.ok(Date.now() - started < 1000);
+    // The message names the 0.3 s it was given; here: not waited beyond it by more than a loaded machine's lag.
+    assert.ok(Date.now() - started < 300 + 2000, `timed out after ${Date.now() - started} ms`);
     await new Promise((r) => setTimeout(r, 100));
     const posts = (await requests(s)).filter((r) => r.method === 'POST' && r.path === '/rest/v1/uc/calls');
     assert.equal(posts.length, 1);

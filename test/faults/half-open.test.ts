@@ -12,8 +12,10 @@ import { simulator, type Simulator } from '../support/sim';
 
 const PING_INTERVAL_S = 0.5;
 const PING_TIMEOUT_MS = 5000; // the client's default; era-server has no setting for it
-/** Timers firing late on a busy machine, and the 20 ms polling of the status. */
-const SLACK_MS = 400;
+/** Timers firing late on a loaded machine, and the 20 ms polling of the status. */
+const LATE_MS = 2000;
+/** A ping sent just before the path froze, its pong stopped: its timeout started a little before the clock. */
+const EARLY_MS = 400;
 
 describe('faults: a half-open socket', function () {
   this.timeout(30_000);
@@ -57,9 +59,9 @@ describe('faults: a half-open socket', function () {
     proxy.frozen = false;
 
     const bound = PING_INTERVAL_S * 1000 + PING_TIMEOUT_MS;
-    assert.ok(took <= bound + SLACK_MS, `found after ${took} ms; the bound is ${bound} ms`);
+    assert.ok(took <= bound + LATE_MS, `found after ${took} ms; the bound is ${bound} ms`);
     // A pong is only missed after pingTimeout: earlier would mean a live socket could be cut.
-    assert.ok(took >= PING_TIMEOUT_MS - SLACK_MS, `found after ${took} ms, before the ${PING_TIMEOUT_MS} ms pong timeout`);
+    assert.ok(took >= PING_TIMEOUT_MS - EARLY_MS, `found after ${took} ms, before the ${PING_TIMEOUT_MS} ms pong timeout`);
     assert.equal(lost()!.shape, 'ring', 'shown as disconnected (red ring)');
     assert.match(String(lost()!.text), /ping/i, 'the status says why');
 

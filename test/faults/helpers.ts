@@ -1,6 +1,5 @@
-/** Helpers of the fault tests: waiting for a flow to go quiet, counting TCP connections, pacing reconnects. */
+/** Helpers of the fault tests: waiting for a flow to go quiet, counting TCP connections. */
 import net from 'node:net';
-import { Backoff } from '../../src/era/backoff';
 import type { Inbox } from '../support/red';
 
 export function sleep(ms: number): Promise<void> {
@@ -16,22 +15,6 @@ export async function quiet(inbox: Inbox, quietMs: number, timeoutMs = 10_000): 
     if (inbox.messages.length === seen) return;
     if (Date.now() > deadline) throw new Error(`the flow did not go quiet within ${timeoutMs} ms`);
   }
-}
-
-/**
- * Caps every reconnect delay of the client at `maxMs` until the returned function is called.
- * The era-server node has no setting for the backoff, whose delay (full jitter, doubling up
- * to 30 s, reset only after a connection lived pingInterval + pingTimeout) would make a test
- * of many restarts in a row take minutes; what such a test checks does not depend on it.
- */
-export function capReconnectDelay(maxMs: number): () => void {
-  const original = Backoff.prototype.next;
-  Backoff.prototype.next = function (this: Backoff): number {
-    return Math.min(original.call(this), maxMs);
-  };
-  return () => {
-    Backoff.prototype.next = original;
-  };
 }
 
 /** A TCP relay in front of a server that counts the connections open through it. */

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { EraClient } from '../../src/era/client';
 import { errorOf, loadAction } from '../support/flows';
 import { eventually, helper, Inbox, load, serverNode, startRed, stopRed } from '../support/red';
 import { simulator, type SimControl, type Simulator } from '../support/sim';
@@ -79,23 +80,25 @@ describe('call state', function () {
     const { out, send } = await loadAction(sim, { type: 'era-call' });
     await eventually(async () => (await ctl.subscriptions()).length > 0, 5000, 'tracking subscription');
     const seen = await ctl.startCall({ from: '+79990000002' });
-    await eventually(async () => {
-      send({ connectionId: seen.connectionid, payload: 'kept' });
-      await out.count(1, 1000).catch(() => undefined);
-      return out.messages.length > 0;
-    }, 5000, 'era-call on a tracked call');
+    const table = (helper.getNode('srv') as unknown as { client: EraClient }).client.calls;
+    await eventually(() => table.get(seen.connectionid)?.state === 'ringing', 5000, 'the call table to learn the call');
+    const gets = async (id: string) => (await ctl.requests()).filter((r) => r.method === 'GET' && r.path === `/rest/v1/uc/calls/${encodeURIComponent(id)}`).length;
+    await ctl.clearRequests();
+
+    send({ connectionId: seen.connectionid, payload: 'kept' });
+    await out.count(1);
     const tracked = out.messages[0] as Msg;
     assert.equal(tracked.payload, 'kept', 'msg.payload is left as it came');
     assert.equal(tracked.call.connectionId, seen.connectionid);
     assert.equal(tracked.call.state, 'ringing');
-    await ctl.clearRequests();
+    assert.equal(await gets(seen.connectionid), 0, 'a call the table knows is not asked for');
+
     send({ connectionId: before.connectionid });
-    const isBefore = (m: Msg) => m.call?.connectionId === before.connectionid;
-    await out.until((m) => m.some(isBefore), 3000, 'era-call from the platform');
-    const fromPlatform = out.messages.find(isBefore) as Msg;
+    await out.count(2);
+    const fromPlatform = out.messages[1] as Msg;
+    assert.equal(fromPlatform.call.connectionId, before.connectionid);
     assert.equal(fromPlatform.call.state, 'talking');
-    const gets = (await ctl.requests()).filter((r) => r.method === 'GET' && r.path.startsWith('/rest/v1/uc/calls/'));
-    assert.equal(gets.length, 1, 'one GET for the unknown call');
+    assert.equal(await gets(before.connectionid), 1, 'one GET for the call it never saw');
   });
 
   it('era-wait: happened, timed out, and a call that ends while waiting', async function () {

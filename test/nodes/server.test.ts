@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { errorOf, loadAction } from '../support/flows';
-import { eventually, helper, Inbox, load, serverNode, startRed, StatusLog, stopRed, USER_CREDENTIALS } from '../support/red';
+import { errorOf, loadAction, loginAttempts } from '../support/flows';
+import { eventually, helper, Inbox, load, serverNode, startRed, StatusLog, stopRed } from '../support/red';
 import { simulator, type SimControl, type Simulator } from '../support/sim';
 
 const TLS_DIR = path.join(__dirname, '..', 'fixtures', 'tls');
@@ -51,7 +51,10 @@ describe('era-server', function () {
     await ctl.faults({ restHang: { count: 100 }, noPong: true });
     const started = Date.now();
     await helper.unload();
-    assert.ok(Date.now() - started < 5500, `closed in ${Date.now() - started} ms`);
+    // The contract: 5 s whatever the server does. The client's own budgets (unsubscribe, logout,
+    // pool) add up to 3.5 s, so a loaded machine has 1.5 s of timer lag before this fails.
+    const took = Date.now() - started;
+    assert.ok(took < 5000, `closed in ${took} ms`);
   });
 
   it('a server that never answers the upgrade shows disconnected, then recovers', async function () {
@@ -74,11 +77,14 @@ describe('era-server', function () {
     await eventually(() => statuses.has('ev', 'green', 'dot'), 5000, 'connected');
     await ctl.clearRequests();
     const before = statuses.of('ev').length;
-    const faultAt = Date.now();
     await ctl.faults({ noPong: true });
-    await eventually(() => statuses.of('ev').slice(before).some((s) => s.fill !== 'green'), 10000, 'the dead socket noticed');
-    // pingInterval 1 s + the client's 5 s pong timeout is the documented bound.
-    assert.ok(Date.now() - faultAt < 7000, `noticed after ${Date.now() - faultAt} ms`);
+    const faultAt = Date.now();
+    await eventually(() => statuses.of('ev').slice(before).some((s) => s.fill !== 'green'), 15000, 'the dead socket noticed');
+    // pingInterval 1 s + the client's 5 s pong timeout is the documented bound; 2 s more for
+    // timers firing late on a loaded machine. A socket found by anything but the pings (the
+    // operating system's TCP timeouts) takes minutes.
+    const took = Date.now() - faultAt;
+    assert.ok(took < 6000 + 2000, `noticed after ${took} ms`);
     await ctl.faults({ noPong: false });
     await eventually(async () => (await ctl.requests()).some((r) => r.kind === 'ws' && r.method === 'subscribe'), 10000, 'resubscribed');
     await ctl.startCall();
@@ -99,14 +105,17 @@ describe('era-server', function () {
 
   it('Test connection: ok with the stored password, a clear no with a wrong one', async function () {
     await load(eventsFlow());
+    await eventually(() => statuses.has('ev', 'green', 'dot'), 5000, 'the deployed node logged in');
     const base = { id: 'srv', url: sim.url, domain: 'demo.local', authMode: 'user', verifyTls: true, ca: '' };
     const stored = await helper.request().post('/era-server/test').send({ ...base, credentials: { login: 'operator', password: '__PWRD__' } });
     assert.equal(stored.status, 200);
     assert.equal((stored.body as { ok: boolean }).ok, true, JSON.stringify(stored.body));
+    const loginsBefore = (await loginAttempts(ctl)).length;
     const wrong = await helper.request().post('/era-server/test').send({ ...base, id: 'new', credentials: { login: 'operator', password: 'nope' } });
     const body = wrong.body as { ok: boolean; message: string };
     assert.equal(body.ok, false);
     assert.ok(!body.message.includes('nope'), 'the password is not echoed');
+    assert.deepEqual((await loginAttempts(ctl)).slice(loginsBefore), ['rest POST /rest/v1/iam/sessions 401'], 'one login for the click');
     const noScheme = await helper.request().post('/era-server/test').send({ ...base, url: 'era.example.ru' });
     assert.equal((noScheme.body as { ok: boolean }).ok, false);
   });
@@ -132,14 +141,5 @@ describe('era-server', function () {
     await helper.unload();
     const unverified = await send({ verifyTls: false });
     assert.equal(unverified.out.messages.length, 1);
-  });
-
-  it('never shows a secret in a status, a log line or an error', async function () {
-    await load(eventsFlow(), { srv: { login: 'operator', password: 'S3cret-Pa55' } });
-    await eventually(() => statuses.has('ev', 'red', 'dot'), 5000, 'auth failed');
-    const logged = JSON.stringify(helper.log().args);
-    assert.ok(!logged.includes('S3cret-Pa55'));
-    assert.ok(!JSON.stringify(statuses.events).includes('S3cret-Pa55'));
-    void USER_CREDENTIALS;
   });
 });

@@ -195,7 +195,8 @@ describe('simulator: restart and stop', () => {
     await sim.stop();
     await restarting;
     await assert.rejects(waiting, /stopped/);
-    assert.ok(Date.now() - t0 < 1000);
+    // Not the 60 s the restart would have lasted.
+    assert.ok(Date.now() - t0 < 10_000, `stopped after ${Date.now() - t0} ms`);
     const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
     const servers = handles.filter((h) => h?.constructor?.name === 'Server');
     assert.equal(servers.length, 0, 'no server left listening');

@@ -33,6 +33,17 @@ export async function callRequests(ctl: SimControl): Promise<SimRequest[]> {
   return (await ctl.requests()).filter((r) => r.kind === 'rest' && r.path.startsWith('/rest/v1/uc/'));
 }
 
+/**
+ * Every login the simulator received, REST (`POST /rest/v1/iam/sessions`, with its status) and
+ * socket (`login` frame), as "kind method path [status]": the platform bans an address after
+ * five failed ones, so tests count them exactly.
+ */
+export async function loginAttempts(ctl: SimControl): Promise<string[]> {
+  return (await ctl.requests())
+    .filter((r) => (r.kind === 'rest' && r.method === 'POST' && r.path === '/rest/v1/iam/sessions') || (r.kind === 'ws' && r.method === 'login'))
+    .map((r) => `${r.kind} ${r.method} ${r.path}${r.status === undefined ? '' : ` ${r.status}`}`);
+}
+
 export function errorOf(msg: Record<string, unknown>): { code?: string; message?: string } {
   return (msg.error ?? {}) as { code?: string; message?: string };
 }

@@ -18,7 +18,10 @@ declare module 'node-red-node-test-helper' {
     getNode(id: string): TestNode;
     clearFlows(): Promise<void>;
     setFlows(flow: unknown[], type: 'full' | 'flows' | 'nodes', credentials?: Record<string, unknown>): Promise<void>;
-    request(): { post(path: string): { send(body: unknown): Promise<{ status: number; body: unknown }> } };
+    request(): {
+      post(path: string): { send(body: unknown): Promise<{ status: number; body: unknown }> };
+      get(path: string): Promise<{ status: number; body: unknown }>;
+    };
     log(): { args: unknown[][]; getCalls(): Array<{ args: unknown[] }> };
     settings(userSettings?: Record<string, unknown>): Record<string, unknown>;
   }
@@ -30,4 +33,6 @@ declare module 'node-red-node-test-helper' {
 declare module '@node-red/util' {
   import type { EventEmitter } from 'node:events';
   export const events: EventEmitter;
+  /** Every runtime log record (any level) is emitted as 'log' on each handler. */
+  export const log: { addHandler(handler: EventEmitter): void; removeHandler(handler: EventEmitter): void };
 }
