@@ -34,6 +34,8 @@ export const config = {
   /** Scale: concurrent tracked calls, then events over many short calls. */
   scaleCalls: int('BENCH_SCALE_CALLS', 10_000),
   scaleEvents: int('BENCH_SCALE_EVENTS', 1_000_000),
+  /** era-wait: messages held at once, then released. */
+  waits: int('BENCH_WAITS', 20_000),
   /** Recovery: how long the simulator stays down (ms), and tries of each. */
   recoveryDownMs: list('BENCH_RECOVERY_DOWN_MS', [500, 5_000, 15_000]),
   recoveryTrials: int('BENCH_RECOVERY_TRIALS', 3),
@@ -43,6 +45,15 @@ export const config = {
    * era-events, era-hold and recovery runs are added, interleaved with the others.
    */
   candidate: process.env.BENCH_CANDIDATE ? path.resolve(process.env.BENCH_CANDIDATE) : undefined,
+  /**
+   * BENCH_SIMULATOR=lenient: the simulator serves without the connection setup, so that a
+   * candidate built before the client spoke it can be measured beside this checkout.
+   */
+  strictSimulator: process.env.BENCH_SIMULATOR !== 'lenient',
+  /** Webhook path: deliveries a second, seconds per run, measured rounds. */
+  webhookRate: int('BENCH_WEBHOOK_RATE', 1_000),
+  webhookSeconds: int('BENCH_WEBHOOK_SECONDS', 10),
+  webhookRounds: int('BENCH_WEBHOOK_ROUNDS', 3),
   /** BENCH_PROFILE=1: every client process writes a CPU profile to bench/out/profiles/. */
   profile: process.env.BENCH_PROFILE === '1',
 };

@@ -9,12 +9,18 @@ import type { CommandResults, CommandRun } from './scenarios/commands';
 import type { EventResults } from './scenarios/events';
 import type { RecoveryTrial } from './scenarios/recovery';
 import type { ScaleSample } from './scenarios/scale';
+import { webhookSection, type WebhookResults } from './scenarios/webhooks';
+import { clusterSection, type ClusterResults } from './scenarios/cluster';
+import { waitsSection, type WaitsResults } from './scenarios/waits';
 
 export interface Results {
   events?: EventResults;
   commands?: CommandResults;
   scale?: ScaleSample[];
   recovery?: RecoveryTrial[];
+  webhooks?: WebhookResults;
+  cluster?: ClusterResults;
+  waits?: WaitsResults;
 }
 
 export interface RunInfo {
@@ -265,5 +271,8 @@ export function render(results: Results, info: RunInfo): string {
   if (results.commands) sections.push(commandSection(results.commands));
   if (results.scale) sections.push(scaleSection(results.scale));
   if (results.recovery) sections.push(recoverySection(results.recovery));
+  if (results.webhooks) sections.push(webhookSection(results.webhooks));
+  if (results.cluster) sections.push(clusterSection(results.cluster));
+  if (results.waits) sections.push(waitsSection(results.waits));
   return `${sections.join('\n\n')}\n`;
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- events commands scale recovery]`: runs the scenarios named (all by
+ * `npm run bench [-- events commands scale recovery webhooks cluster waits]`: runs the scenarios named (all by
  * default), prints their tables and, after a full run, writes bench/RESULTS.md (a partial
  * run, or one with a BENCH_CANDIDATE, writes bench/out/RESULTS.partial.md instead). Sizes and
  * options: see config.ts.
@@ -13,12 +13,18 @@ import { commandPath } from './scenarios/commands';
 import { eventPath } from './scenarios/events';
 import { recovery } from './scenarios/recovery';
 import { scale } from './scenarios/scale';
+import { webhookPath } from './scenarios/webhooks';
+import { clusterPath } from './scenarios/cluster';
+import { waitsPath } from './scenarios/waits';
 
 const SCENARIOS = {
   events: async (r: Results) => void (r.events = await eventPath()),
   commands: async (r: Results) => void (r.commands = await commandPath()),
   scale: async (r: Results) => void (r.scale = await scale()),
   recovery: async (r: Results) => void (r.recovery = await recovery()),
+  webhooks: async (r: Results) => void (r.webhooks = await webhookPath()),
+  cluster: async (r: Results) => void (r.cluster = await clusterPath()),
+  waits: async (r: Results) => void (r.waits = await waitsPath()),
 };
 
 type Name = keyof typeof SCENARIOS;

@@ -8,13 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { parseArgs } from '../src/simulator/cli';
 import { ALL_NODES, eventually, helper, Inbox, startRed, StatusLog, stopRed, type FlowNode } from './support/red';
 import { simulator, type SimControl, type SimRequest, type Simulator } from './support/sim';
+import { captureNodeApp, forgetNodeApp, startNodeFront, type NodeFront } from './support/http-nodes';
 
 const EXAMPLES = path.join(__dirname, '..', 'examples');
 const FILES = fs
@@ -42,6 +41,7 @@ const OUR_PROPERTIES: Record<string, string[]> = {
   'era-request': ['kind', ...typed('method', 'path', 'body')],
   'era-call': typed('call'),
   'era-wait': typed('call', 'until', 'timeout'),
+  'era-webhook': ['path', 'events', 'reconcile', 'register', 'publicUrl'],
 };
 const TYPED_INPUT_TYPES = new Set(['msg', 'flow', 'global', 'str', 'num', 'bool', 'json', 'env', 'jsonata', 'date', 'bin']);
 
@@ -72,11 +72,6 @@ function readExample(file: string): FlowNode[] {
   return JSON.parse(fs.readFileSync(path.join(EXAMPLES, file), 'utf8')) as FlowNode[];
 }
 
-/** Routes of `http in` nodes live on the runtime's node app; this server makes them reachable. */
-let nodeApp: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | undefined;
-function captureNodeApp(RED: { httpNode: typeof nodeApp }): void {
-  nodeApp = RED.httpNode;
-}
 
 describe('examples', function () {
   it('are Node-RED flow files, one per non-config node at least, each starting with a Comment on how to run it', function () {
@@ -144,22 +139,18 @@ describe('examples', function () {
   describe('in Node-RED, against the simulator', function () {
     let sim: Simulator;
     let ctl: SimControl;
-    let server: http.Server;
+    let front: NodeFront;
     let base: string;
     let tmp: string;
     let statuses: StatusLog;
 
     before(async function () {
-      server = http.createServer((req, res) => {
-        if (nodeApp) nodeApp(req, res);
-        else res.writeHead(503).end();
-      });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      front = await startNodeFront();
+      base = front.base;
     });
 
     after(async function () {
-      await new Promise((resolve) => server.close(resolve));
+      await front.close();
     });
 
     beforeEach(async function () {
@@ -172,7 +163,7 @@ describe('examples', function () {
     afterEach(async function () {
       statuses.stop();
       await stopRed();
-      nodeApp = undefined;
+      forgetNodeApp();
       await sim.stop();
       fs.rmSync(tmp, { recursive: true, force: true });
     });
@@ -483,6 +474,48 @@ describe('examples', function () {
       helper.getNode('ex12-btn-ws').receive({});
       await answers.count(2);
       assert.equal((answers.messages[1].payload as { login?: string }).login, 'operator');
+    });
+
+    it('13: webhooks become CRM call log entries, one per call, even when the end\'s delivery is lost', async function () {
+      await loadExample('13-webhook-call-log.json', ['ex13-crm'], { 'ex13-webhook': { reconcile: 1 } });
+      const entries = new Inbox('ex13-crm');
+      // What the Comment's curl does: the simulator sends its events to this Node-RED.
+      const res = await fetch(`${sim.url}/rest/v1/service/webhooks`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer demo-token', 'content-type': 'application/json' },
+        body: JSON.stringify({ url: `${base}/era/events`, classes: ['callevents'], expires: 3600 }),
+      });
+      assert.equal(res.status, 200);
+
+      const missed = await ctl.startCall({ from: '+79990001122', to: '101' });
+      await ctl.hangup(missed.id, 'cancel');
+      await entries.count(1);
+      assert.deepEqual({ ...(entries.messages[0].payload as object), started_at: undefined }, {
+        type: 'call',
+        external_id: missed.connectionid,
+        phone: '+79990001122',
+        operator: '101',
+        direction: 'incoming',
+        status: 'missed',
+        started_at: undefined,
+        duration_s: 0,
+        end_reason: 'cancel',
+        source: 'webhook',
+      });
+      assert.match(String((entries.messages[0].payload as { started_at: string }).started_at), /^\d{4}-\d\d-\d\dT/);
+      assert.equal(entries.messages[0].topic, `crm/call-log/${missed.connectionid}`);
+      await eventually(() => sim.webhookStats.answered === 5, 5000, 'the missed call\'s five deliveries');
+
+      // Every 5th delivery lost: an answered call's 5th event is its dlg_end. Its entry comes
+      // from the reconciliation (every second here, every minute in the example).
+      sim.setFaults({ webhookDrop: 0.2 });
+      const answered = await ctl.startCall({ from: '+79990003344', to: '102', answer: true });
+      await ctl.hangup(answered.id);
+      await entries.count(2, 5000);
+      const entry = entries.messages[1].payload as Record<string, unknown>;
+      assert.deepEqual([entry.external_id, entry.status, entry.source], [answered.connectionid, 'answered', 'reconciled']);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(entries.messages.length, 2, 'one entry per call');
     });
   });
 });

@@ -4,7 +4,7 @@ import path from 'node:path';
 
 const TYPES = [
   'era-server', 'era-events', 'era-dial', 'era-transfer', 'era-conference', 'era-hold', 'era-dtmf',
-  'era-hangup', 'era-answer', 'era-recording', 'era-calls', 'era-request', 'era-call', 'era-wait',
+  'era-hangup', 'era-answer', 'era-recording', 'era-calls', 'era-request', 'era-call', 'era-wait', 'era-webhook',
 ];
 
 describe('the published package', function () {
@@ -32,6 +32,13 @@ describe('the published package', function () {
 
   it('holds the shared editor script (without it the whole editor hangs while loading)', function () {
     assert.ok(files.has('resources/era-editor.js'));
+  });
+
+  it('holds the compatibility report command (npx era-check)', function () {
+    const pkg = require('../package.json') as { bin: Record<string, string> };
+    assert.equal(pkg.bin['era-check'], 'bin/era-check.js');
+    assert.ok(files.has('bin/era-check.js'));
+    assert.ok(files.has('dist/check/cli.js'));
   });
 
   it('holds the simulator command, the examples and the licence, and no sources or tests', function () {

@@ -14,17 +14,19 @@ export const WS_OUT = 'ws-out';
 /** The subscribe frame the core flow sends (the same subscription era-events asks for). */
 export const SUBSCRIBE_FRAME = JSON.stringify(['subscribe', { qid: 1, id: 'bench', events: ['callevents.*'], expires: 3600 }]);
 
-export function eraServer(simUrl: string): FlowNode {
-  return { id: 'srv', type: 'era-server', name: 'sim', url: simUrl, domain: '', authMode: 'token', verifyTls: true, ca: '' };
+/** `redisUrl`: the cluster section on, claiming every event in that Redis. */
+export function eraServer(simUrl: string, redisUrl?: string): FlowNode {
+  const server: FlowNode = { id: 'srv', type: 'era-server', name: 'sim', url: simUrl, domain: '', authMode: 'token', verifyTls: true, ca: '' };
+  return redisUrl === undefined ? server : { ...server, cluster: 'redis', redisUrl, clusterName: 'bench' };
 }
 
 export const ERA_CREDENTIALS = { srv: { token: TOKEN } };
 
-/** era-events with default settings except attachCall → sink. */
-export function eraEventsFlow(simUrl: string, attachCall: boolean): FlowNode[] {
+/** era-events with default settings except attachCall → sink; with `redisUrl`, the cluster section on. */
+export function eraEventsFlow(simUrl: string, attachCall: boolean, redisUrl?: string): FlowNode[] {
   return [
     { id: TAB, type: 'tab', label: 'bench' },
-    eraServer(simUrl),
+    eraServer(simUrl, redisUrl),
     { id: 'events', type: 'era-events', z: TAB, server: 'srv', events: 'callevents.*', objects: '', attachCall, split: false, wires: [[SINK]] },
     { id: SINK, type: 'bench-sink', z: TAB, wires: [] },
   ];

@@ -15,6 +15,8 @@ declare module 'node-red' {
   const RED: {
     events: import('node:events').EventEmitter;
     init(server: Server, settings: Record<string, unknown>): void;
+    /** The HTTP nodes' express app. */
+    httpNode: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void;
     start(): Promise<void>;
     stop(): Promise<void>;
     nodes: { getNode(id: string): RuntimeNode | null };

@@ -2,7 +2,8 @@
  * Node-RED embedded in a bench process, as a user runs it: the real runtime with the core
  * nodes, this package installed in the user directory's node_modules (a link to the checkout,
  * so Node-RED loads dist/nodes/*.js; in a candidate's process, PACKAGE_ENV names the other
- * build to link), and bench/nodes/ for the sink. No editor, no HTTP port.
+ * build to link), and bench/nodes/ for the sink. No editor; no HTTP port unless `httpNodes` asks
+ * for the HTTP nodes' app to be served (on loopback, any port).
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -29,7 +30,8 @@ function logLine(entry: { level: number; msg: unknown; type?: string; name?: str
   process.stderr.write(`node-red ${entry.level <= 20 ? 'error' : 'warn'}${where} ${text}\n`);
 }
 
-export async function startRed(): Promise<void> {
+/** Starts Node-RED; with `httpNodes`, serves its HTTP nodes (http in, era-webhook) and resolves with their base URL. */
+export async function startRed(options: { httpNodes?: boolean } = {}): Promise<string | undefined> {
   const out = path.join(ROOT, 'bench', 'out');
   fs.mkdirSync(out, { recursive: true });
   const dir = fs.mkdtempSync(path.join(out, 'red-'));
@@ -38,12 +40,13 @@ export async function startRed(): Promise<void> {
   const scope = path.join(dir, 'node_modules', '@era-cti');
   fs.mkdirSync(scope, { recursive: true });
   fs.symlinkSync(PACKAGE, path.join(scope, 'node-red-era'), 'dir');
-  RED.init(http.createServer(), {
+  const server = http.createServer((req, res) => RED.httpNode(req, res));
+  RED.init(server, {
     userDir: dir,
     flowFile: 'flows.json',
     credentialSecret: 'bench',
     httpAdminRoot: false,
-    httpNodeRoot: false,
+    httpNodeRoot: options.httpNodes ? '/' : false,
     nodesDir: [path.join(__dirname, '..', 'nodes')],
     logging: { console: { level: 'off' }, bench: { level: 'warn', metrics: false, audit: false, handler: () => logLine } },
   });
@@ -59,6 +62,9 @@ export async function startRed(): Promise<void> {
   });
   await RED.start();
   await loaded;
+  if (!options.httpNodes) return undefined;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 }
 
 /** Replaces the running flows (a full deploy) and resolves once the new nodes are started. */

@@ -1,11 +1,14 @@
-/** The event path in Node-RED: era-events (attachCall on or off), the hand-wired core flow, or the minimal node, into a sink. */
+/**
+ * The event path in Node-RED: era-events (attachCall on or off, or with the cluster section on),
+ * the hand-wired core flow, or the minimal node, into a sink.
+ */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { coreEventsFlow, eraEventsFlow, ERA_CREDENTIALS, eventMessageProblem, minimalNodeFlow, SINK, SUBSCRIBE_FRAME, WS_OUT } from '../flows/events';
 import { Meter } from '../lib/meter';
 import { deploy, getNode, onSink, startRed } from '../lib/red';
 import { serve } from '../lib/rpc';
 
-type EventVariant = 'era-attach' | 'era-plain' | 'core' | 'floor';
+type EventVariant = 'era-attach' | 'era-plain' | 'era-cluster' | 'core' | 'floor';
 
 const meter = new Meter();
 /** The first message of each run is checked: every variant must emit the same kind of message. */
@@ -14,6 +17,36 @@ let problem: string | undefined;
 /** era-events variants: the pushes the client had received at arm() (from its stats). */
 let era = false;
 let receivedAtArm = 0;
+
+/** Messages that reached the sink since the flow started (for steady traffic, which no meter counts). */
+let sunk = 0;
+/** era-cluster: how long each claim took (ms) since arm(), from the call to its answer. */
+let claimMs: number[] = [];
+
+interface Claims {
+  claim(keys: readonly string[]): Promise<boolean>;
+}
+
+/**
+ * Times every claim. Node-RED loads dist/ of the checkout through the link in its user
+ * directory, so the class required here (at run time: `npm run bench` builds dist/ first) is
+ * the one its era-server uses.
+ */
+function timeClaims(): void {
+  const { RedisClaims } = require('../../dist/cluster/redis-claims') as { RedisClaims: { prototype: Claims } };
+  const claim = RedisClaims.prototype.claim;
+  RedisClaims.prototype.claim = function timed(this: Claims, keys: readonly string[]): Promise<boolean> {
+    const t0 = performance.now();
+    return claim.call(this, keys).then((won) => {
+      claimMs.push(performance.now() - t0);
+      return won;
+    });
+  };
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
 
 function received(): number {
   return (getNode('srv').client as { stats: { received: number } }).stats.received;
@@ -30,7 +63,7 @@ async function coreSocketOpen(): Promise<void> {
 }
 
 serve({
-  async setup(args: { url: string; variant: EventVariant }) {
+  async setup(args: { url: string; variant: EventVariant; redisUrl?: string }) {
     era = args.variant.startsWith('era-');
     await startRed();
     if (args.variant === 'core') {
@@ -40,18 +73,21 @@ serve({
     } else if (args.variant === 'floor') {
       await deploy(minimalNodeFlow(args.url));
     } else {
-      await deploy(eraEventsFlow(args.url, args.variant === 'era-attach'), ERA_CREDENTIALS);
+      if (args.variant === 'era-cluster') timeClaims();
+      await deploy(eraEventsFlow(args.url, args.variant !== 'era-plain', args.variant === 'era-cluster' ? args.redisUrl : undefined), ERA_CREDENTIALS);
     }
     onSink(SINK, (msg) => {
       if (!checked) {
         checked = true;
         problem = eventMessageProblem(msg);
       }
+      sunk++;
       meter.hit();
     });
   },
   arm(args: { events: number; profile?: string }) {
     checked = false;
+    claimMs = [];
     if (era) receivedAtArm = received();
     return meter.arm(args.events, args.profile);
   },
@@ -60,5 +96,16 @@ serve({
     const result = await meter.wait(args.timeoutMs);
     if (problem) throw new Error(`the flow emitted a wrong message: ${problem}`);
     return { ...result, frames: era ? received() - receivedAtArm : undefined };
+  },
+  /** Messages out so far and this process's CPU time (µs): two samples frame a steady run. */
+  sample() {
+    const cpu = process.cpuUsage();
+    return { sunk, cpuUs: cpu.user + cpu.system };
+  },
+  /** era-cluster: the claims made since arm() (or the last reset) and their latency; `reset` starts afresh. */
+  claims(args: { reset?: boolean } = {}) {
+    const sorted = [...claimMs].sort((a, b) => a - b);
+    if (args.reset) claimMs = [];
+    return { count: sorted.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99) };
   },
 });

@@ -7,6 +7,7 @@ import { subscribe } from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { startSimulator, type Simulator } from '../../src/simulator';
+import { config } from '../config';
 import { serve } from '../lib/rpc';
 
 const connections = { accepted: 0, open: 0, maxOpen: 0 };
@@ -30,7 +31,7 @@ function shortCall(): void {
 
 serve({
   async start() {
-    sim = await startSimulator({ port: 0 });
+    sim = await startSimulator({ port: 0, strict: config.strictSimulator });
     return { url: sim.url };
   },
   /** A burst, with this process's CPU over it: near the burst's wall time, the simulator was the bottleneck. */

@@ -38,7 +38,7 @@ export interface EventResults {
   frameBytes: number;
 }
 
-interface Variant {
+export interface Variant {
   key: string;
   label: string;
   script: string;
@@ -48,6 +48,8 @@ interface Variant {
   frames: number;
   /** Another build of the package (BENCH_CANDIDATE) instead of this checkout's. */
   packageDir?: string;
+  /** The cluster section on, claiming in this Redis (scenarios/cluster.ts). */
+  redisUrl?: string;
 }
 
 const VARIANTS: readonly Variant[] = [
@@ -64,7 +66,7 @@ function candidates(dir: string | undefined): Variant[] {
   return VARIANTS.filter((v) => v.key.startsWith('era-')).map((v) => ({ ...v, label: `${v.label} — candidate`, packageDir: dir }));
 }
 
-class Pair {
+export class Pair {
   readonly cpu: number[] = [];
   readonly rate: number[] = [];
   readonly simRate: number[] = [];
@@ -81,7 +83,7 @@ class Pair {
   static async start(v: Variant): Promise<Pair> {
     const sim = await SimProcess.start();
     const client = new Child(v.script, { env: packageEnv(v.packageDir) });
-    await client.call('setup', { url: sim.url, variant: v.key });
+    await client.call('setup', { url: sim.url, variant: v.key, redisUrl: v.redisUrl });
     await sim.subscribed([...v.subscription]);
     return new Pair(v, sim, client);
   }

@@ -164,6 +164,12 @@ export class CallTable {
     return s;
   }
 
+  /** Takes over a call another client knew (a predecessor across a redeploy); a known call stays as it is. */
+  restore(state: CallState): void {
+    if (this.entries.has(state.connectionId) || state.state === 'ended') return;
+    this.insert(state.connectionId).state = snapshot(state);
+  }
+
   /** Forgets everything: without a socket the table cannot be kept true. */
   clear(): void {
     this.entries.clear();

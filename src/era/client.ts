@@ -5,7 +5,8 @@
  */
 import { EventEmitter, setMaxListeners } from 'node:events';
 import { resolve as resolvePath } from 'node:path';
-import { CallTable } from './calls';
+import { CallTable, snapshot } from './calls';
+import { ClaimQueue, type EventClaims } from './claims';
 import { clipText, shownValue, unserialisable, validateCommand, type CallCommand } from './commands';
 import { Dispatcher } from './dispatch';
 import { EraError, makeRedactor, type Redactor } from './errors';
@@ -30,15 +31,16 @@ import {
   type Query,
 } from './protocol';
 import { downloadRecording, recordingLink, saveRecording, type RecordingData, type RecordingDeps, type RecordingFile, type RecordingLink } from './recordings';
-import { RestTransport, httpError, shownPath, type ResponseHeaders, type RestRequest, type RestResponse } from './rest';
+import { RestTransport, httpError, shownPath, type ResponseHeaders, type RestRequest, type RestResponse, type TlsSettings } from './rest';
 import { TokenSession, UserSession, type Session } from './session';
 import { EraSocket, type SocketState } from './socket';
 import { Subscriptions, type ListenSpec, type Listener } from './subscriptions';
-import type { EraEvent, JsonObject, Logger, ProtocolObserver } from './types';
+import type { CallState, EraEvent, JsonObject, Logger, ProtocolObserver } from './types';
 
 export type { CallState, EraEvent, JsonObject, Logger, ProtocolObserver } from './types';
 export type { CallCommand } from './commands';
 export type { ListenSpec } from './subscriptions';
+export type { EventClaims } from './claims';
 export type { RecordingData, RecordingFile, RecordingLink } from './recordings';
 
 export type ClientState = 'idle' | SocketState | 'auth_failed';
@@ -56,6 +58,8 @@ export interface EraClientOptions {
   verifyTls?: boolean;
   /** PEM bundle of a private CA. */
   ca?: string;
+  /** What a core tls-config node adds: a client certificate, more CAs, SNI, its own verify switch. */
+  tlsConfig?: TlsConfig;
   requestTimeoutMs?: number;
   pingIntervalMs?: number;
   pingTimeoutMs?: number;
@@ -75,6 +79,18 @@ export interface EraClientOptions {
   logger?: Logger;
   /** Sees every REST exchange and WebSocket frame (the compatibility report's recorder). */
   observer?: ProtocolObserver;
+  /** A cluster's shared claims: exclusive listeners get only the events this replica claims (claims.ts). */
+  claims?: EventClaims;
+}
+
+export interface TlsConfig {
+  ca?: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  passphrase?: string;
+  servername?: string;
+  /** false when the tls-config node switched verification off (for this server only). */
+  verifyServer?: boolean;
 }
 
 export interface RestOptions {
@@ -156,7 +172,8 @@ const WARNINGS_KEPT = 200;
 /** A refused `subscr` is asked for again on the same socket, from every 30 s to every 5 min: roles change. */
 const CAPABILITY_RETRY_MIN_MS = 30_000;
 const CAPABILITY_RETRY_MAX_MS = 300_000;
-const METHOD_TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+/** An HTTP method token; the platform's longest verb is 13 letters, so 32 is generous. */
+const METHOD_TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,32}$/;
 /** A request target as HTTP/1.1 sends it: printable ASCII, no spaces. */
 const REQUEST_TARGET = /^\/[\x21-\x7e]*$/;
 
@@ -169,6 +186,9 @@ function baseUrl(raw: unknown): URL {
     throw invalid('The server URL is empty: give the platform\'s address, e.g. https://era.example.com');
   }
   const text = raw.trim();
+  if (/\s/.test(text)) {
+    throw invalid(`The server URL "${text}" has spaces in it: give the platform's web address, e.g. https://era.example.ru`);
+  }
   if (!/^https?:\/\//i.test(text)) {
     throw invalid(`The server URL "${text}" must start with https:// or http://, e.g. https://${text.replace(/^[a-z]+:\/*/i, '')}`);
   }
@@ -256,6 +276,8 @@ export class EraClient extends EventEmitter {
   private readonly logger: Logger;
   private readonly redact: Redactor;
   private readonly transport: RestTransport;
+  /** The TLS settings every connection of this client uses. */
+  private readonly tls: TlsSettings;
   private readonly session: Session;
   private readonly socket: EraSocket;
   private readonly subscriptions: Subscriptions;
@@ -277,6 +299,7 @@ export class EraClient extends EventEmitter {
   private wsUsers = 0;
   private trackers = 0;
   private tracker: Listener | undefined;
+  private readonly claimQueue: ClaimQueue | undefined;
   /** The socket was open before: the next open comes after an outage and needs a gap fill. */
   private hadConnection = false;
   private closing: Promise<void> | undefined;
@@ -306,7 +329,17 @@ export class EraClient extends EventEmitter {
     this.who = credentials.mode === 'user' ? `Login "${credentials.login}" in domain "${credentials.domain}"` : 'The token';
     this.logger = options.logger ?? silent;
     this.redact = makeRedactor([credentials.secret]);
-    const tls = { ca: options.ca || undefined, verifyTls: options.verifyTls !== false };
+    const extra = options.tlsConfig;
+    const cas = [options.ca, extra?.ca].filter((ca): ca is string | Buffer => ca !== undefined && ca !== '' && ca.length > 0);
+    const tls: TlsSettings = {
+      ca: cas.length === 0 ? undefined : cas,
+      verifyTls: options.verifyTls !== false && extra?.verifyServer !== false,
+      cert: extra?.cert,
+      key: extra?.key,
+      passphrase: extra?.passphrase,
+      servername: extra?.servername,
+    };
+    this.tls = tls;
     this.transport = new RestTransport(this.origin, tls, this.settings.requestTimeoutMs, options.observer);
     const onAuthFailure = (err: EraError) => this.authFailed(err);
     this.session = credentials.mode === 'user'
@@ -368,7 +401,8 @@ export class EraClient extends EventEmitter {
         adopted: (listener) => this.dispatcher.adopt(listener),
       },
     );
-    this.dispatcher = new Dispatcher(this.subscriptions, this.calls, this.counters, { warnOnce: (msg, key) => this.warnOnce(msg, key) });
+    this.claimQueue = options.claims === undefined ? undefined : new ClaimQueue(options.claims, { warnOnce: (msg) => this.warnOnce(msg) });
+    this.dispatcher = new Dispatcher(this.subscriptions, this.calls, this.counters, { warnOnce: (msg, key) => this.warnOnce(msg, key) }, this.claimQueue);
     this.gapFill = new GapFill({
       send: (req) => this.call(req),
       table: this.calls,
@@ -393,6 +427,11 @@ export class EraClient extends EventEmitter {
   /** What the platform granted the socket at its last connection setup (undefined before the first). */
   get connectionSetup(): ConnectionSetup | undefined {
     return this.setup;
+  }
+
+  /** The TLS settings of this client's connections (the compatibility report checks the certificate with them). */
+  get tlsSettings(): Readonly<TlsSettings> {
+    return this.tls;
   }
 
   get stats(): ClientStats {
@@ -472,6 +511,46 @@ export class EraClient extends EventEmitter {
     });
   }
 
+  /**
+   * Feeds an event received without the socket (a webhook delivery) into the call table and
+   * its dedup: a webhook copy and a socket copy of one event update the table once. Reaches no
+   * listener and opens no socket. Returns a copy of the call's state after it, or undefined.
+   */
+  ingest(ev: EraEvent): CallState | undefined {
+    this.assertUsable();
+    const state = this.dispatcher.ingest(ev);
+    return state === undefined ? undefined : snapshot(state);
+  }
+
+  /** How the client authenticates: `user` (login) or `token` (integration point). */
+  get authMode(): 'user' | 'token' {
+    return this.session.mode;
+  }
+
+  /**
+   * Runs `emit` unless another replica of the cluster claimed `keys` first; at once without a
+   * cluster. Runs follow the order of calls (and of exclusive listeners' events).
+   */
+  onceInCluster(keys: readonly string[], emit: () => void): void {
+    if (this.closing) return;
+    if (this.claimQueue === undefined) emit();
+    else this.claimQueue.submit(keys, emit);
+  }
+
+  /**
+   * The calls a predecessor (the client of the same server before a redeploy) knew as live:
+   * they enter the table, and the first connection is treated as a return after an outage,
+   * so whatever happened to them in between is reported (gap fill), not lost.
+   */
+  resume(calls: readonly CallState[]): void {
+    this.assertUsable();
+    const live = calls.filter((c) => c.state !== 'ended');
+    if (live.length === 0) return;
+    for (const call of live) this.calls.restore(call);
+    this.gapFill.remember(live.map((c) => c.connectionId));
+    this.hadConnection = true;
+  }
+
   /** Keeps the call table fed (the calls subscription open) until the handle is closed. */
   trackCalls(): ListenHandle {
     this.assertUsable();
@@ -549,6 +628,7 @@ export class EraClient extends EventEmitter {
 
   private async shutDown(): Promise<void> {
     this.closeController.abort();
+    this.claimQueue?.close();
     clearTimeout(this.lingerTimer);
     clearTimeout(this.capabilityTimer);
     clearTimeout(this.banTicker);

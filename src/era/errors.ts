@@ -91,6 +91,9 @@ export function describeNetworkError(err: unknown): string {
       return 'TLS handshake failed (is the server really speaking https?)';
     }
     if (code === 'UND_ERR_SOCKET') return 'connection closed by the server';
+    // undici's words when the proxy answers CONNECT with anything but 200.
+    const proxyStatus = /Proxy response \((\d+)\)/.exec(message);
+    if (proxyStatus) return `the proxy refused a tunnel to the platform (HTTP ${proxyStatus[1]})`;
     if (e.cause === undefined) return message || code || 'network error';
     e = e.cause as ErrnoLike;
   }

@@ -87,6 +87,11 @@ export class GapFill {
     for (const call of this.deps.table.active()) this.candidates.add(call.connectionId);
   }
 
+  /** These calls may have ended unheard (they were live when someone else stopped hearing them). */
+  remember(connectionIds: Iterable<string>): void {
+    for (const id of connectionIds) this.candidates.add(id);
+  }
+
   /** Reconciles with the platform's list, retrying until done; resolves when done or stopped. */
   async start(): Promise<void> {
     this.cancelWait();

@@ -63,3 +63,29 @@ export function diffCalls(previous: CallSnapshot | undefined, items: readonly Pl
   }
   return { snapshot, changes };
 }
+
+/**
+ * Claim keys of poll changes, for replicas that poll the same platform (client.onceInCluster):
+ * a call's start and end once per call; a change of state by its place in the call's history as
+ * this replica polled it. A replica that missed a short-lived state (or started later) numbers
+ * the later changes differently and emits them again, rather than never.
+ */
+export class PollChangeKeys {
+  /** State changes seen per call still listed. */
+  private readonly seen = new Map<string, number>();
+
+  keysOf(change: PollChange): string[] {
+    const id = change.connectionId;
+    if (change.topic === 'callevents.invite') {
+      this.seen.set(id, 0);
+      return [`poll:${id}:invite`];
+    }
+    if (change.topic === 'callevents.dlg_end') {
+      this.seen.delete(id);
+      return [`poll:${id}:dlg_end`];
+    }
+    const n = (this.seen.get(id) ?? 0) + 1;
+    this.seen.set(id, n);
+    return [`poll:${id}:${n}:${String(change.payload.state)}`];
+  }
+}

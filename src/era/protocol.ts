@@ -12,6 +12,7 @@ export const PATHS = {
   currentSession: '/rest/v1/iam/sessions/current',
   calls: '/rest/v1/uc/calls',
   callRecords: '/api/admin/v1/callrecords',
+  webhooks: '/rest/v1/service/webhooks',
   wsUser: '/ws',
   wsToken: '/ws/token/v1',
 } as const;
@@ -367,7 +368,8 @@ export function replyError(params: JsonObject, okOnly: boolean): ReplyError | un
  */
 export function isUnknownMethodReply(error: ReplyError, method: string): boolean {
   if (typeof error.code === 'string' && /unknown.?method|not.?implemented|unsupported.?method/i.test(error.code)) return true;
-  const name = method.toLowerCase().replace(/[^a-z0-9_]/g, '');
+  // A name is looked for in the platform's words; anything longer than a method name is none.
+  const name = method.length > 64 ? '' : method.toLowerCase().replace(/[^a-z0-9_]/g, '');
   const words = error.message.toLowerCase();
   return /unknown (method|command|request)|(method|command|request) (is )?(not found|unknown|not supported|not implemented)|no such (method|command)/.test(words)
     || (name !== '' && new RegExp(`unknown:? ["'\`]?${name}\\b|\\b${name}["'\`]? (is )?(not supported|unsupported|not implemented)`).test(words));
@@ -459,10 +461,31 @@ function makeEvent(cls: string, type: string, payload: JsonObject): EraEvent {
 }
 
 /**
- * One frame, one JSON.parse. Accepts the three push envelopes: the model
- * `["event", {qid, id, class, type, data}]`; the fields flat in params with the type in
- * `type`/`eventtype`/`event` and the class in `class`/`eventclass`; and a method named
- * `"<class>.<type>"`. Replies are `<method>_result` frames, matched by qid elsewhere.
+ * The event one pushed message carries, or undefined when it carries none. Three envelopes:
+ * the model `["event", {qid, id, class, type, data}]` (whose params are also the documented
+ * event object `{class, type, data, eventts}` a webhook delivers); the fields flat in params with
+ * the type in `type`/`eventtype`/`event` and the class in `class`/`eventclass`; and a method
+ * named `"<class>.<type>"`. The one decoder of events, for the socket and for webhooks alike.
+ */
+function pushedEvent(method: string | undefined, params: JsonObject): EraEvent | undefined {
+  const cls = params.class ?? params.eventclass;
+  const type = params.type ?? params.eventtype ?? params.event;
+  if (typeof cls === 'string' && typeof type === 'string' && cls !== '' && type !== '') {
+    const data = params.data;
+    return makeEvent(cls, type, isObject(data) ? data : params);
+  }
+  const dot = method === undefined ? -1 : method.indexOf('.');
+  if (method !== undefined && dot > 0 && dot < method.length - 1) return makeEvent(method.slice(0, dot), method.slice(dot + 1), params);
+  return undefined;
+}
+
+function isFrame(value: unknown): value is [string, JsonObject] {
+  return Array.isArray(value) && typeof value[0] === 'string' && isObject(value[1]);
+}
+
+/**
+ * One frame, one JSON.parse. Replies are `<method>_result` frames, matched by qid elsewhere;
+ * anything else is a push, decoded by pushedEvent.
  */
 export function decodeFrame(raw: string, sink: FrameSink): void {
   let frame: unknown;
@@ -472,7 +495,7 @@ export function decodeFrame(raw: string, sink: FrameSink): void {
     sink.undecodable('not JSON', undefined, undefined);
     return;
   }
-  if (!Array.isArray(frame) || typeof frame[0] !== 'string' || !isObject(frame[1])) {
+  if (!isFrame(frame)) {
     sink.undecodable('not a ["method", {params}] array', undefined, undefined);
     return;
   }
@@ -482,19 +505,94 @@ export function decodeFrame(raw: string, sink: FrameSink): void {
     sink.reply(params.qid, params);
     return;
   }
-  const cls = params.class ?? params.eventclass;
-  const type = params.type ?? params.eventtype ?? params.event;
-  if (typeof cls === 'string' && typeof type === 'string' && cls !== '' && type !== '') {
-    const data = params.data;
-    sink.event(makeEvent(cls, type, isObject(data) ? data : params), params.id, method, params.qid);
-    return;
+  const ev = pushedEvent(method, params);
+  if (ev !== undefined) sink.event(ev, params.id, method, params.qid);
+  else sink.undecodable('unknown envelope', method, params.qid);
+}
+
+// ---------------------------------------------------------------------------------------
+// Webhooks (§8a): the registration's requests and answers, and what a delivery's body holds
+
+function webhookPath(id: string): string {
+  return `${PATHS.webhooks}/${encodeURIComponent(id)}`;
+}
+
+/**
+ * The documented classes a webhook can subscribe to (custom classes go by their own names).
+ * A pattern whose class is a glob (`*.dlg_end`) asks for those of them it matches.
+ */
+export const WEBHOOK_CLASSES: readonly string[] = ['callevents', 'confevents', 'providerevents', 'statesevents'];
+
+/** What a webhook asks for: where the platform sends, which classes, for how long (s). */
+export interface WebhookSpec {
+  url: string;
+  classes: readonly string[];
+  expires: number;
+}
+
+/**
+ * The body of the create and renew requests: not shown by the vendor, so ours. The vendor says
+ * the platform sends to the `url` of the integration channel, so a real installation may ignore
+ * the `url` here and deliver wherever the channel's settings point.
+ */
+function webhookBody(spec: WebhookSpec): JsonObject {
+  return { url: spec.url, classes: [...spec.classes], expires: spec.expires };
+}
+
+export function webhookCreateRequest(spec: WebhookSpec): PlatformRequest {
+  return { method: 'POST', path: PATHS.webhooks, body: webhookBody(spec) };
+}
+
+/** A renewal: the same webhook (id) again, with its whole body and a fresh lifetime. */
+export function webhookRenewRequest(id: string, spec: WebhookSpec): PlatformRequest {
+  return { method: 'PUT', path: webhookPath(id), body: webhookBody(spec) };
+}
+
+export function webhookDeleteRequest(id: string): PlatformRequest {
+  return { method: 'DELETE', path: webhookPath(id) };
+}
+
+/**
+ * A create or renew answer: the webhook's id (`id`, else `webhook_id`; a renewal may leave it
+ * out) and the lifetime granted (`expires`, else what was asked), or the platform's refusal
+ * (an answer of 2xx can still say `result: "error"`).
+ */
+export function webhookAnswer(responseBody: unknown, asked: number): { id: string | undefined; expires: number } | { error: ReplyError } {
+  const params = isObject(responseBody) ? responseBody : {};
+  const failure = replyError(params, false);
+  if (failure !== undefined) return { error: failure };
+  return { id: text(params.id) ?? text(params.webhook_id), expires: grantedExpires(params, asked) };
+}
+
+/** What one webhook delivery held: its events, and how many items in it were none. */
+export interface DeliveryContents {
+  events: EraEvent[];
+  skipped: number;
+}
+
+/**
+ * The events of a webhook delivery's body, undefined when it is not JSON. A body is the
+ * documented event object `{class, type, data, eventts}`, a frame in any envelope the socket
+ * accepts (`["event", {...}]`, the flat form, `["callevents.invite", {...}]`), or an array of
+ * such items (one event per request is the model; several cost nothing to accept).
+ */
+export function decodeDelivery(raw: string): DeliveryContents | undefined {
+  let body: unknown;
+  try {
+    body = JSON.parse(raw);
+  } catch {
+    return undefined;
   }
-  const dot = method.indexOf('.');
-  if (dot > 0 && dot < method.length - 1) {
-    sink.event(makeEvent(method.slice(0, dot), method.slice(dot + 1), params), params.id, method, params.qid);
-    return;
+  const out: DeliveryContents = { events: [], skipped: 0 };
+  const items: readonly unknown[] = Array.isArray(body) && !isFrame(body) ? body : [body];
+  for (const item of items) {
+    const ev = isObject(item)
+      ? pushedEvent(undefined, item)
+      : isFrame(item) && !item[0].endsWith('_result') ? pushedEvent(item[0], item[1]) : undefined;
+    if (ev === undefined) out.skipped++;
+    else out.events.push(ev);
   }
-  sink.undecodable('unknown envelope', method, params.qid);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -557,6 +655,24 @@ const CCSEVENT_KINDS = new Map<string, CallEventKind>([
   ['set_call_record_info', 'record'],
   ['connection_failure', 'failure'],
 ]);
+
+/** The dialog's last word (§5.3): after it, nothing more comes for the call. */
+export const DIALOG_STOP_TOPIC = 'callevents.dlg_stop';
+
+/** The topics of the event that brings a finished recording's key (one build names it differently). */
+export const RECORDING_TOPICS: readonly string[] = ['ccsevents.connection_set_record_info', 'ccsevents.set_call_record_info'];
+
+/**
+ * Events a call still sends after dlg_end (the tail of §5.3): its legs and connection
+ * deleted, the recording's key, dlg_stop.
+ */
+export const AFTER_END_TOPICS: readonly string[] = [
+  DIALOG_STOP_TOPIC,
+  'ccsevents.call_set_state',
+  'ccsevents.call_delete',
+  ...RECORDING_TOPICS,
+  'ccsevents.connection_delete',
+];
 
 /**
  * What the call table subscribes to: every call event, and of the call-centre layer only the

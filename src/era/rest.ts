@@ -1,19 +1,28 @@
 /**
- * HTTP to the platform: one undici keep-alive pool per base URL, the TLS settings of THIS
- * client only, a timeout per request, and transport failures turned into EraErrors. It
- * never retries: a command (a POST dial) must not be sent twice.
+ * HTTP to the platform: one undici keep-alive pool per base URL (through the proxy the
+ * environment names, when it names one), the TLS settings of THIS client only, a timeout per
+ * request, and transport failures turned into EraErrors. It never retries: a command (a POST
+ * dial) must not be sent twice.
  */
 import type { Readable } from 'node:stream';
-import { Client, Pool, type Dispatcher } from 'undici';
+import { Pool, ProxyAgent, type Dispatcher } from 'undici';
+import { clipText } from './commands';
 import { EraError, describeNetworkError, type Redactor } from './errors';
 import { errorBodyText, isUnknownVerbStatus, type Query } from './protocol';
+import { proxyFor } from './proxy';
 import type { ProtocolObserver } from './types';
 
 export interface TlsSettings {
-  /** PEM bundle of a private CA, added to what the server's chain is checked against. */
-  ca?: string;
+  /** PEM bundle(s) of a private CA, added to what the server's chain is checked against. */
+  ca?: string | Buffer | Array<string | Buffer>;
   /** false only when the user switched verification off for this server. */
   verifyTls: boolean;
+  /** A client certificate (PEM) and its key, for platforms that ask for one (a core tls-config node). */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  passphrase?: string;
+  /** The name to ask for in SNI and to check the certificate against, when not the URL's host. */
+  servername?: string;
 }
 
 export interface RestRequest {
@@ -44,8 +53,25 @@ export interface DownloadOptions {
 
 const CONNECTIONS = 16;
 
-export function connectOptions(tls: TlsSettings): { ca?: string; rejectUnauthorized: boolean } {
-  return tls.ca ? { ca: tls.ca, rejectUnauthorized: tls.verifyTls } : { rejectUnauthorized: tls.verifyTls };
+export type ConnectOptions = Omit<TlsSettings, 'verifyTls'> & { rejectUnauthorized: boolean };
+
+/** TLS options for a connection to the platform: only those set, so Node's defaults stay. */
+export function connectOptions(tls: TlsSettings): ConnectOptions {
+  const out: ConnectOptions = { rejectUnauthorized: tls.verifyTls };
+  if (tls.ca) out.ca = tls.ca;
+  if (tls.cert) out.cert = tls.cert;
+  if (tls.key) out.key = tls.key;
+  if (tls.passphrase) out.passphrase = tls.passphrase;
+  if (tls.servername) out.servername = tls.servername;
+  return out;
+}
+
+/** A keep-alive pool for `origin`, through the proxy the environment names for it if any. */
+function dispatcherFor(origin: URL, tls: TlsSettings, connections: number): Dispatcher {
+  const proxy = proxyFor(origin);
+  return proxy === undefined
+    ? new Pool(origin.origin, { connections, pipelining: 1, connect: connectOptions(tls) })
+    : new ProxyAgent({ uri: proxy.href, requestTls: connectOptions(tls), connections, pipelining: 1 });
 }
 
 function parseBody(text: string, contentType: string | string[] | undefined): unknown {
@@ -68,7 +94,7 @@ function seconds(ms: number): string {
 }
 
 export class RestTransport {
-  private readonly pool: Pool;
+  private readonly pool: Dispatcher;
   private readonly host: string;
 
   constructor(
@@ -78,7 +104,7 @@ export class RestTransport {
     private readonly observer?: ProtocolObserver,
   ) {
     this.host = origin.host;
-    this.pool = new Pool(origin.origin, { connections: CONNECTIONS, pipelining: 1, connect: connectOptions(tls) });
+    this.pool = dispatcherFor(origin, tls, CONNECTIONS);
   }
 
   send(req: RestRequest): Promise<RestResponse> {
@@ -95,7 +121,7 @@ export class RestTransport {
    */
   async download(url: URL, idleMs: number, options: DownloadOptions = {}): Promise<RestResponse> {
     if (url.origin === this.origin.origin) return this.downloadWith(this.pool, url, idleMs, options);
-    const client = new Client(url.origin, { connect: connectOptions(this.tls) });
+    const client = dispatcherFor(url, this.tls, 1);
     try {
       return await this.downloadWith(client, url, idleMs, options);
     } finally {
@@ -111,13 +137,15 @@ export class RestTransport {
     });
     await Promise.race([this.pool.close().catch(() => undefined), cut]);
     clearTimeout(timer);
-    if (!this.pool.destroyed) await this.pool.destroy().catch(() => undefined);
+    // After a clean close this resolves at once; after the grace it cuts what is left.
+    await this.pool.destroy().catch(() => undefined);
   }
 
   private async downloadWith(dispatcher: Dispatcher, url: URL, idleMs: number, options: DownloadOptions): Promise<RestResponse> {
     let res: Dispatcher.ResponseData;
     try {
       res = await dispatcher.request({
+        origin: url.origin,
         method: 'GET',
         path: url.pathname + url.search,
         signal: options.signal,
@@ -163,7 +191,7 @@ export class RestTransport {
     try {
       // undici closes a connection after a body sent with a method it does not know to carry
       // one (REFER, NOTIFY, SEND_DTMF, ...); the platform expects those bodies, so keep it.
-      const res = await dispatcher.request({ method: req.method, path, headers, body: payload, signal: controller.signal, reset: false });
+      const res = await dispatcher.request({ origin: this.origin.origin, method: req.method, path, headers, body: payload, signal: controller.signal, reset: false });
       const body = parseBody(await res.body.text(), res.headers['content-type']);
       this.observer?.http?.({ method: req.method, path, statusCode: res.statusCode, headers: res.headers, body });
       return { statusCode: res.statusCode, headers: res.headers, body };
@@ -195,8 +223,9 @@ export function shownPath(path: string): string {
 }
 
 /** The error for a non-2xx answer: 404 is ERA_NOT_FOUND, anything else ERA_HTTP with the status. */
-export function httpError(method: string, fullPath: string, res: RestResponse, redact: Redactor): EraError {
+export function httpError(fullMethod: string, fullPath: string, res: RestResponse, redact: Redactor): EraError {
   const path = shownPath(fullPath);
+  const method = clipText(fullMethod);
   const reason = redact(errorBodyText(Buffer.isBuffer(res.body) ? res.body.toString('utf8') : res.body));
   const tail = reason === '' ? '' : `: ${reason}`;
   if (res.statusCode === 404) {

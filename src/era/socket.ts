@@ -6,11 +6,12 @@
  * business; what to do with events is the SocketHandler's.
  */
 import type { Duplex } from 'node:stream';
-import WebSocket from 'ws';
+import WebSocket, { type ClientOptions } from 'ws';
 import { Backoff } from './backoff';
 import { EraError, REFUSED, describeNetworkError } from './errors';
 import { HandshakeError } from './handshake';
 import { decodeFrame, encodeAck, encodeRequest, type FrameSink, type UndecodableReason } from './protocol';
+import { proxyFor, tunnel } from './proxy';
 import { connectOptions, type TlsSettings } from './rest';
 import type { Session, UpgradeAuth } from './session';
 import type { EraEvent, JsonObject, ProtocolObserver } from './types';
@@ -99,6 +100,8 @@ export class EraSocket implements FrameSink {
   private readonly waiters = new Set<OpenWaiter>();
   private readonly backoff: Backoff;
   private readonly host: string;
+  /** Through a corporate proxy when the environment names one for the platform (decided once). */
+  private readonly createConnection: ReturnType<typeof tunnel> | undefined;
 
   constructor(
     private readonly settings: SocketSettings,
@@ -108,6 +111,8 @@ export class EraSocket implements FrameSink {
   ) {
     this.backoff = new Backoff(settings.reconnectMinMs, settings.reconnectMaxMs);
     this.host = settings.origin.host;
+    const proxy = proxyFor(settings.origin);
+    this.createConnection = proxy && tunnel(proxy, settings.origin.protocol === 'https:', settings.requestTimeoutMs);
   }
 
   /** Open and set up, ready for requests. */
@@ -224,6 +229,7 @@ export class EraSocket implements FrameSink {
       raw.cork();
       process.nextTick(this.uncork, raw);
     }
+    this.settings.observer?.frame?.('out', frame);
     ws.send(frame);
   }
 
@@ -304,6 +310,9 @@ export class EraSocket implements FrameSink {
         maxPayload: MAX_PAYLOAD,
         perMessageDeflate: false,
         ...connectOptions(tls),
+        // ws hands this to http.request, which calls it in its callback form; @types/ws types
+        // the option as net.createConnection.
+        ...(this.createConnection && { createConnection: this.createConnection as unknown as ClientOptions['createConnection'] }),
       });
     } catch (err) {
       // Throws synchronously for a header value a server or a user gave that HTTP cannot carry

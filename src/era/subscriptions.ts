@@ -30,6 +30,11 @@ export interface ListenSpec {
    * within the linger after this one left, first receives what arrived in between.
    */
   key?: string;
+  /**
+   * In a cluster of replicas, only the replica that claims an event delivers it here (see
+   * claims.ts); other listeners (the call table's, era-wait's) get every event at once.
+   */
+  exclusive?: boolean;
 }
 
 /** An event kept for later delivery, with the call's state as it was then. */
@@ -41,6 +46,7 @@ export interface KeptEvent {
 export interface Listener {
   readonly patterns: Pattern[];
   readonly attachCall: boolean;
+  readonly exclusive: boolean;
   readonly callback: (ev: EraEvent) => void;
   readonly group: Group;
   readonly key: string | undefined;
@@ -53,6 +59,7 @@ export interface Departed {
   readonly key: string;
   readonly patterns: Pattern[];
   readonly attachCall: boolean;
+  readonly exclusive: boolean;
   readonly until: number;
   readonly kept: KeptEvent[];
 }
@@ -173,7 +180,7 @@ export class Subscriptions {
       this.all = [...this.groups.values()];
     }
     const name = typeof spec.key === 'string' && spec.key !== '' ? spec.key : undefined;
-    const listener: Listener = { patterns, attachCall: spec.attachCall === true, callback, group, key: name, backlog: undefined };
+    const listener: Listener = { patterns, attachCall: spec.attachCall === true, exclusive: spec.exclusive === true, callback, group, key: name, backlog: undefined };
     const predecessor = name === undefined ? -1 : group.departed.findIndex((d) => d.key === name && d.until > Date.now());
     if (predecessor >= 0) {
       listener.backlog = group.departed[predecessor]!.kept;
@@ -199,7 +206,7 @@ export class Subscriptions {
       listener.backlog = undefined;
       group.departed = [
         ...group.departed.filter((d) => d.key !== listener.key),
-        { key: listener.key, patterns: listener.patterns, attachCall: listener.attachCall, until: Date.now() + this.settings.lingerMs, kept },
+        { key: listener.key, patterns: listener.patterns, attachCall: listener.attachCall, exclusive: listener.exclusive, until: Date.now() + this.settings.lingerMs, kept },
       ];
     }
     // A successor may come within the linger: keep the subscription as it is until then.

@@ -1,5 +1,5 @@
 import { EraError } from '../era/errors';
-import { diffCalls, type CallSnapshot } from '../era/poll-diff';
+import { diffCalls, PollChangeKeys, type CallSnapshot } from '../era/poll-diff';
 import { callListItems } from '../era/protocol';
 import { validateCallId } from '../era/commands';
 import { CALL, isBlank } from './lib/inputs';
@@ -33,6 +33,7 @@ function startPolling(RED: RedApi, node: RedNode, def: NodeDef): void {
   const seconds = Number(def.interval);
   const intervalMs = Number.isFinite(seconds) && seconds >= 0.1 ? seconds * 1000 : 5000;
   let previous: CallSnapshot | undefined;
+  const claimKeys = new PollChangeKeys();
   let timer: NodeJS.Timeout | undefined;
   let busy = false;
   let closed = false;
@@ -42,13 +43,19 @@ function startPolling(RED: RedApi, node: RedNode, def: NodeDef): void {
     if (busy || closed) return;
     busy = true;
     try {
-      const result = await link.client().command({ op: 'list' });
+      const client = link.client();
+      const result = await client.command({ op: 'list' });
       if (closed) return;
       const calls = callListItems(result.body);
       if (!calls) throw new EraError('ERA_HTTP', 'The call list answer is not a list of calls');
       const { snapshot, changes } = diffCalls(previous, calls);
       previous = snapshot;
-      for (const change of changes) node.send({ ...change });
+      // In a cluster of replicas, the one that claims a change emits it.
+      for (const change of changes) {
+        client.onceInCluster(claimKeys.keysOf(change), () => {
+          if (!closed) node.send({ ...change });
+        });
+      }
       link.view.show(successStatus(RED, result.statusCode));
       lastWarning = '';
     } catch (err) {

@@ -1,8 +1,8 @@
 import type { EraEvent } from '../era/client';
-import { copyJson } from '../era/copy';
 import { isTopicPattern, matchesPattern } from '../era/patterns';
 import { commaList } from './lib/choice';
-import type { NodeDef, NodeMessage, RedApi, RedNode } from './lib/red';
+import { eventMessage } from './lib/event-message';
+import type { NodeDef, RedApi, RedNode } from './lib/red';
 import { linkToServer } from './lib/server-link';
 import { linkStatus } from './lib/status';
 
@@ -25,8 +25,8 @@ export = function register(RED: RedApi): void {
       link.view.show(linkStatus(RED, 'invalid_config', why));
     } else {
       try {
-        const handle = link.client().listen({ events: patterns, objects, attachCall, key: node.id }, (ev: EraEvent) => {
-          const msg = toMessage(ev, attachCall);
+        const handle = link.client().listen({ events: patterns, objects, attachCall, key: node.id, exclusive: true }, (ev: EraEvent) => {
+          const msg = eventMessage(ev, attachCall);
           if (!split) {
             node.send(msg);
             return;
@@ -51,14 +51,3 @@ export = function register(RED: RedApi): void {
   }
   RED.nodes.registerType('era-events', EraEvents);
 };
-
-function toMessage(ev: EraEvent, attachCall: boolean): NodeMessage {
-  // The payload is shared by every listener of the event: each node's message gets its own.
-  const msg: NodeMessage = { topic: ev.topic, payload: copyJson(ev.payload) };
-  if (ev.connectionId !== undefined) msg.connectionId = ev.connectionId;
-  if (ev.callId !== undefined) msg.callId = ev.callId;
-  if (ev.eventId !== undefined) msg.eventId = ev.eventId;
-  if (attachCall && ev.call) msg.call = ev.call;
-  if (ev.replayed) msg.replayed = true;
-  return msg;
-}

@@ -1,28 +1,45 @@
-import { EraClient, type ClientState } from '../era/client';
+import { EraClient, type CallState, type ClientState } from '../era/client';
 import { EraError } from '../era/errors';
-import { clientOptions } from './lib/client-options';
+import { dropHandOversOnStop, HandOver } from './lib/hand-over';
+import { clientOptions, tlsConfigOf } from './lib/client-options';
+import { startCluster } from './lib/cluster-claims';
+import { registerCheckEndpoint } from './lib/check-endpoint';
 import { registerTestEndpoint } from './lib/test-endpoint';
 import type { EraServerNode, LinkListener } from './lib/server-link';
 import { linkStatus, type LinkState } from './lib/status';
 import type { NodeDef, RedApi } from './lib/red';
 
+/**
+ * The calls an era-server knew when it closed in a deploy, for its successor's first
+ * connection — only if the successor talks to the same platform and domain: another one knows
+ * nothing of them.
+ */
+const liveCalls = new HandOver<{ platform: string; calls: CallState[] }>();
+
+function platformOf(def: NodeDef): string {
+  return `${String(def.url ?? '').trim().toLowerCase()}|${String(def.domain ?? '').trim().toLowerCase()}`;
+}
+
 export = function register(RED: RedApi): void {
+  dropHandOversOnStop(RED);
   function EraServer(this: EraServerNode, def: NodeDef) {
     RED.nodes.createNode(this, def);
     const node = this;
     const listeners = new Set<LinkListener>();
     let state: LinkState = 'idle';
     let detail: string | undefined;
+    const cluster = startCluster(node, def, () => publish());
 
     const publish = () => {
-      const status = linkStatus(RED, state, detail);
+      const status = linkStatus(RED, state, detail, cluster.view());
       for (const l of listeners) l(status, state);
     };
 
     try {
       node.client = new EraClient({
-        ...clientOptions(def, node.credentials ?? {}),
+        ...clientOptions(def, node.credentials ?? {}, tlsConfigOf(RED, def.tls)),
         logger: { debug: (m: string) => node.debug(m), warn: (m: string) => node.warn(m) },
+        claims: cluster.claims,
       });
       node.client.on('state', (s: ClientState, d?: string) => {
         state = s;
@@ -30,6 +47,8 @@ export = function register(RED: RedApi): void {
         publish();
       });
       state = node.client.state;
+      const left = liveCalls.take(node.id);
+      if (left?.platform === platformOf(def)) node.client.resume(left.calls);
     } catch (err) {
       // A constructor must not throw: the bad configuration shows on every dependent node
       // and every request fails with the same clear error.
@@ -37,20 +56,25 @@ export = function register(RED: RedApi): void {
         err instanceof EraError ? err : new EraError('ERA_INVALID_INPUT', `Invalid Era server configuration: ${String(err)}`);
       state = 'invalid_config';
       detail = node.configError.message;
+      cluster.close();
       node.error(node.configError.message);
     }
 
     node.watch = (listener) => {
       listeners.add(listener);
-      listener(linkStatus(RED, state, detail), state);
+      listener(linkStatus(RED, state, detail, cluster.view()), state);
       return () => listeners.delete(listener);
     };
 
-    node.on('close', (_removed, done) => {
+    node.on('close', (removed, done) => {
       listeners.clear();
       const client = node.client;
       if (!client) return done();
-      client.close().then(done, (err: unknown) => {
+      // A successor with this id comes after a redeploy: it learns which calls were going on.
+      if (!removed) liveCalls.leave(node.id, { platform: platformOf(def), calls: client.calls.list() });
+      const closed = client.close();
+      cluster.close();
+      closed.then(done, (err: unknown) => {
         node.debug(`close: ${String(err)}`);
         done();
       });
@@ -58,7 +82,8 @@ export = function register(RED: RedApi): void {
   }
 
   RED.nodes.registerType('era-server', EraServer, {
-    credentials: { login: { type: 'text' }, password: { type: 'password' }, token: { type: 'password' } },
+    credentials: { login: { type: 'text' }, password: { type: 'password' }, token: { type: 'password' }, redisPassword: { type: 'password' } },
   });
   registerTestEndpoint(RED);
+  registerCheckEndpoint(RED);
 };

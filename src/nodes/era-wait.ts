@@ -3,6 +3,7 @@ import type { CallState, EraEvent } from '../era/client';
 import { shownValue, validateCallId } from '../era/commands';
 import { EraError } from '../era/errors';
 import { isTopicPattern, matchesPattern } from '../era/patterns';
+import { AFTER_END_TOPICS, DIALOG_STOP_TOPIC, RECORDING_TOPICS } from '../era/protocol';
 import { asEraError } from './lib/action';
 import { DeadlineQueue, type Deadline } from './lib/deadlines';
 import { CALL, evaluateFields, isBlank } from './lib/inputs';
@@ -13,21 +14,6 @@ import { failureStatus } from './lib/status';
 const STATES = new Set(['ringing', 'talking', 'held', 'ended']);
 const WAIT_FIELDS = { call: CALL, until: ['callevents.dlg_start', 'str'], timeout: ['30', 'num'] } as const;
 const DEFAULT_MAX_WAITS = 10_000;
-/** The dialog's last word (era-platform.md §5.3): after it, nothing more comes for the call. */
-const DIALOG_STOP = 'callevents.dlg_stop';
-/**
- * Events a call still sends after dlg_end (the tail of §5.3: its legs and connection deleted,
- * the recording's key, dlg_stop). A wait for one of them is not over when the call ends: a flow
- * that waits for the recording after dlg_end is the common case.
- */
-const AFTER_END = [
-  DIALOG_STOP,
-  'ccsevents.call_set_state',
-  'ccsevents.call_delete',
-  'ccsevents.connection_set_record_info',
-  'ccsevents.set_call_record_info',
-  'ccsevents.connection_delete',
-];
 
 interface Wait extends Deadline {
   call: string;
@@ -44,13 +30,17 @@ function alreadyHappened(until: string, call: CallState | undefined): boolean {
   // Events leave marks in the state; without them, only future events count.
   if (matchesPattern(until, 'callevents.dlg_start')) return call.answeredAt !== undefined;
   if (matchesPattern(until, 'callevents.dlg_end')) return call.endedAt !== undefined;
-  if (matchesPattern(until, 'ccsevents.connection_set_record_info')) return call.recordingKey !== undefined;
+  if (RECORDING_TOPICS.some((t) => matchesPattern(until, t))) return call.recordingKey !== undefined;
   return false;
 }
 
-/** Whether the end of the call settles the wait: what is awaited can no longer come. */
+/**
+ * Whether the end of the call settles the wait: what is awaited can no longer come. A wait for
+ * an event that still comes after dlg_end (a flow that waits for the recording's key after the
+ * call ended is the common case) is settled by dlg_stop instead.
+ */
 function endSettles(until: string, topic?: string): boolean {
-  return STATES.has(until) || topic === DIALOG_STOP || !AFTER_END.some((t) => matchesPattern(until, t));
+  return STATES.has(until) || topic === DIALOG_STOP_TOPIC || !AFTER_END_TOPICS.some((t) => matchesPattern(until, t));
 }
 
 /** Number(value), or NaN for what cannot become a number (a Symbol, an object whose valueOf throws). */

@@ -27,6 +27,7 @@ const ROUTES = [
   'POST /_sim/expire-sessions',
   'POST /_sim/reset',
   'POST /_sim/burst {calls, answer?}',
+  'GET|DELETE /_sim/webhooks',
 ];
 
 export async function handleControl(sim: Simulator, req: HttpRequest): Promise<HttpReply> {
@@ -75,6 +76,13 @@ async function route(sim: Simulator, req: HttpRequest, path: string): Promise<Ht
       if (m !== 'POST') return methodNotAllowed(['POST']);
       sim.expireSessions();
       return json(200, { result: 'ok' });
+    case '/webhooks':
+      if (m === 'GET') return json(200, { registrations: sim.webhookRegistrations(), deliveries: sim.webhookStats });
+      if (m === 'DELETE') {
+        sim.forgetWebhooks();
+        return json(200, { result: 'ok' });
+      }
+      return methodNotAllowed(['GET', 'DELETE']);
     case '/reset':
       if (m !== 'POST') return methodNotAllowed(['POST']);
       sim.reset();

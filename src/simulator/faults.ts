@@ -2,14 +2,16 @@
  * The faults a test can switch on. Counted faults are used up one request at a time.
  */
 import { badRequest } from './errors';
-import type { CountedRefusal, Faults, RestStatusFault } from './types';
+import type { CountedRefusal, Faults, RestStatusFault, WebhookRefusal } from './types';
 
 type Counted = { count: number };
-type CountedName = 'restStatus' | 'restHang' | 'subscribeError' | 'recordingNotReady' | 'setupError' | 'refuseWsLogin' | 'refuseRsessionid';
+type CountedName = 'restStatus' | 'restHang' | 'restDelay' | 'subscribeError' | 'recordingNotReady' | 'setupError' | 'refuseWsLogin' | 'refuseRsessionid'
+  | 'webhookJunk' | 'webhookCreateError' | 'webhookRenewError';
 
 const KEYS: ReadonlyArray<keyof Faults> = [
   'restStatus',
   'restHang',
+  'restDelay',
   'noPong',
   'hangUpgrade',
   'subscribeError',
@@ -20,7 +22,16 @@ const KEYS: ReadonlyArray<keyof Faults> = [
   'setupHang',
   'refuseWsLogin',
   'refuseRsessionid',
+  'webhookDrop',
+  'webhookDuplicate',
+  'webhookDelay',
+  'webhookJunk',
+  'webhookCreateError',
+  'webhookRenewError',
 ];
+
+/** The longest a webhook delivery can be held back. */
+const MAX_WEBHOOK_DELAY_MS = 60_000;
 
 export class FaultState {
   private current: Faults = {};
@@ -39,6 +50,18 @@ export class FaultState {
 
   get setupHang(): boolean {
     return this.current.setupHang === true;
+  }
+
+  get webhookDrop(): number | undefined {
+    return this.current.webhookDrop;
+  }
+
+  get webhookDuplicate(): number | undefined {
+    return this.current.webhookDuplicate;
+  }
+
+  get webhookDelay(): { share: number; ms: number } | undefined {
+    return this.current.webhookDelay;
   }
 
   /** The errormsg a capability is refused with, or undefined when it is granted. */
@@ -81,8 +104,31 @@ export class FaultState {
         case 'restHang':
         case 'recordingNotReady':
         case 'refuseRsessionid':
+        case 'webhookJunk':
           next[name] = { count: parseCount(name, value) };
           break;
+        case 'webhookDrop':
+        case 'webhookDuplicate':
+          next[name] = parseShare(name, value);
+          break;
+        case 'webhookDelay': {
+          const { share, ms } = (typeof value === 'object' ? value : {}) as { share?: unknown; ms?: unknown };
+          if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 1 || ms > MAX_WEBHOOK_DELAY_MS) {
+            throw badRequest(`webhookDelay.ms must be an integer from 1 to ${MAX_WEBHOOK_DELAY_MS}`);
+          }
+          next.webhookDelay = { share: parseShare('webhookDelay.share', share), ms };
+          break;
+        }
+        case 'webhookCreateError':
+        case 'webhookRenewError':
+          next[name] = parseWebhookRefusal(name, value);
+          break;
+        case 'restDelay': {
+          const { ms } = value as { ms?: unknown };
+          if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 0 || ms > 600_000) throw badRequest('restDelay.ms must be a whole number of milliseconds up to 600000');
+          next.restDelay = { count: parseCount(name, value), ms };
+          break;
+        }
         case 'setupError':
         case 'refuseWsLogin':
           next[name] = parseRefusal(name, value);
@@ -117,6 +163,12 @@ export class FaultState {
     return fault !== undefined && this.use('restHang', fault);
   }
 
+  /** How long to hold the next REST answer back, or 0. */
+  takeRestDelay(): number {
+    const fault = this.current.restDelay;
+    return fault !== undefined && this.use('restDelay', fault) ? fault.ms : 0;
+  }
+
   takeSubscribeError(): { code: string | number; message: string } | undefined {
     const fault = this.current.subscribeError;
     if (!fault || !this.use('subscribeError', fault)) return undefined;
@@ -136,6 +188,28 @@ export class FaultState {
   /** The errormsg of a refused WebSocket login, or undefined when this one goes through. */
   takeRefuseWsLogin(): string | undefined {
     return this.takeRefusal('refuseWsLogin', 'login refused (injected fault)');
+  }
+
+  /** True when this webhook delivery is to carry a junk body. */
+  takeWebhookJunk(): boolean {
+    const fault = this.current.webhookJunk;
+    return fault !== undefined && this.use('webhookJunk', fault);
+  }
+
+  /** How this webhook creation is refused, or undefined when it goes through. */
+  takeWebhookCreateError(): { status: number; errormsg: string } | undefined {
+    return this.takeWebhookRefusal('webhookCreateError', 'webhook creation refused (injected fault)');
+  }
+
+  /** How this webhook renewal is refused, or undefined when it goes through. */
+  takeWebhookRenewError(): { status: number; errormsg: string } | undefined {
+    return this.takeWebhookRefusal('webhookRenewError', 'webhook renewal refused (injected fault)');
+  }
+
+  private takeWebhookRefusal(name: 'webhookCreateError' | 'webhookRenewError', fallback: string): { status: number; errormsg: string } | undefined {
+    const fault = this.current[name];
+    if (!fault || !this.use(name, fault)) return undefined;
+    return { status: fault.status ?? 403, errormsg: fault.errormsg ?? fallback };
   }
 
   takeRefuseRsessionid(): boolean {
@@ -171,6 +245,20 @@ function parseRefusal(name: string, value: unknown): CountedRefusal {
   const { errormsg } = value as { errormsg?: unknown };
   if (errormsg !== undefined && typeof errormsg !== 'string') throw badRequest(`${name}.errormsg must be a string`);
   return { count, ...(errormsg !== undefined && { errormsg }) };
+}
+
+function parseShare(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 1) throw badRequest(`${name} must be a share above 0 and at most 1, e.g. 0.2`);
+  return value;
+}
+
+function parseWebhookRefusal(name: string, value: unknown): WebhookRefusal {
+  const { count, errormsg } = parseRefusal(name, value);
+  const { status } = value as { status?: unknown };
+  if (status !== undefined && (typeof status !== 'number' || !Number.isInteger(status) || status < 400 || status > 599)) {
+    throw badRequest(`${name}.status must be an HTTP error status (400-599)`);
+  }
+  return { count, ...(errormsg !== undefined && { errormsg }), ...(status !== undefined && { status }) };
 }
 
 function parseCapabilityRefusals(value: unknown): Record<string, string> {

@@ -35,7 +35,11 @@ import type {
   SimulatorOptions,
   StartCallOptions,
   SubscriptionInfo,
+  WebhookDelivery,
+  WebhookInfo,
+  WebhookStats,
 } from './types';
+import { WebhookHub } from './webhooks';
 import { WsHub } from './ws';
 
 export * from './types';
@@ -54,6 +58,7 @@ const MAX_JUNK_BYTES = 64 * 1024 * 1024;
 export interface SimulatorEvents {
   event: [SimEvent];
   request: [SimRequestLog];
+  webhook: [WebhookDelivery];
 }
 
 export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions {
@@ -79,6 +84,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     recordLinkTtlMs: options.recordLinkTtlMs ?? 300_000,
     dlgStopDelayMs: options.dlgStopDelayMs ?? 3000,
     maxSubscriptionExpires: options.maxSubscriptionExpires ?? 3600,
+    maxWebhookExpires: options.maxWebhookExpires ?? 3600,
     envelope,
     strict: options.strict ?? true,
     loginDomainField,
@@ -98,6 +104,7 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
   private readonly recordings: Recordings;
   private readonly calls: CallModel;
   private readonly hub: WsHub;
+  private readonly webhooks: WebhookHub;
   private readonly server: SimServer;
   private readonly traffic: TrafficGenerator | undefined;
   private boundPort = 0;
@@ -135,7 +142,14 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
       knowsSetup: o.knowsSetup,
       loginDomainField: o.loginDomainField,
     });
-    const restDeps = { auth: this.auth, calls: this.calls, recordings: this.recordings, faults: this.faultState, strict: o.strict };
+    this.webhooks = new WebhookHub({
+      faults: this.faultState,
+      maxExpires: o.maxWebhookExpires,
+      delivered: (delivery) => {
+        if (this.listenerCount('webhook') > 0) this.emit('webhook', delivery);
+      },
+    });
+    const restDeps = { auth: this.auth, calls: this.calls, recordings: this.recordings, faults: this.faultState, strict: o.strict, webhooks: this.webhooks };
     this.server = new SimServer({
       auth: this.auth,
       faults: this.faultState,
@@ -171,7 +185,7 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
     this.calls.timers.clear();
     this.hub.dropAll();
     for (const end of [...this.onStop]) end();
-    await this.server.close();
+    await Promise.all([this.server.close(), this.webhooks.close()]);
   }
 
   /**
@@ -274,6 +288,21 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
     return this.hub.subscriptions();
   }
 
+  /** Live webhook registrations. */
+  webhookRegistrations(): WebhookInfo[] {
+    return this.webhooks.list();
+  }
+
+  /** Counts of webhook deliveries so far. */
+  get webhookStats(): WebhookStats {
+    return this.webhooks.stats;
+  }
+
+  /** Forget every webhook registration, as a platform that lost them (their renewals then get 404). */
+  forgetWebhooks(): void {
+    this.webhooks.clear();
+  }
+
   get faults(): Faults {
     return this.faultState.snapshot();
   }
@@ -306,10 +335,11 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
     this.auth.expireSessions();
   }
 
-  /** Forget calls, subscriptions, the request log, faults, bans, sessions and recordings. */
+  /** Forget calls, subscriptions, webhooks, the request log, faults, bans, sessions and recordings. */
   reset(): void {
     this.calls.reset();
     this.hub.clearSubscriptions();
+    this.webhooks.clear();
     this.log.clear();
     this.faultState.clear();
     this.auth.reset();
@@ -317,7 +347,10 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
   }
 
   private publish(event: PlatformEvent): void {
-    if (!this.faultState.dropEvents) this.hub.deliver(event);
+    if (!this.faultState.dropEvents) {
+      this.hub.deliver(event);
+      this.webhooks.deliver(event);
+    }
     if (this.listenerCount('event') > 0) this.emit('event', { class: event.class, type: event.type, data: event.data });
   }
 }

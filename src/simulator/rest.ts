@@ -9,6 +9,7 @@ import type { FaultState } from './faults';
 import type { HttpReply, HttpRequest } from './http';
 import type { Recordings } from './recordings';
 import { errorReply, json, jsonBody, methodNotAllowed, routePath, segment, type JsonObject } from './reply';
+import type { WebhookHub } from './webhooks';
 
 export interface RestDeps {
   auth: Auth;
@@ -17,6 +18,7 @@ export interface RestDeps {
   faults: FaultState;
   /** Only the documented `session_type` is accepted (era-platform.md §2.1). */
   strict: boolean;
+  webhooks: WebhookHub;
 }
 
 const LOGIN_PATH = '/rest/v1/iam/sessions';
@@ -24,6 +26,7 @@ const CURRENT_SESSION = '/rest/v1/iam/sessions/current';
 const CALLS = '/rest/v1/uc/calls';
 const CONFERENCES = '/rest/v1/uc/conferences';
 const CALLRECORDS = '/api/admin/v1/callrecords';
+const WEBHOOKS = '/rest/v1/service/webhooks';
 const TEMP = '/temp/';
 
 const COLLECTION_METHODS = ['GET', 'POST', 'INVITE', 'INVITEBYIVR', 'LOOKUP'] as const;
@@ -56,6 +59,7 @@ function route(deps: RestDeps, req: HttpRequest): HttpReply {
   }
   if (path.startsWith(CONFERENCES)) return conferences(deps, req, path.slice(CONFERENCES.length));
   if (path === CALLRECORDS) return req.method === 'GET' ? callRecordLink(deps, req) : methodNotAllowed(['GET']);
+  if (path === WEBHOOKS || path.startsWith(`${WEBHOOKS}/`)) return webhooks(deps, req, principal, path.slice(WEBHOOKS.length));
   throw notFound(`no such resource: ${req.path}`);
 }
 
@@ -173,6 +177,25 @@ function callRecordLink(deps: RestDeps, req: HttpRequest): HttpReply {
   const key = req.query.get('key');
   if (!key) throw badRequest('query parameter "key" is required');
   return json(200, { url: deps.recordings.link(key) });
+}
+
+/** Webhooks belong to an integration channel: only its token may manage them (§8a). */
+function webhooks(deps: RestDeps, req: HttpRequest, principal: Principal, rest: string): HttpReply {
+  if (principal.kind !== 'token') throw new SimError(403, 'forbidden', 'webhooks are managed with the token of an integration channel of type subscr, not a user session');
+  if (rest === '') return req.method === 'POST' ? json(200, deps.webhooks.create(jsonBody(req))) : methodNotAllowed(['POST']);
+  if (rest.slice(1).includes('/')) throw notFound(`no such resource: ${req.path}`);
+  const id = segment(rest.slice(1));
+  switch (req.method) {
+    case 'GET':
+      return json(200, deps.webhooks.get(id));
+    case 'PUT':
+      return json(200, deps.webhooks.update(id, jsonBody(req)));
+    case 'DELETE':
+      deps.webhooks.remove(id);
+      return json(200, OK);
+    default:
+      return methodNotAllowed(['GET', 'PUT', 'DELETE']);
+  }
 }
 
 /** Temporary recording links need no authorisation; they only live for a while. */

@@ -27,6 +27,8 @@ const CONTROL_PREFIX = '/_sim';
 
 export class SimServer {
   private readonly server: Server;
+  /** Answers held back by the restDelay fault, cancelled by close(). */
+  private readonly delayed = new Set<NodeJS.Timeout>();
   /** Every TCP connection, HTTP or upgraded, so that close() can cut them all. */
   private readonly connections = new Set<Socket>();
 
@@ -36,7 +38,10 @@ export class SimServer {
         request: (req, respond) => this.onRequest(req, respond),
         upgrade: (req, upgraded, head) => this.onUpgrade(req, upgraded, head),
       });
-    this.server = deps.tls ? createTlsServer({ key: deps.tls.key, cert: deps.tls.cert }, onSocket) : createNetServer(onSocket);
+    const { tls } = deps;
+    this.server = tls
+      ? createTlsServer({ key: tls.key, cert: tls.cert, ...(tls.clientCa && { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true }) }, onSocket)
+      : createNetServer(onSocket);
     // 'connection' carries the TCP socket for TLS servers too, even before the handshake ends.
     this.server.on('connection', (socket: Socket) => {
       this.connections.add(socket);
@@ -70,6 +75,8 @@ export class SimServer {
   }
 
   private destroyConnections(): void {
+    for (const timer of this.delayed) clearTimeout(timer);
+    this.delayed.clear();
     for (const socket of this.connections) socket.destroy();
     this.connections.clear();
   }
@@ -103,7 +110,17 @@ export class SimServer {
         return;
       }
     }
-    finish(this.deps.rest(req));
+    const reply = this.deps.rest(req);
+    const delayMs = isLogin(req) ? 0 : faults.takeRestDelay();
+    if (delayMs === 0) {
+      finish(reply);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.delayed.delete(timer);
+      finish(reply);
+    }, delayMs);
+    this.delayed.add(timer);
   }
 
   private onUpgrade(req: HttpRequest, socket: Socket, head: Buffer): void {

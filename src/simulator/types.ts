@@ -15,6 +15,8 @@ export type RecordEventName = 'connection_set_record_info' | 'set_call_record_in
 export interface TlsOptions {
   key: string | Buffer;
   cert: string | Buffer;
+  /** Demand a client certificate signed by this CA (installations that authenticate clients so). */
+  clientCa?: string | Buffer;
 }
 
 export interface SimulatorOptions {
@@ -37,6 +39,8 @@ export interface SimulatorOptions {
   dlgStopDelayMs?: number;
   /** Seconds; a longer subscription lifetime asked for is granted this. */
   maxSubscriptionExpires?: number;
+  /** Seconds; a longer webhook lifetime asked for is granted this. Default 3600. */
+  maxWebhookExpires?: number;
   envelope?: Envelope;
   /**
    * The connection as the vendor documents it (era-platform.md §2.3): `setup` (and `login` on
@@ -151,6 +155,8 @@ export interface CountedRefusal {
 export interface Faults {
   restStatus?: RestStatusFault;
   restHang?: { count: number };
+  /** The next `count` REST answers are worked out at once but sent `ms` later (a slow network). */
+  restDelay?: { count: number; ms: number };
   noPong?: boolean;
   hangUpgrade?: boolean;
   subscribeError?: { count: number; code?: string | number; message?: string };
@@ -166,6 +172,66 @@ export interface Faults {
   refuseWsLogin?: CountedRefusal;
   /** The next `count` `rsessionid` logins are refused; login/pwd still works. */
   refuseRsessionid?: { count: number };
+  /** This share (0–1) of webhook deliveries is never sent, evenly spread (every 5th for 0.2). */
+  webhookDrop?: number;
+  /** This share of webhook deliveries is sent twice. */
+  webhookDuplicate?: number;
+  /** This share of webhook deliveries is held back `ms` before it is sent. */
+  webhookDelay?: { share: number; ms: number };
+  /** The next `count` webhook deliveries carry a body that is not JSON instead of their event. */
+  webhookJunk?: { count: number };
+  /** The next `count` webhook creations (POST) are refused with `status` (403) and `errormsg`. */
+  webhookCreateError?: WebhookRefusal;
+  /** The next `count` webhook renewals (PUT) are refused likewise. */
+  webhookRenewError?: WebhookRefusal;
+}
+
+export interface WebhookRefusal {
+  count: number;
+  status?: number;
+  errormsg?: string;
+}
+
+/** A webhook registration as the REST API and `GET /_sim/webhooks` show it. */
+export interface WebhookInfo {
+  id: string;
+  url: string;
+  classes: string[];
+  /** The lifetime granted, in seconds. */
+  expires: number;
+  expiresAt: number;
+}
+
+/** What became of one webhook delivery (the simulator's `webhook` event). */
+export interface WebhookDelivery {
+  url: string;
+  class: string;
+  type: string;
+  eventid: string;
+  outcome: 'answered' | 'refused' | 'failed' | 'dropped';
+  status?: number;
+  error?: string;
+  /** The body was junk (the webhookJunk fault) instead of the event. */
+  junk?: boolean;
+  /** 1, or 2 for the second copy of a duplicated delivery. */
+  copy?: number;
+}
+
+/** Counts of webhook deliveries since the simulator started. */
+export interface WebhookStats {
+  /** Requests sent (a duplicated delivery counts twice). */
+  sent: number;
+  /** Answered 2xx. */
+  answered: number;
+  /** Answered with another status. */
+  refused: number;
+  /** No answer: connection refused, reset, timed out. */
+  failed: number;
+  /** Not sent: the webhookDrop fault, or a receiver 10,000 deliveries behind. */
+  dropped: number;
+  duplicated: number;
+  delayed: number;
+  junk: number;
 }
 
 /** A change to the current faults: a key set to null (or false) switches that fault off. */

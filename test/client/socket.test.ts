@@ -74,7 +74,9 @@ describe('client: WebSocket', function () {
     const back = Date.now();
     await waitForState(c, 'connected', 10000);
     const took = Date.now() - back;
-    assert.ok(took < 2600, `connected ${took} ms after the port reopened`);
+    // At most 2 s between knocks on a refused port, plus the handshake and a loaded machine's lag;
+    // the backoff it must not follow would draw a wait of up to 8 s or 16 s by now.
+    assert.ok(took < 2000 + 2000, `connected ${took} ms after the port reopened`);
   });
 
   it('keeps the socket for a moment after the last listener, for a redeploy to take it over', async () => {
@@ -158,7 +160,8 @@ describe('client: WebSocket', function () {
     const started = Date.now();
     const detail = await waitForState(c, 'disconnected', 3000);
     assert.equal(detail, 'no answer to pings within 0.2 s');
-    assert.ok(Date.now() - started <= 200 + 200 + 150, `found after ${Date.now() - started} ms`);
+    // pingInterval + pingTimeout, plus timers firing late on a loaded machine.
+    assert.ok(Date.now() - started <= 200 + 200 + 1500, `found after ${Date.now() - started} ms`);
     await ctl(s, 'DELETE', 'faults');
     await waitForState(c, 'connected', 3000);
     await subscribed(s);

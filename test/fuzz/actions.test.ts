@@ -358,7 +358,7 @@ const SUBJECTS: Subject[] = [
     config: { kind: 'rest', ...fromMsg('method'), ...fromMsg('path'), body: 'payload', bodyType: 'msg' },
     invalid: (m) =>
       typeof m.method !== 'string' ||
-      !/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(m.method.trim()) ||
+      !/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,32}$/.test(m.method.trim()) ||
       typeof m.path !== 'string' ||
       // A request target is ASCII without spaces; anything else must be percent-encoded.
       !/^\/[\x21-\x7e]*$/.test(m.path.trim()) ||

@@ -61,4 +61,57 @@ describe('era-events across a redeploy', function () {
     const deletions = (await ctl.requests()).filter((r) => r.kind === 'ws' && r.method === 'subscribe' && (r.body as Record<string, unknown>).expires === 0);
     assert.deepEqual(deletions, [], 'the platform subscription was never deleted across the redeploys');
   });
+
+  it('a full redeploy (a new connection) reports what happened to the calls meanwhile, like an outage', async function () {
+    const flow = (pingInterval: number): FlowNode[] => [
+      serverNode(sim, { pingInterval }),
+      { id: 'ev', type: 'era-events', server: 'srv', events: 'callevents.invite, callevents.dlg_end', wires: [['out']] },
+      { id: 'out', type: 'helper' },
+    ];
+    await load(flow(1));
+    let out = new Inbox('out');
+    await eventually(async () => (await ctl.subscriptions()).length > 0, 5000, 'a subscription');
+    const ending = await ctl.startCall({ from: '+79990000001', to: '101' });
+    await out.until((m) => m.some((x) => x.connectionId === ending.connectionid), 5000, 'the first call\'s invite');
+    // What the platform sends while the flows restart is heard by no one.
+    await ctl.faults({ dropEvents: true });
+    await ctl.hangup(ending.id);
+    const starting = await ctl.startCall({ from: '+79990000002', to: '102' });
+    await helper.setFlows(flow(2), 'full', USER_CREDENTIALS);
+    out = new Inbox('out');
+    await ctl.faults({ dropEvents: null });
+    await out.until((m) => m.some((x) => x.topic === 'callevents.dlg_end' && x.connectionId === ending.connectionid), 8000, 'the end of the call that ended during the redeploy');
+    await out.until((m) => m.some((x) => x.topic === 'callevents.invite' && x.connectionId === starting.connectionid), 8000, 'the call that started during the redeploy');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const ended = out.messages.filter((m) => m.connectionId === ending.connectionid);
+    assert.deepEqual(ended.map((m) => [m.topic, m.replayed]), [['callevents.dlg_end', true]], 'reported ended once, as made up');
+    assert.equal((ended[0]!.call as Record<string, unknown>).state, 'ended');
+    const started = out.messages.filter((m) => m.connectionId === starting.connectionid);
+    assert.deepEqual(started.map((m) => [m.topic, m.replayed]), [['callevents.invite', true]]);
+  });
+
+  it('a server redeployed to another platform asks it nothing about the first one\'s calls', async function () {
+    const other = await simulator({ dlgStopDelayMs: 0 });
+    try {
+      const flow = (platform: Simulator): FlowNode[] => [
+        serverNode(platform),
+        { id: 'ev', type: 'era-events', server: 'srv', events: 'callevents.*', wires: [['out']] },
+        { id: 'out', type: 'helper' },
+      ];
+      await load(flow(sim));
+      let out = new Inbox('out');
+      await eventually(async () => (await ctl.subscriptions()).length > 0, 5000, 'a subscription');
+      const call = await ctl.startCall();
+      await out.until((m) => m.some((x) => x.connectionId === call.connectionid), 5000, 'the call on the first platform');
+      await helper.setFlows(flow(other.sim), 'full', USER_CREDENTIALS);
+      out = new Inbox('out');
+      await eventually(async () => (await other.ctl.subscriptions()).length > 0, 5000, 'a subscription on the other platform');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.deepEqual(out.messages.filter((m) => m.connectionId === call.connectionid), [], 'nothing made up about a call of the first platform');
+      const asked = (await other.ctl.requests()).filter((r) => r.path.includes(encodeURIComponent(call.connectionid)) || r.path.includes(call.connectionid));
+      assert.deepEqual(asked, []);
+    } finally {
+      await other.sim.stop();
+    }
+  });
 });

@@ -14,6 +14,7 @@ export const ALL_NODES = NODE_TYPES.map((t) => require(`../../src/nodes/${t}`));
 const CORE_NODES = [
   ...['25-catch', '25-status'].map((f) => require(`@node-red/nodes/core/common/${f}.js`)),
   require('@node-red/nodes/core/function/10-function.js'),
+  require('@node-red/nodes/core/network/05-tls.js'),
 ];
 
 export { helper };
@@ -49,8 +50,9 @@ export function serverNode(sim: Simulator, extra: Record<string, unknown> = {}):
 export const USER_CREDENTIALS = { srv: { login: 'operator', password: 'operator' } };
 export const TOKEN_CREDENTIALS = { srv: { token: 'demo-token' } };
 
-export async function load(flow: FlowNode[], credentials: Record<string, unknown> = USER_CREDENTIALS): Promise<void> {
-  await helper.load([...ALL_NODES, ...CORE_NODES], flow, credentials);
+/** `modules`: more node modules to load beside the package's and the core ones (e.g. editorRoutes). */
+export async function load(flow: FlowNode[], credentials: Record<string, unknown> = USER_CREDENTIALS, modules: unknown[] = []): Promise<void> {
+  await helper.load([...ALL_NODES, ...CORE_NODES, ...modules], flow, credentials);
 }
 
 /** Collects what reaches a helper node so tests can wait for a count or a condition. */

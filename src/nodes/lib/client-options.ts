@@ -1,10 +1,38 @@
-import type { EraClientOptions } from '../../era/client';
-import type { NodeDef } from './red';
+import type { EraClientOptions, TlsConfig } from '../../era/client';
+import { EraError } from '../../era/errors';
+import type { NodeDef, RedApi } from './red';
 
-/** Client options from the config node's properties and credentials. */
+/** The part of Node-RED's core tls-config node that gives its settings. */
+interface TlsConfigNode {
+  addTLSOptions(opts: Record<string, unknown>): Record<string, unknown>;
+}
+
+const material = (value: unknown): string | Buffer | undefined =>
+  typeof value === 'string' || Buffer.isBuffer(value) ? value : undefined;
+
+/** The settings of the tls-config node `id` names (property `tls` of era-server), if any. */
+export function tlsConfigOf(RED: RedApi, id: unknown): TlsConfig | undefined {
+  if (typeof id !== 'string' || id === '' || id === '_ADD_') return undefined;
+  const node = RED.nodes.getNode(id) as Partial<TlsConfigNode> | null;
+  if (!node || typeof node.addTLSOptions !== 'function') {
+    throw new EraError('ERA_INVALID_INPUT', 'The TLS configuration this server names is missing: choose one again in the server\'s dialog');
+  }
+  const o = node.addTLSOptions({});
+  return {
+    ca: material(o.ca),
+    cert: material(o.cert),
+    key: material(o.key),
+    passphrase: typeof o.passphrase === 'string' ? o.passphrase : undefined,
+    servername: typeof o.servername === 'string' && o.servername !== '' ? o.servername : undefined,
+    verifyServer: o.rejectUnauthorized !== false,
+  };
+}
+
+/** Client options from the config node's properties and credentials (and its tls-config node's settings). */
 export function clientOptions(
   def: NodeDef,
   credentials: Record<string, string | undefined>,
+  tlsConfig?: TlsConfig,
 ): EraClientOptions {
   const seconds = (v: unknown, fallback: number) => {
     const n = Number(v);
@@ -19,6 +47,7 @@ export function clientOptions(
     token: credentials.token,
     verifyTls: def.verifyTls !== false && def.verifyTls !== 'false',
     ca: typeof def.ca === 'string' && def.ca.trim() ? def.ca : undefined,
+    tlsConfig,
     pingIntervalMs: seconds(def.pingInterval, 10_000),
     requestTimeoutMs: seconds(def.requestTimeout, 10_000),
     callTableCap: Number.isInteger(Number(def.maxCalls)) && Number(def.maxCalls) > 0 ? Number(def.maxCalls) : 10_000,

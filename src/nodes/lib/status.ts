@@ -1,3 +1,4 @@
+import type { ClusterView } from './cluster-claims';
 import type { NodeStatus, RedApi, RedNode } from './red';
 
 /** The connection states the config node reports, plus a configuration it could not use. */
@@ -5,9 +6,9 @@ export type LinkState = 'idle' | 'connecting' | 'connected' | 'disconnected' | '
 
 const SERVER_NS = '@era-cti/node-red-era/era-server:';
 
-/** A short, translated status for a connection state; `idle` shows nothing. */
-export function linkStatus(RED: RedApi, state: LinkState, detail?: string): NodeStatus {
-  const t = (key: string) => RED._(`${SERVER_NS}status.${key}`);
+/** A short, translated status for a connection state (and, once connected, the cluster's); `idle` shows nothing. */
+export function linkStatus(RED: RedApi, state: LinkState, detail?: string, cluster?: ClusterView): NodeStatus {
+  const t = (key: string, substitutions?: Record<string, unknown>) => RED._(`${SERVER_NS}status.${key}`, substitutions);
   switch (state) {
     case 'idle':
       return {};
@@ -15,9 +16,18 @@ export function linkStatus(RED: RedApi, state: LinkState, detail?: string): Node
       return { fill: 'yellow', shape: 'ring', text: t('connecting') };
     case 'connected':
       // Connected, but a subscription was refused: events may be missing, which a user must see.
-      return detail
-        ? { fill: 'yellow', shape: 'dot', text: `${t('connected')}: ${short(detail)}` }
-        : { fill: 'green', shape: 'dot', text: t('connected') };
+      if (detail) return { fill: 'yellow', shape: 'dot', text: `${t('connected')}: ${short(detail)}` };
+      switch (cluster?.health) {
+        case 'ok':
+          return { fill: 'green', shape: 'dot', text: `${t('connected')} · ${t('clusterOk')}` };
+        // Events still flow, but every replica may emit them: a user must see that.
+        case 'unreachable':
+          return { fill: 'yellow', shape: 'dot', text: `${t('connected')} · ${t('clusterUnreachable')}` };
+        case 'invalid':
+          return { fill: 'yellow', shape: 'dot', text: `${t('connected')} · ${t('clusterInvalid', { field: cluster.field })}` };
+        default:
+          return { fill: 'green', shape: 'dot', text: t('connected') };
+      }
     case 'disconnected':
       return { fill: 'red', shape: 'ring', text: detail ? `${t('disconnected')}: ${short(detail)}` : t('disconnected') };
     case 'auth_failed':

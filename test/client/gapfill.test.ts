@@ -1,0 +1,90 @@
+/**
+ * Gap fill after an outage tells no wrong story: no live call is reported ended, and a call
+ * that ended while the client was away is reported once, even when reading the list fails.
+ */
+import assert from 'node:assert/strict';
+import type { EraClient } from '../../src/era/client';
+import type { EraEvent } from '../../src/era/types';
+import { Collector, ctl, faults, requests, sim, sleep, startCall, subscribed, userClient, waitForState, type SimCall, type Simulator } from './helpers';
+
+describe('client: gap fill after an outage', function () {
+  this.timeout(30_000);
+  let s: Simulator;
+  let c: EraClient;
+  let got: Collector;
+
+  beforeEach(async () => {
+    s = await sim();
+    c = userClient(s.url);
+    got = new Collector();
+    c.listen({ events: ['callevents.invite', 'callevents.dlg_end'], attachCall: true }, got.push);
+    await waitForState(c, 'connected');
+    await subscribed(s);
+  });
+  afterEach(async () => {
+    await c.close();
+    await s.stop();
+  });
+
+  const ends = (call: SimCall): EraEvent[] => got.events.filter((e) => e.type === 'dlg_end' && e.connectionId === call.id);
+  const hangup = (call: SimCall) => ctl(s, 'POST', `calls/${encodeURIComponent(call.id)}/hangup`, {});
+
+  /** Cuts the socket and waits until the client is back and subscribed. */
+  async function outage(): Promise<void> {
+    await ctl(s, 'POST', 'drop');
+    await waitForState(c, 'connected', 5000);
+    await subscribed(s);
+  }
+
+  it('never reports ended a call that started while the list was being fetched; its real end comes once, live', async () => {
+    const before = await startCall(s);
+    await got.waitFor('the first invite', (e) => e.connectionId === before.id);
+    // The list is read at once but its answer takes a second to arrive: a call starts meanwhile.
+    await faults(s, { restDelay: { count: 1, ms: 1000 } });
+    await outage();
+    const during = await startCall(s);
+    await got.waitFor('the live invite of the call that started during the fetch', (e) => e.connectionId === during.id);
+    await sleep(1500);
+    assert.deepEqual(ends(during), [], 'the new call was not reported ended');
+    assert.deepEqual(ends(before), [], 'nor the one that is still listed');
+    await hangup(during);
+    await got.waitFor('its real end', (e) => e.type === 'dlg_end' && e.connectionId === during.id);
+    await sleep(200);
+    assert.equal(ends(during).length, 1);
+    assert.equal(ends(during)[0]!.replayed, undefined, 'the live dlg_end, not a made-up one');
+  });
+
+  it('a list request that fails twice then succeeds: the call that ended meanwhile is still reported, once', async () => {
+    const call = await startCall(s);
+    await got.waitFor('the invite', (e) => e.connectionId === call.id);
+    await faults(s, { restStatus: { status: 503, count: 2 } });
+    // The platform is unreachable for a while, and the call ends meanwhile.
+    const down = s.restart({ downMs: 600 });
+    await sleep(100);
+    s.hangupCall(call.id);
+    await down;
+    await got.waitFor('the made-up end', (e) => e.type === 'dlg_end' && e.connectionId === call.id, 10_000);
+    await sleep(300);
+    assert.equal(ends(call).length, 1);
+    assert.equal(ends(call)[0]!.replayed, true);
+    assert.equal(ends(call)[0]!.eventId, `replayed-${call.id}-dlg_end`, 'the same id on every replica');
+    assert.equal(ends(call)[0]!.call?.state, 'ended');
+    const lists = (await requests(s)).filter((r) => r.kind === 'rest' && r.method === 'GET' && r.path === '/rest/v1/uc/calls');
+    assert.deepEqual(lists.map((r) => r.status).slice(-3), [503, 503, 200], 'tried again until it succeeded');
+  });
+
+  it('a live call missing from the list is asked for by id, and not reported ended', async () => {
+    const call = await startCall(s);
+    await got.waitFor('the invite', (e) => e.connectionId === call.id);
+    // A list that skipped the call, as paging over a changing list can.
+    await faults(s, { restStatus: { status: 200, count: 1, body: [] } });
+    await outage();
+    await sleep(800);
+    assert.deepEqual(ends(call), []);
+    const asked = (await requests(s)).filter((r) => r.kind === 'rest' && r.path === `/rest/v1/uc/calls/${encodeURIComponent(call.id)}`);
+    assert.equal(asked.length, 1, 'the call was confirmed by id');
+    assert.equal(asked[0]!.status, 200);
+    await hangup(call);
+    await got.waitFor('its real end', (e) => e.type === 'dlg_end' && e.connectionId === call.id);
+  });
+});
