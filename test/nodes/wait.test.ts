@@ -21,6 +21,23 @@ function callOf(msg: Record<string, unknown> | undefined): CallState {
   return msg.call as CallState;
 }
 
+/**
+ * Hands era-wait `count` messages spread over `calls`, and keeps only weak references to them.
+ * A function of its own, so that no frame of the test (an async one stays alive across its
+ * awaits) holds the last message.
+ */
+function feedWaits(calls: string[], count: number): Array<WeakRef<object>> {
+  const refs: Array<WeakRef<object>> = [];
+  const wait = helper.getNode('wait');
+  for (let i = 0; i < count; i++) {
+    // A kilobyte of its own per message, so that what is held shows in the heap.
+    const msg = { connectionId: calls[i % calls.length], payload: `${i} `.padEnd(1024, '.') };
+    refs.push(new WeakRef(msg));
+    wait.receive(msg);
+  }
+  return refs;
+}
+
 describe('era-wait', function () {
   let sim: Simulator;
   let ctl: SimControl;
@@ -74,14 +91,7 @@ describe('era-wait', function () {
 
     await collectGarbage();
     const baseline = process.memoryUsage().heapUsed;
-    const refs: Array<WeakRef<object>> = [];
-    const wait = helper.getNode('wait');
-    for (let i = 0; i < 20000; i++) {
-      // A kilobyte of its own per message, so that what is held shows in the heap.
-      const msg = { connectionId: started[i % started.length].connectionid, payload: `${i} `.padEnd(1024, '.') };
-      refs.push(new WeakRef(msg));
-      wait.receive(msg);
-    }
+    const refs = feedWaits(started.map((c) => c.connectionid), 20000);
     await collectGarbage();
     const holding = process.memoryUsage().heapUsed;
     assert.equal(answered + ended, 0, 'every message is held');
