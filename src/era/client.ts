@@ -6,7 +6,7 @@
 import { EventEmitter, setMaxListeners } from 'node:events';
 import { resolve as resolvePath } from 'node:path';
 import { CallTable, snapshot } from './calls';
-import { ClaimQueue, type EventClaims } from './claims';
+import { ClaimQueue } from './claims';
 import { clipText, shownValue, unserialisable, validateCommand, type CallCommand } from './commands';
 import { Dispatcher } from './dispatch';
 import { EraError, makeRedactor, type Redactor } from './errors';
@@ -14,6 +14,7 @@ import { GapFill } from './gapfill';
 import { granted, refusal, setUpConnection, type ConnectionSetup } from './handshake';
 import { Backoff } from './backoff';
 import { banStatus, loginGuardFor } from './login-guard';
+import { invalid, resolveOptions, type EraClientOptions, type Settings } from './options';
 import {
   PATHS,
   CALL_TABLE_EVENTS,
@@ -35,7 +36,7 @@ import { RestTransport, httpError, shownPath, type ResponseHeaders, type RestReq
 import { TokenSession, UserSession, type Session } from './session';
 import { EraSocket, type SocketState } from './socket';
 import { Subscriptions, type ListenSpec, type Listener } from './subscriptions';
-import type { CallState, EraEvent, JsonObject, Logger, ProtocolObserver } from './types';
+import type { CallState, EraEvent, JsonObject, Logger } from './types';
 
 export type { CallState, EraEvent, JsonObject, Logger, ProtocolObserver } from './types';
 export type { CallCommand } from './commands';
@@ -44,54 +45,7 @@ export type { EventClaims } from './claims';
 export type { RecordingData, RecordingFile, RecordingLink } from './recordings';
 
 export type ClientState = 'idle' | SocketState | 'auth_failed';
-
-export interface EraClientOptions {
-  /** Base URL of the platform, `https://host[:port]`; REST and WebSocket share it. */
-  url: string;
-  /** The Era domain to log into (user mode). */
-  domain?: string;
-  authMode?: 'user' | 'token';
-  login?: string;
-  password?: string;
-  /** The integration point's token (token mode). */
-  token?: string;
-  verifyTls?: boolean;
-  /** PEM bundle of a private CA. */
-  ca?: string;
-  /** What a core tls-config node adds: a client certificate, more CAs, SNI, its own verify switch. */
-  tlsConfig?: TlsConfig;
-  requestTimeoutMs?: number;
-  pingIntervalMs?: number;
-  pingTimeoutMs?: number;
-  reconnectMinMs?: number;
-  reconnectMaxMs?: number;
-  /** Seconds asked for each subscription. */
-  subscriptionExpires?: number;
-  callTableCap?: number;
-  endedCallGraceMs?: number;
-  /** Downloads of a recording link that answers 404 (not written yet) are tried again this many times. */
-  recordingRetries?: number;
-  recordingRetryDelayMs?: number;
-  /** How long an unused socket stays open for the nodes of a redeploy to take over (2000). */
-  socketLingerMs?: number;
-  /** How long a ban of the platform's is waited out before logging in again (180000, doubled while it lasts). */
-  banWaitMs?: number;
-  logger?: Logger;
-  /** Sees every REST exchange and WebSocket frame (the compatibility report's recorder). */
-  observer?: ProtocolObserver;
-  /** A cluster's shared claims: exclusive listeners get only the events this replica claims (claims.ts). */
-  claims?: EventClaims;
-}
-
-export interface TlsConfig {
-  ca?: string | Buffer;
-  cert?: string | Buffer;
-  key?: string | Buffer;
-  passphrase?: string;
-  servername?: string;
-  /** false when the tls-config node switched verification off (for this server only). */
-  verifyServer?: boolean;
-}
+export type { EraClientOptions, TlsConfig } from './options';
 
 export interface RestOptions {
   query?: Query;
@@ -134,36 +88,6 @@ export interface TestResult {
   message: string;
 }
 
-interface Settings {
-  requestTimeoutMs: number;
-  pingIntervalMs: number;
-  pingTimeoutMs: number;
-  reconnectMinMs: number;
-  reconnectMaxMs: number;
-  subscriptionExpires: number;
-  callTableCap: number;
-  endedCallGraceMs: number;
-  recordingRetries: number;
-  recordingRetryDelayMs: number;
-  socketLingerMs: number;
-  banWaitMs: number;
-}
-
-const DEFAULTS: Settings = {
-  requestTimeoutMs: 10_000,
-  pingIntervalMs: 10_000,
-  pingTimeoutMs: 5_000,
-  reconnectMinMs: 1_000,
-  reconnectMaxMs: 30_000,
-  subscriptionExpires: 300,
-  callTableCap: 10_000,
-  endedCallGraceMs: 60_000,
-  recordingRetries: 3,
-  recordingRetryDelayMs: 1_000,
-  socketLingerMs: 2_000,
-  banWaitMs: 180_000,
-};
-
 /** Budgets of close(), which must end within 5 s whatever the server does. */
 const CLOSE_UNSUBSCRIBE_MS = 1_500;
 const CLOSE_LOGOUT_MS = 1_500;
@@ -176,74 +100,6 @@ const CAPABILITY_RETRY_MAX_MS = 300_000;
 const METHOD_TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,32}$/;
 /** A request target as HTTP/1.1 sends it: printable ASCII, no spaces. */
 const REQUEST_TARGET = /^\/[\x21-\x7e]*$/;
-
-function invalid(message: string): EraError {
-  return new EraError('ERA_INVALID_INPUT', message);
-}
-
-function baseUrl(raw: unknown): URL {
-  if (typeof raw !== 'string' || raw.trim() === '') {
-    throw invalid('The server URL is empty: give the platform\'s address, e.g. https://era.example.com');
-  }
-  const text = raw.trim();
-  if (/\s/.test(text)) {
-    throw invalid(`The server URL "${text}" has spaces in it: give the platform's web address, e.g. https://era.example.ru`);
-  }
-  if (!/^https?:\/\//i.test(text)) {
-    throw invalid(`The server URL "${text}" must start with https:// or http://, e.g. https://${text.replace(/^[a-z]+:\/*/i, '')}`);
-  }
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw invalid(`The server URL "${text}" is not a valid address`);
-  }
-  // Not echoed: the URL itself holds the secret.
-  if (url.username || url.password) throw invalid('The server URL must not contain a user name or password: use the login fields');
-  if (url.pathname !== '/' || url.search || url.hash) {
-    throw invalid(`The server URL "${text}" must be just https://host[:port], without a path`);
-  }
-  return url;
-}
-
-function required(value: unknown, message: string): string {
-  if (typeof value !== 'string' || value.trim() === '') throw invalid(message);
-  return value;
-}
-
-const CREDENTIAL_MAX = 1024;
-/** What a header can carry: visible ASCII. A token travels in one (and in the socket's URL). */
-const HEADER_SAFE = /^[\x21-\x7e]+$/;
-const CONTROL = /[\x00-\x1f\x7f]/;
-
-/**
- * A credential as typed or pasted into the dialog, refused (naming the field, never echoing a
- * secret) when it cannot travel: a line break or NUL from a paste anywhere; in a token, also
- * anything a header cannot carry — a letter from a Cyrillic keyboard layout, a space.
- */
-function credential(value: unknown, field: string, where: 'header' | 'body'): string {
-  const given = required(value, `${field} is empty`);
-  if (given.length > CREDENTIAL_MAX) throw invalid(`${field} is ${given.length} characters long: more than ${CREDENTIAL_MAX}, so it cannot be right (pasted the wrong thing?)`);
-  if (CONTROL.test(given)) throw invalid(`${field} contains a line break or another control character (pasted with it?): type it again`);
-  if (where === 'header' && !HEADER_SAFE.test(given)) {
-    const why = /[^\x00-\x7f]/.test(given) ? 'a non-Latin letter (check the keyboard layout)' : 'a space';
-    throw invalid(`${field} contains ${why}: it can only hold Latin letters, digits and punctuation`);
-  }
-  return given;
-}
-
-function settings(opts: EraClientOptions): Settings {
-  const out = { ...DEFAULTS };
-  for (const key of Object.keys(DEFAULTS) as Array<keyof Settings>) {
-    const value = opts[key];
-    if (value === undefined) continue;
-    const ok = typeof value === 'number' && Number.isFinite(value) && (key === 'recordingRetries' || key === 'socketLingerMs' ? value >= 0 : value > 0);
-    if (!ok) throw invalid(`Option ${key} must be a positive number, got ${String(value)}`);
-    out[key] = value;
-  }
-  if (out.reconnectMaxMs < out.reconnectMinMs) throw invalid('Option reconnectMaxMs must not be below reconnectMinMs');
-  return out;
-}
 
 /** What a refused capability costs the user, appended to its warning. */
 const CAPABILITY_CONSEQUENCES = new Map([
@@ -309,36 +165,13 @@ export class EraClient extends EventEmitter {
     super();
     // Each recording download (and retry delay) in flight listens to it: many at once are no leak.
     setMaxListeners(0, this.closeController.signal);
-    if (!isObject(options)) throw invalid('EraClient needs an options object');
-    this.origin = baseUrl(options.url);
-    this.settings = settings(options);
-    const authMode = options.authMode ?? 'user';
-    if (authMode !== 'user' && authMode !== 'token') throw invalid(`Unknown authMode "${String(authMode)}": use user or token`);
-    if (options.ca !== undefined && options.ca !== '' && !/-----BEGIN CERTIFICATE-----/.test(options.ca)) {
-      throw invalid('The CA must be PEM text (-----BEGIN CERTIFICATE----- ...)');
-    }
-    // Login and password travel in JSON bodies, so any alphabet is fine there; a token goes in a header.
-    const credentials = authMode === 'user'
-      ? {
-          mode: authMode,
-          domain: credential(required(options.domain, 'User mode needs the Era domain to log into'), 'The domain', 'body'),
-          login: credential(required(options.login, 'User mode needs a login'), 'The login', 'body'),
-          secret: credential(required(options.password, 'User mode needs a password'), 'The password', 'body'),
-        }
-      : { mode: authMode, secret: credential(required(options.token, 'Token mode needs the integration point\'s token'), 'The token', 'header') };
+    const resolved = resolveOptions(options);
+    this.origin = resolved.origin;
+    this.settings = resolved.settings;
+    const { credentials, tls } = resolved;
     this.who = credentials.mode === 'user' ? `Login "${credentials.login}" in domain "${credentials.domain}"` : 'The token';
     this.logger = options.logger ?? silent;
     this.redact = makeRedactor([credentials.secret]);
-    const extra = options.tlsConfig;
-    const cas = [options.ca, extra?.ca].filter((ca): ca is string | Buffer => ca !== undefined && ca !== '' && ca.length > 0);
-    const tls: TlsSettings = {
-      ca: cas.length === 0 ? undefined : cas,
-      verifyTls: options.verifyTls !== false && extra?.verifyServer !== false,
-      cert: extra?.cert,
-      key: extra?.key,
-      passphrase: extra?.passphrase,
-      servername: extra?.servername,
-    };
     this.tls = tls;
     this.transport = new RestTransport(this.origin, tls, this.settings.requestTimeoutMs, options.observer);
     const onAuthFailure = (err: EraError) => this.authFailed(err);
