@@ -96,14 +96,17 @@ function seconds(ms: number): string {
 export class RestTransport {
   private readonly pool: Dispatcher;
   private readonly host: string;
+  /** `scheme://host:port`, worked out once: URL's getter serialises it on every read. */
+  private readonly originText: string;
 
   constructor(
-    private readonly origin: URL,
+    origin: URL,
     private readonly tls: TlsSettings,
     private readonly defaultTimeoutMs: number,
     private readonly observer?: ProtocolObserver,
   ) {
     this.host = origin.host;
+    this.originText = origin.origin;
     this.pool = dispatcherFor(origin, tls, CONNECTIONS);
   }
 
@@ -120,7 +123,7 @@ export class RestTransport {
    * failures as EraErrors; every other failure is the download's.
    */
   async download(url: URL, idleMs: number, options: DownloadOptions = {}): Promise<RestResponse> {
-    if (url.origin === this.origin.origin) return this.downloadWith(this.pool, url, idleMs, options);
+    if (url.origin === this.originText) return this.downloadWith(this.pool, url, idleMs, options);
     const client = dispatcherFor(url, this.tls, 1);
     try {
       return await this.downloadWith(client, url, idleMs, options);
@@ -191,7 +194,7 @@ export class RestTransport {
     try {
       // undici closes a connection after a body sent with a method it does not know to carry
       // one (REFER, NOTIFY, SEND_DTMF, ...); the platform expects those bodies, so keep it.
-      const res = await dispatcher.request({ origin: this.origin.origin, method: req.method, path, headers, body: payload, signal: controller.signal, reset: false });
+      const res = await dispatcher.request({ origin: this.originText, method: req.method, path, headers, body: payload, signal: controller.signal, reset: false });
       const body = parseBody(await res.body.text(), res.headers['content-type']);
       this.observer?.http?.({ method: req.method, path, statusCode: res.statusCode, headers: res.headers, body });
       return { statusCode: res.statusCode, headers: res.headers, body };
