@@ -14,6 +14,13 @@ export const WS_OUT = 'ws-out';
 /** The subscribe frame the core flow sends (the same subscription era-events asks for). */
 export const SUBSCRIBE_FRAME = JSON.stringify(['subscribe', { qid: 1, id: 'bench', events: ['callevents.*'], expires: 3600 }]);
 
+/**
+ * What every hand-built client sends on the token socket, in order: the connection setup the
+ * platform needs before anything else (era-platform.md §2.3), then the subscription. The
+ * platform handles a socket's frames in order, so the two go out together.
+ */
+export const CONNECT_FRAMES: readonly string[] = [JSON.stringify(['setup', { qid: 0, capabilities: [{ key: 'subscr' }] }]), SUBSCRIBE_FRAME];
+
 /** `redisUrl`: the cluster section on, claiming every event in that Redis. */
 export function eraServer(simUrl: string, redisUrl?: string): FlowNode {
   const server: FlowNode = { id: 'srv', type: 'era-server', name: 'sim', url: simUrl, domain: '', authMode: 'token', verifyTls: true, ca: '' };
@@ -37,7 +44,7 @@ export function minimalNodeFlow(simUrl: string): FlowNode[] {
   const url = `${simUrl.replace(/^http/, 'ws')}/ws/token/v1/${TOKEN}`;
   return [
     { id: TAB, type: 'tab', label: 'bench' },
-    { id: 'min', type: 'bench-ws-min', z: TAB, url, subscribe: SUBSCRIBE_FRAME, wires: [[SINK]] },
+    { id: 'min', type: 'bench-ws-min', z: TAB, url, frames: CONNECT_FRAMES, wires: [[SINK]] },
     { id: SINK, type: 'bench-sink', z: TAB, wires: [] },
   ];
 }

@@ -8,7 +8,7 @@ module.exports = function (RED) {
     RED.nodes.createNode(this, config);
     const node = this;
     const ws = new WebSocket(config.url, { perMessageDeflate: false });
-    ws.on('open', () => ws.send(config.subscribe));
+    ws.on('open', () => { for (const frame of config.frames) ws.send(frame); });
     ws.on('message', (data) => {
       const frame = JSON.parse(data.toString());
       if (frame[0] !== 'event') return;

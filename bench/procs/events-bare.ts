@@ -3,7 +3,7 @@
  * others and does nothing with a frame but JSON.parse it (and count the events).
  */
 import WebSocket from 'ws';
-import { SUBSCRIBE_FRAME, TOKEN } from '../flows/events';
+import { CONNECT_FRAMES, TOKEN } from '../flows/events';
 import { Meter } from '../lib/meter';
 import { serve } from '../lib/rpc';
 
@@ -26,7 +26,7 @@ serve({
       bytes += data.length;
       meter.hit();
     });
-    ws.send(SUBSCRIBE_FRAME);
+    for (const frame of CONNECT_FRAMES) ws.send(frame);
   },
   arm: (args: { events: number; profile?: string }) => meter.arm(args.events, args.profile),
   wait: (args: { timeoutMs: number }) => meter.wait(args.timeoutMs),

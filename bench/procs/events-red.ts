@@ -3,7 +3,7 @@
  * the hand-wired core flow, or the minimal node, into a sink.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { coreEventsFlow, eraEventsFlow, ERA_CREDENTIALS, eventMessageProblem, minimalNodeFlow, SINK, SUBSCRIBE_FRAME, WS_OUT } from '../flows/events';
+import { CONNECT_FRAMES, coreEventsFlow, eraEventsFlow, ERA_CREDENTIALS, eventMessageProblem, minimalNodeFlow, SINK, WS_OUT } from '../flows/events';
 import { Meter } from '../lib/meter';
 import { deploy, getNode, onSink, startRed } from '../lib/red';
 import { serve } from '../lib/rpc';
@@ -69,7 +69,7 @@ serve({
     if (args.variant === 'core') {
       await deploy(coreEventsFlow(args.url));
       await coreSocketOpen();
-      getNode(WS_OUT).receive({ payload: SUBSCRIBE_FRAME });
+      for (const frame of CONNECT_FRAMES) getNode(WS_OUT).receive({ payload: frame });
     } else if (args.variant === 'floor') {
       await deploy(minimalNodeFlow(args.url));
     } else {

@@ -6,6 +6,8 @@ import { deploy, getNode, heapUsed, onSink, startRed } from '../lib/red';
 import { serve } from '../lib/rpc';
 
 const out = new Counter();
+/** The messages fed, weakly: how many are still reachable says what era-wait holds. */
+let fed: Array<WeakRef<object>> = [];
 
 /** What a CRM flow typically carries along while it waits: the event and a record of its own. */
 function message(connectionId: string, n: number): Record<string, unknown> {
@@ -26,9 +28,19 @@ serve({
   feed(args: { ids: string[]; perCall: number }) {
     const node = getNode(WAIT) as { receive(msg: Record<string, unknown>): void };
     let n = 0;
-    for (const id of args.ids) for (let i = 0; i < args.perCall; i++) node.receive(message(id, n++));
+    for (const id of args.ids) {
+      for (let i = 0; i < args.perCall; i++) {
+        const msg = message(id, n++);
+        fed.push(new WeakRef(msg));
+        node.receive(msg);
+      }
+    }
   },
   /** Resolves once `total` messages have left era-wait (either output). */
   reach: (args: { total: number; timeoutMs: number }) => out.reach(args.total, args.timeoutMs),
-  sample: () => ({ heapUsed: heapUsed(), rss: process.memoryUsage().rss, out: out.value }),
+  sample() {
+    const heap = heapUsed();
+    fed = fed.filter((ref) => ref.deref() !== undefined);
+    return { heapUsed: heap, rss: process.memoryUsage().rss, out: out.value, messagesHeld: fed.length };
+  },
 });

@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { config, packageEnv } from '../config';
-import { fixed, int, mb, table, verdict } from '../lib/format';
+import { int, mb, table, verdict } from '../lib/format';
 import { Child } from '../lib/rpc';
 import { SimProcess } from '../lib/sim';
 
@@ -16,6 +16,8 @@ interface Sample {
   heapUsed: number;
   rss: number;
   out: number;
+  /** Of the messages fed, how many are still reachable after GC. */
+  messagesHeld: number;
 }
 
 export interface WaitsRun {
@@ -69,10 +71,12 @@ export function waitsSection({ waits, runs }: WaitsResults): string {
     '',
     `One era-wait holds ${int(waits)} messages (${PER_CALL} per ringing call, each with a 0.5 KB record of its own), each waiting`,
     'an hour for its call to be answered; then every call ends and each message leaves by output 2 at once. Heap after',
-    'GC in the Node-RED process: idle, while holding them, right after the last left, and 5 s later.',
+    'GC in the Node-RED process: idle, while holding them, right after the last left, and 5 s later; and how many of the',
+    'messages are still reachable (weak references in that process). What stays above idle 5 s later is mostly the',
+    `call table's ${int(waits / PER_CALL)} ended calls, which it keeps for its 60 s grace period, not the waits.`,
     '',
     table(
-      ['build', 'idle MB', 'holding MB', 'finished MB', '5 s later MB', 'held by the waits MB', 'still held MB', 'share still held'],
+      ['build', 'idle MB', 'holding MB', 'finished MB', '5 s later MB', 'held by the waits MB', 'above idle 5 s later MB', 'messages still held'],
       runs.map((r) => [
         r.label,
         mb(r.idle.heapUsed),
@@ -81,12 +85,12 @@ export function waitsSection({ waits, runs }: WaitsResults): string {
         mb(r.settled.heapUsed),
         mb(held(r)),
         mb(kept(r)),
-        `${fixed((100 * kept(r)) / held(r), 0)}%`,
+        `${int(r.settled.messagesHeld)} of ${int(waits)}`,
       ]),
     ),
     '',
     '| target | measured | verdict |',
     '| --- | --- | --- |',
-    `| the memory of ${int(waits)} finished waits is released (less than a tenth still held) | ${mb(kept(runs[0]!))} of ${mb(held(runs[0]!))} MB | ${verdict(kept(runs[0]!) < held(runs[0]!) / 10)} |`,
+    `| the memory of ${int(waits)} finished waits is released (no finished message still held) | ${int(runs[0]!.settled.messagesHeld)} messages held; ${mb(kept(runs[0]!))} MB above idle | ${verdict(runs[0]!.settled.messagesHeld === 0)} |`,
   ].join('\n');
 }
