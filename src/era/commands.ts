@@ -58,7 +58,8 @@ const SHOWN_MAX = 60;
  * repeats a huge input back into a log line.
  */
 export function shownValue(value: unknown): string {
-  if (typeof value === 'string') return `"${clipText(value)}"`;
+  // A pasted line break or NUL is shown as \n or \u0000, not carried into a log line or a status.
+  if (typeof value === 'string') return `"${clipText(value).replace(/[\x00-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1))}"`;
   if (typeof value === 'number') return String(value);
   return describeType(value);
 }

@@ -1,3 +1,4 @@
+import { shownValue } from '../../era/commands';
 import { isTopicPattern } from '../../era/patterns';
 import { commaList } from './choice';
 import { routePath } from './http-route';
@@ -24,17 +25,17 @@ export interface WebhookConfig {
 /** The node's properties as stored in the flow, or the first reason they cannot be used. */
 export function webhookConfig(def: NodeDef, credentials: Record<string, string | undefined>): WebhookConfig | { error: string } {
   const path = routePath(def.path === undefined || def.path === '' ? DEFAULT_PATH : def.path);
-  if (path === undefined) return { error: `path "${String(def.path)}" must be like /era/events: letters, digits, . _ ~ - between slashes` };
+  if (path === undefined) return { error: `path ${shownValue(def.path)} must be like /era/events: letters, digits, . _ ~ - between slashes` };
   const patterns = def.events === undefined ? ['callevents.*'] : commaList(def.events);
   const bad = patterns.find((p) => !isTopicPattern(p));
   if (patterns.length === 0) return { error: 'no event pattern is set' };
-  if (bad !== undefined) return { error: `bad event pattern "${bad}" (expected <class>.<type>, e.g. callevents.*)` };
+  if (bad !== undefined) return { error: `bad event pattern ${shownValue(bad)} (expected <class>.<type>, e.g. callevents.*)` };
   const seconds = def.reconcile === undefined || def.reconcile === '' ? DEFAULT_RECONCILE_S : Number(def.reconcile);
   if (!Number.isFinite(seconds) || (seconds !== 0 && seconds < MIN_RECONCILE_S)) {
-    return { error: `reconcile must be 0 (off) or at least ${MIN_RECONCILE_S} second, not "${String(def.reconcile)}"` };
+    return { error: `reconcile must be 0 (off) or at least ${MIN_RECONCILE_S} second, not ${shownValue(def.reconcile)}` };
   }
   const publicUrl = typeof def.publicUrl === 'string' ? def.publicUrl.trim().replace(/\/+$/, '') : '';
-  if (publicUrl !== '' && !isBaseUrl(publicUrl)) return { error: `public URL "${publicUrl}" must be like https://nodered.example.ru (no query, no user name)` };
+  if (publicUrl !== '' && !isBaseUrl(publicUrl)) return { error: `public URL ${shownValue(publicUrl)} must be like https://nodered.example.ru (no query, no user name)` };
   const secret = credentials.secret === undefined || credentials.secret === '' ? undefined : credentials.secret;
   return {
     path,
