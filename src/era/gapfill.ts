@@ -50,7 +50,7 @@ export function replayedEventId(connectionId: string, type: string): string {
 }
 
 /** Every active call, page by page, each once however the pages shift while they are read. */
-export async function fetchActiveCalls(
+async function fetchActiveCalls(
   send: (req: PlatformRequest) => Promise<{ body: unknown }>,
   maxCalls: number,
 ): Promise<ListedCall[]> {
