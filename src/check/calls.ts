@@ -2,8 +2,7 @@
  * The REST call API: the list's shape (read-only, always), and a test call placed and hung up
  * (only when asked for, with the numbers given; they never appear in the report).
  */
-import { EraError } from '../era/errors';
-import { PATHS, isObject } from '../era/protocol';
+import { EraError, isObject, PATHS } from '../era';
 import { message, result, type CheckContext, type StepResult } from './context';
 import { FieldShapes, describeFields, jsonType } from './shapes';
 

@@ -2,8 +2,7 @@
  * The connection_info step: the platform's own view of the connection. Field names, the owner
  * type and the capability list are shown; the ids and the domain it carries are not.
  */
-import { isObject } from '../era/protocol';
-import type { JsonObject } from '../era/types';
+import { isObject, type JsonObject } from '../era';
 import { judged, message, result, undocumentedError, type CheckContext, type StepResult } from './context';
 import { CONNECTION_INFO_FIELDS } from './documented';
 import { describeFields, shownName } from './shapes';

@@ -4,9 +4,7 @@
  * client to say connected (or why not), and reads each step's outcome from the frames the
  * recorder saw and from what the client made of them (`connectionSetup`).
  */
-import type { ClientState, EraClient, ListenHandle } from '../era/client';
-import { capabilityResults, isObject, type CapabilityResult } from '../era/protocol';
-import type { EraEvent, JsonObject } from '../era/types';
+import { type CapabilityResult, capabilityResults, type ClientState, type EraClient, type EraEvent, isObject, type JsonObject, type ListenHandle } from '../era';
 import { judged, message, refusalIn, result, seconds, undocumentedError, type CheckContext, type StepResult } from './context';
 import type { WsExchange } from './recorder';
 import { describeFields, shownName } from './shapes';

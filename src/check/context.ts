@@ -1,7 +1,5 @@
 /** What every step works with, and the small pieces they share. */
-import type { EraClient } from '../era/client';
-import { replyError } from '../era/protocol';
-import type { JsonObject } from '../era/types';
+import { type EraClient, type JsonObject, replyError } from '../era';
 import type { Recorder } from './recorder';
 import type { StepStatus } from './report';
 import type { Scrub } from './scrub';

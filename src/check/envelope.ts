@@ -4,8 +4,7 @@
  * described by where things sit in it, never by what they hold; equal descriptions are counted
  * together.
  */
-import { isObject } from '../era/protocol';
-import type { JsonObject } from '../era/types';
+import { isObject, type JsonObject } from '../era';
 import { shownName } from './shapes';
 
 /** The distinct envelopes kept; a platform that varies more than this is summarised. */

@@ -3,7 +3,7 @@
  * for each event type the client decoded, the union of the field names seen with their JSON
  * types — and compared with what the documentation says of the event types it details.
  */
-import type { EraEvent } from '../era/types';
+import type { EraEvent } from '../era';
 import { judged, result, type CheckContext, type StepResult } from './context';
 import { eventDifferences } from './documented';
 import { FieldShapes, maskValues, shownName } from './shapes';

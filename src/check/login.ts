@@ -3,7 +3,7 @@
  * in user mode, a token-authorised request in token mode), read back from the exchanges the
  * recorder saw: the status, and which session credential came back — by name only.
  */
-import { PATHS, errorBodyText, isBanAnswer, isObject } from '../era/protocol';
+import { errorBodyText, isBanAnswer, isObject, PATHS } from '../era';
 import { judged, result, type CheckContext, type StepResult } from './context';
 import { SESSION_COOKIES } from './documented';
 import type { HttpSeen } from './recorder';

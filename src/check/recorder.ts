@@ -3,8 +3,7 @@
  * report needs it. It sees secrets (the login's answer, the socket login's password): of a
  * request it keeps field names only, and answers are only ever described by name and type.
  */
-import { isObject } from '../era/protocol';
-import type { JsonObject, ProtocolObserver } from '../era/types';
+import { isObject, type JsonObject, type ProtocolObserver } from '../era';
 import { describeEnvelope, EnvelopeTally } from './envelope';
 
 export interface HttpSeen {

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EraClient, type EraClientOptions } from '../era/client';
+import { EraClient, type EraClientOptions } from '../era';
 import { callListStep, testCallStep } from './calls';
 import { connectionInfoStep } from './connection-info';
 import { openSocket, setupStep, socketLoginStep, subscribeStep, upgradeStep, type SocketOutcome } from './connection';

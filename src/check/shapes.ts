@@ -4,7 +4,7 @@
  * through `maskValues` first: an installation that keys an object by a phone number, or puts a
  * call id in an error text, must not leak it.
  */
-import type { JsonObject } from '../era/types';
+import type { JsonObject } from '../era';
 
 export type JsonType = 'string' | 'number' | 'boolean' | 'object' | 'array' | 'null';
 

@@ -6,9 +6,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { describeNetworkError } from '../era/errors';
-import { proxyFor, tunnel } from '../era/proxy';
-import { connectOptions, type TlsSettings } from '../era/rest';
+import { connectOptions, describeNetworkError, proxyFor, type TlsSettings, tunnel } from '../era';
 import { message, result, seconds, type StepResult } from './context';
 
 export interface TlsFacts {

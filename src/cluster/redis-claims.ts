@@ -12,7 +12,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { createClient } from '@redis/client';
-import { CLAIM_TIMEOUT_MS, type EventClaims } from '../era/claims';
+import { CLAIM_TIMEOUT_MS, type EventClaims } from '../era';
 import type { ClusterSettings } from './settings';
 
 /** How long a claim is kept: far longer than any replica takes to see the same event. */

@@ -2,8 +2,7 @@
  * The cluster section of an era-server node, checked: off, or where Redis is and what the
  * cluster is called. A setting that cannot work is an ERA_INVALID_INPUT naming its field.
  */
-import { shownValue } from '../era/commands';
-import { EraError } from '../era/errors';
+import { EraError, shownValue } from '../era';
 
 export interface RedisTarget {
   host: string;

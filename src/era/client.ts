@@ -5,47 +5,38 @@
  */
 import { EventEmitter, setMaxListeners } from 'node:events';
 import { resolve as resolvePath } from 'node:path';
-import { CallTable, snapshot } from './calls';
-import { ClaimQueue } from './claims';
-import { clipText, shownValue, unserialisable, validateCommand, type CallCommand } from './commands';
-import { Dispatcher } from './dispatch';
+import { CallTable, snapshot } from './calls/table';
+import { ClaimQueue } from './events/claims';
+import { clipText, messageOf, shownValue } from './util/text';
+import { unserialisable, validateCommand, type CallCommand } from './commands/validate';
+import { Dispatcher } from './events/dispatch';
 import { EraError, makeRedactor, type Redactor } from './errors';
-import { GapFill } from './gapfill';
-import { granted, refusal, setUpConnection, type ConnectionSetup } from './handshake';
-import { Backoff } from './backoff';
-import { banStatus, loginGuardFor } from './login-guard';
-import { invalid, resolveOptions, type EraClientOptions, type Settings } from './options';
-import {
-  PATHS,
-  CALL_TABLE_EVENTS,
-  SETUP_METHOD,
-  capabilityResults,
-  setupParams,
-  buildCallRequest,
-  connectionIdFromResponse,
-  excerpt,
-  isNotFoundReply,
-  isObject,
-  isUnknownMethodReply,
-  replyError,
-  type PlatformRequest,
-  type Query,
-} from './protocol';
-import { downloadRecording, recordingLink, saveRecording, type RecordingData, type RecordingDeps, type RecordingFile, type RecordingLink } from './recordings';
-import { RestTransport, httpError, shownPath, type ResponseHeaders, type RestRequest, type RestResponse, type TlsSettings } from './rest';
-import { TokenSession, UserSession, type Session } from './session';
-import { EraSocket, type SocketState } from './socket';
-import { Subscriptions, type ListenSpec, type Listener } from './subscriptions';
+import { GapFill } from './events/gapfill';
+import { granted, refusal, setUpConnection, type ConnectionSetup } from './connection/handshake';
+import { Backoff } from './util/backoff';
+import { banStatus, loginGuardFor } from './connection/login-guard';
+import { invalid, resolveOptions, type EraClientOptions, type Settings } from './connection/options';
+import { PATHS, type PlatformRequest, type Query } from './protocol/paths';
+import { CALL_TABLE_EVENTS } from './protocol/call-events';
+import { SETUP_METHOD, capabilityResults, setupParams } from './protocol/setup';
+import { buildCallRequest, connectionIdFromResponse } from './protocol/commands';
+import { excerpt, isNotFoundReply, isUnknownMethodReply, replyError } from './protocol/replies';
+import { isObject } from './protocol/values';
+import { downloadRecording, recordingLink, saveRecording, type RecordingData, type RecordingDeps, type RecordingFile, type RecordingLink } from './commands/recordings';
+import { RestTransport, httpError, shownPath, type ResponseHeaders, type RestRequest, type RestResponse, type TlsSettings } from './connection/rest';
+import { TokenSession, UserSession, type Session } from './connection/session';
+import { EraSocket, type SocketState } from './connection/socket';
+import { Subscriptions, type ListenSpec, type Listener } from './events/subscriptions';
 import type { CallState, EraEvent, JsonObject, Logger } from './types';
 
 export type { CallState, EraEvent, JsonObject, Logger, ProtocolObserver } from './types';
-export type { CallCommand } from './commands';
-export type { ListenSpec } from './subscriptions';
-export type { EventClaims } from './claims';
-export type { RecordingData, RecordingFile, RecordingLink } from './recordings';
+export type { CallCommand } from './commands/validate';
+export type { ListenSpec } from './events/subscriptions';
+export type { EventClaims } from './types';
+export type { RecordingData, RecordingFile, RecordingLink } from './commands/recordings';
 
 export type ClientState = 'idle' | SocketState | 'auth_failed';
-export type { EraClientOptions, TlsConfig } from './options';
+export type { EraClientOptions, TlsConfig } from './connection/options';
 
 export interface RestOptions {
   query?: Query;
@@ -443,7 +434,7 @@ export class EraClient extends EventEmitter {
       await this.call(probe);
       return { ok: true, message: `${this.who} is accepted by ${this.origin.host}` };
     } catch (err) {
-      return { ok: false, message: err instanceof Error ? err.message : String(err) };
+      return { ok: false, message: messageOf(err) };
     }
   }
 
@@ -628,7 +619,7 @@ export class EraClient extends EventEmitter {
       const answer = capabilityResults(await this.socket.request(SETUP_METHOD, setupParams(['subscr'])))?.get('subscr');
       if (answer !== undefined && this.setup?.capabilities) this.setup.capabilities.set('subscr', answer);
     } catch (err) {
-      this.logger.debug(`asking again for the subscr capability failed: ${err instanceof Error ? err.message : String(err)}`);
+      this.logger.debug(`asking again for the subscr capability failed: ${messageOf(err)}`);
     }
     if (this.closing || !this.socket.open) return;
     this.checkEvents();

@@ -1,22 +1,39 @@
-/** The Era platform client, usable without Node-RED. */
+/**
+ * The Era platform client, usable without Node-RED: the one door the nodes, era-check and the
+ * cluster come in by. Inside, each folder is a room with one job (see docs/ARCHITECTURE.md):
+ * `protocol/` every modelled wire shape, `connection/` the socket, session and REST,
+ * `calls/` the call table, `events/` an event's way to its listeners, `commands/` call control
+ * and recordings, `util/` small helpers; `client.ts` puts them together.
+ */
 export { EraClient } from './client';
-export type {
-  ClientState,
-  ClientStats,
-  CommandResult,
-  EraClientOptions,
-  ListenHandle,
-  RestOptions,
-  RestResult,
-  TestResult,
-} from './client';
-export { EraError, type EraErrorCode } from './errors';
-export { validateCommand, validateDigits, type CallCommand, type ValidCommand } from './commands';
-export { callFromPlatform, type CallTable } from './calls';
-export { matchesPattern } from './patterns';
-export { callListItems } from './protocol';
-export { diffCalls, type CallSnapshot, type PollChange } from './poll-diff';
-export type { ListenSpec } from './subscriptions';
-export type { RecordingData, RecordingFile, RecordingLink } from './recordings';
-export type { CallState, CallDirection, CallPhase, EraEvent, JsonObject, Logger, ProtocolObserver } from './types';
-export type { ConnectionSetup } from './handshake';
+export type { ClientState, ClientStats, CommandResult, EraClientOptions, ListenHandle, RestOptions, RestResult, TestResult, TlsConfig } from './client';
+export { EraError, describeNetworkError, makeRedactor, type EraErrorCode, type Redactor } from './errors';
+export type { CallState, CallDirection, CallPhase, EraEvent, EventClaims, JsonObject, Logger, ProtocolObserver, ValidCommand } from './types';
+
+export { validateCallId, validateCommand, validateDigits, type CallCommand } from './commands/validate';
+export type { RecordingData, RecordingFile, RecordingLink } from './commands/recordings';
+
+export { callFromPlatform, snapshot, type CallTable } from './calls/table';
+
+export { compilePatterns, isTopicPattern, matchesPattern } from './events/patterns';
+export { CLAIM_TIMEOUT_MS } from './events/claims';
+export { diffCalls, PollChangeKeys, type CallSnapshot, type PollChange } from './events/poll-diff';
+export type { ListenSpec } from './events/subscriptions';
+export { WebhookInbox } from './events/webhook-inbox';
+export { WebhookRegistration, webhookClasses, type RegistrationDeps, type RegistrationState } from './events/webhook-registration';
+
+export type { ConnectionSetup } from './connection/handshake';
+export { proxyFor, tunnel } from './connection/proxy';
+export { connectOptions, type TlsSettings } from './connection/rest';
+
+export { AFTER_END_TOPICS, DIALOG_STOP_TOPIC, RECORDING_TOPICS } from './protocol/call-events';
+export { callListItems } from './protocol/call-list';
+export { PATHS, type PlatformRequest } from './protocol/paths';
+export { errorBodyText, replyError } from './protocol/replies';
+export { isBanAnswer } from './protocol/session';
+export { capabilityResults, type CapabilityResult } from './protocol/setup';
+export { isObject } from './protocol/values';
+export { decodeDelivery, type DeliveryContents } from './protocol/webhooks';
+
+export { copyJson } from './util/copy';
+export { shownValue } from './util/text';

@@ -65,3 +65,36 @@ export interface CallState {
   /** dlg_end's `reason`, as sent. */
   endReason?: string;
 }
+
+export type DialMode = 'post' | 'invite' | 'ivr';
+export type TransferMode = 'blind' | 'attended';
+export type ConferenceMode = 'switch' | 'join';
+
+/** A command once validated: ids and numbers are trimmed strings, modes are set. */
+export type ValidCommand =
+  | { op: 'dial'; mode: DialMode; from?: string; to: string; ivr?: string; extra?: JsonObject }
+  | { op: 'transfer'; mode: TransferMode; call: string; to?: string; replaces?: string; leg?: string; extra?: JsonObject }
+  | { op: 'conference'; mode: ConferenceMode; call: string; conference?: string; extra?: JsonObject }
+  | { op: 'hold' | 'unhold'; call: string; leg?: string; extra?: JsonObject }
+  | { op: 'answer'; call: string; leg?: string; extra?: JsonObject }
+  | { op: 'dtmf'; call: string; leg?: string; digits: string; extra?: JsonObject }
+  | { op: 'record'; call: string; record: boolean; extra?: JsonObject }
+  | { op: 'hangup'; call: string }
+  | { op: 'lookup'; key: string; extra?: JsonObject }
+  | { op: 'list'; offset?: number; limit?: number }
+  | { op: 'get'; call: string };
+
+/**
+ * The claims a cluster of replicas shares (src/cluster implements them on Redis): only the replica
+ * that claims an event delivers it to exclusive listeners (events/claims.ts).
+ */
+export interface EventClaims {
+  /**
+   * Claims `keys` for this replica, all or none. Resolves true when this replica delivers the
+   * event (it won every key, or the store cannot tell: at least once), false when another
+   * replica holds one of them. A rejection counts as true.
+   */
+  claim(keys: readonly string[]): Promise<boolean>;
+  /** A claim went unanswered for CLAIM_TIMEOUT_MS: the store should be treated as unreachable until it answers again. */
+  unanswered(): void;
+}

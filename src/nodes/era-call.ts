@@ -1,6 +1,4 @@
-import { callFromPlatform } from '../era/calls';
-import { validateCallId } from '../era/commands';
-import { EraError } from '../era/errors';
+import { callFromPlatform, EraError, validateCallId } from '../era';
 import { CALL, isBlank } from './lib/inputs';
 import { actionNode } from './lib/action';
 import type { RedApi } from './lib/red';

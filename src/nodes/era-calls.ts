@@ -1,7 +1,4 @@
-import { EraError } from '../era/errors';
-import { diffCalls, PollChangeKeys, type CallSnapshot } from '../era/poll-diff';
-import { callListItems } from '../era/protocol';
-import { validateCallId } from '../era/commands';
+import { callListItems, type CallSnapshot, diffCalls, EraError, PollChangeKeys, validateCallId } from '../era';
 import { CALL, isBlank } from './lib/inputs';
 import { actionNode, asEraError } from './lib/action';
 import type { NodeDef, RedApi, RedNode } from './lib/red';

@@ -1,5 +1,4 @@
-import type { EraEvent } from '../era/client';
-import { isTopicPattern, matchesPattern } from '../era/patterns';
+import { type EraEvent, isTopicPattern, matchesPattern } from '../era';
 import { commaList } from './lib/choice';
 import { eventMessage } from './lib/event-message';
 import type { NodeDef, RedApi, RedNode } from './lib/red';

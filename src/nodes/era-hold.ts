@@ -1,5 +1,4 @@
-import { shownValue } from '../era/commands';
-import { EraError } from '../era/errors';
+import { EraError, shownValue } from '../era';
 import { CALL, OPTIONAL, EXTRA } from './lib/inputs';
 import { actionNode } from './lib/action';
 import type { NodeDef, NodeMessage, RedApi } from './lib/red';

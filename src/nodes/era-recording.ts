@@ -1,6 +1,5 @@
 import path from 'node:path';
-import { shownValue } from '../era/commands';
-import { EraError } from '../era/errors';
+import { EraError, shownValue } from '../era';
 import { OPTIONAL } from './lib/inputs';
 import { actionNode } from './lib/action';
 import type { RedApi } from './lib/red';

@@ -1,5 +1,4 @@
-import { EraClient, type CallState, type ClientState } from '../era/client';
-import { EraError } from '../era/errors';
+import { type CallState, type ClientState, EraClient, EraError } from '../era';
 import { dropHandOversOnStop, HandOver } from './lib/hand-over';
 import { clientOptions, tlsConfigOf } from './lib/client-options';
 import { startCluster } from './lib/cluster-claims';

@@ -1,9 +1,4 @@
-import { snapshot } from '../era/calls';
-import type { CallState, EraEvent } from '../era/client';
-import { shownValue, validateCallId } from '../era/commands';
-import { EraError } from '../era/errors';
-import { isTopicPattern, matchesPattern } from '../era/patterns';
-import { AFTER_END_TOPICS, DIALOG_STOP_TOPIC, RECORDING_TOPICS } from '../era/protocol';
+import { AFTER_END_TOPICS, type CallState, DIALOG_STOP_TOPIC, EraError, type EraEvent, isTopicPattern, matchesPattern, RECORDING_TOPICS, shownValue, snapshot, validateCallId } from '../era';
 import { asEraError } from './lib/action';
 import { DeadlineQueue, type Deadline } from './lib/deadlines';
 import { CALL, evaluateFields, isBlank } from './lib/inputs';

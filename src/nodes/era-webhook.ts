@@ -1,7 +1,4 @@
-import type { CallTable } from '../era/calls';
-import type { EraClient } from '../era/client';
-import { compilePatterns } from '../era/patterns';
-import { WebhookInbox } from '../era/webhook-inbox';
+import { type CallTable, compilePatterns, type EraClient, WebhookInbox } from '../era';
 import { eventMessage } from './lib/event-message';
 import { dropHandOversOnStop, HandOver } from './lib/hand-over';
 import { claimPostRoute } from './lib/http-route';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { CallTable, SUPPRESSED, callFromPlatform } from '../../src/era/calls';
-import { makeReplayedEvent } from '../../src/era/protocol';
+import { CallTable, SUPPRESSED, callFromPlatform } from '../../src/era/calls/table';
+import { makeReplayedEvent } from '../../src/era/protocol/replayed';
 import type { EraEvent, JsonObject } from '../../src/era/types';
 
 const CID = 'cid-1';

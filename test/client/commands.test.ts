@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { validateCommand, type CallCommand } from '../../src/era/commands';
+import { validateCommand, type CallCommand } from '../../src/era/commands/validate';
 import { EraError } from '../../src/era/errors';
-import { buildCallRequest } from '../../src/era/protocol';
+import { buildCallRequest } from '../../src/era/protocol/commands';
 
 const ID = '3694473f-0641-450c-2c15-c00000000002.1601282818792';
 

@@ -1,20 +1,7 @@
 import assert from 'node:assert/strict';
 import type { EraClient } from '../../src/era/client';
 import type { EraEvent } from '../../src/era/types';
-import {
-  Collector,
-  ctl,
-  sim,
-  sleep,
-  startCall,
-  subscribed,
-  tokenClient,
-  userClient,
-  waitFor,
-  waitForState,
-  type SimCall,
-  type Simulator,
-} from './helpers';
+import { Collector, ctl, sim, sleep, startCall, subscribed, tokenClient, userClient, waitFor, waitForState, type SimCall, type Simulator } from './helpers';
 
 const ANSWERED = ['callevents.invite', 'callevents.dlg_init', 'callevents.dlg_call', 'callevents.dlg_start'];
 

@@ -6,23 +6,7 @@
 import assert from 'node:assert/strict';
 import type { EraClient } from '../../src/era/client';
 import type { EraError } from '../../src/era/errors';
-import {
-  Collector,
-  ctl,
-  faults,
-  newLog,
-  requests,
-  sim,
-  sleep,
-  startCall,
-  subscribed,
-  tokenClient,
-  userClient,
-  waitFor,
-  waitForState,
-  type SimRequest,
-  type Simulator,
-} from './helpers';
+import { Collector, ctl, faults, newLog, requests, sim, sleep, startCall, subscribed, tokenClient, userClient, waitFor, waitForState, type SimRequest, type Simulator } from './helpers';
 
 const wsFrames = async (s: Simulator, method: string): Promise<SimRequest[]> =>
   (await requests(s)).filter((r) => r.kind === 'ws' && r.method === method);

@@ -1,20 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-import {
-  FreezableProxy,
-  ctl,
-  faults,
-  requests,
-  sim,
-  sleep,
-  startCall,
-  subscribed,
-  userClient,
-  waitFor,
-  waitForState,
-  type Simulator,
-} from './helpers';
+import { FreezableProxy, ctl, faults, requests, sim, sleep, startCall, subscribed, userClient, waitFor, waitForState, type Simulator } from './helpers';
 
 describe('client: close', function () {
   this.timeout(15_000);

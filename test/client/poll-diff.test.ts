@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { diffCalls } from '../../src/era/poll-diff';
+import { diffCalls } from '../../src/era/events/poll-diff';
 
 describe('client: poll diff', () => {
   const call = (id: string, state: string) => ({ id, connectionid: id, cid: `cid-${id}`, state });

@@ -1,31 +1,13 @@
 import assert from 'node:assert/strict';
-import { Backoff } from '../../src/era/backoff';
-import { compilePatterns, matchesAny, matchesPattern, unionOf } from '../../src/era/patterns';
-import {
-  decodeFrame,
-  encodeAck,
-  encodeRequest,
-  errorBodyText,
-  excerpt,
-  grantedExpires,
-  listedCalls,
-  loginRequest,
-  recordLinkFromRest,
-  recordLinkFromWs,
-  replyError,
-  sessionFromLogin,
-  sessionHeaders,
-  capabilityResults,
-  cookieValue,
-  isBanAnswer,
-  isUnknownMethodReply,
-  sessionIdFrom,
-  setupParams,
-  wsLoginByPassword,
-  wsLoginBySession,
-  type FrameSink,
-  type UndecodableReason,
-} from '../../src/era/protocol';
+import { Backoff } from '../../src/era/util/backoff';
+import { compilePatterns, matchesAny, matchesPattern, unionOf } from '../../src/era/events/patterns';
+import { decodeFrame, encodeAck, encodeRequest, type FrameSink, type UndecodableReason } from '../../src/era/protocol/frames';
+import { errorBodyText, excerpt, replyError, isUnknownMethodReply } from '../../src/era/protocol/replies';
+import { grantedExpires } from '../../src/era/protocol/subscriptions';
+import { listedCalls } from '../../src/era/protocol/call-list';
+import { loginRequest, sessionFromLogin, sessionHeaders, cookieValue, isBanAnswer, sessionIdFrom } from '../../src/era/protocol/session';
+import { recordLinkFromRest, recordLinkFromWs } from '../../src/era/protocol/recordings';
+import { capabilityResults, setupParams, wsLoginByPassword, wsLoginBySession } from '../../src/era/protocol/setup';
 import type { EraEvent, JsonObject } from '../../src/era/types';
 
 interface Decoded {

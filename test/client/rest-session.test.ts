@@ -2,21 +2,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { EraClient } from '../../src/era/client';
 import { EraError } from '../../src/era/errors';
-import {
-  FAST,
-  FreezableProxy,
-  USER,
-  ctl,
-  faults,
-  newLog,
-  requests,
-  sim,
-  startCall,
-  tokenClient,
-  userClient,
-  waitForState,
-  type Simulator,
-} from './helpers';
+import { FAST, FreezableProxy, USER, ctl, faults, newLog, requests, sim, startCall, tokenClient, userClient, waitForState, type Simulator } from './helpers';
 
 async function rejectsWith(p: Promise<unknown>, code: string, message?: RegExp): Promise<EraError> {
   try {

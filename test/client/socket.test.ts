@@ -1,23 +1,7 @@
 import assert from 'node:assert/strict';
 import type { EraClient } from '../../src/era/client';
 import { EraError } from '../../src/era/errors';
-import {
-  Collector,
-  FreezableProxy,
-  ctl,
-  faults,
-  newLog,
-  requests,
-  sim,
-  sleep,
-  startCall,
-  subscribed,
-  tokenClient,
-  userClient,
-  waitFor,
-  waitForState,
-  type Simulator,
-} from './helpers';
+import { Collector, FreezableProxy, ctl, faults, newLog, requests, sim, sleep, startCall, subscribed, tokenClient, userClient, waitFor, waitForState, type Simulator } from './helpers';
 
 describe('client: WebSocket', function () {
   let s: Simulator;

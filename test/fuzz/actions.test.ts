@@ -5,9 +5,12 @@
  * the validation refuses must never reach the platform.
  */
 import assert from 'node:assert/strict';
-import { validateCommand, type ValidCommand } from '../../src/era/commands';
+import { validateCommand } from '../../src/era/commands/validate';
+import { type ValidCommand } from '../../src/era/types';
 import { EraError } from '../../src/era/errors';
-import { PATHS, buildCallRequest, isObject } from '../../src/era/protocol';
+import { PATHS } from '../../src/era/protocol/paths';
+import { buildCallRequest } from '../../src/era/protocol/commands';
+import { isObject } from '../../src/era/protocol/values';
 import type { SimRequestLog } from '../../src/simulator';
 import { helper, Inbox, load, serverNode, startRed, stopRed, type FlowNode } from '../support/red';
 import { simulator, type Simulator } from '../support/sim';

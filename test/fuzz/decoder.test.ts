@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import type { EraClient } from '../../src/era/client';
-import { decodeFrame, isObject, type FrameSink, type UndecodableReason } from '../../src/era/protocol';
+import { decodeFrame, type FrameSink, type UndecodableReason } from '../../src/era/protocol/frames';
+import { isObject } from '../../src/era/protocol/values';
 import type { EraEvent, JsonObject } from '../../src/era/types';
 import { Collector, sim, subscribed, userClient, waitFor, waitForState, type Simulator } from '../client/helpers';
 import { deepQidFrames, fuzzFrame } from './frames';

@@ -1,5 +1,4 @@
-import type { EraClient } from '../../era/client';
-import { EraError } from '../../era/errors';
+import { type EraClient, EraError } from '../../era';
 import { evaluateFields, type FieldDefaults } from './inputs';
 import type { DoneFn, NodeDef, NodeMessage, RedApi, RedNode, SendFn } from './red';
 import { linkToServer, type ServerLink } from './server-link';

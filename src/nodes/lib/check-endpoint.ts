@@ -1,6 +1,6 @@
 import { formatText } from '../../check/report';
 import { runReport, unusableSettingsReport } from '../../check/run';
-import type { EraClientOptions } from '../../era/client';
+import type { EraClientOptions } from '../../era';
 import { dialogClientOptions, type DialogRequest } from './dialog-options';
 import type { RedApi } from './red';
 

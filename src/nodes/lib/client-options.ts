@@ -1,5 +1,4 @@
-import type { EraClientOptions, TlsConfig } from '../../era/client';
-import { EraError } from '../../era/errors';
+import { type EraClientOptions, EraError, type TlsConfig } from '../../era';
 import type { NodeDef, RedApi } from './red';
 
 /** The part of Node-RED's core tls-config node that gives its settings. */

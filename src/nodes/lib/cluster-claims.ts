@@ -1,7 +1,6 @@
 import type { ClusterHealth } from '../../cluster/redis-claims';
 import { clusterSettings, invalidField } from '../../cluster/settings';
-import type { EventClaims } from '../../era/claims';
-import { EraError } from '../../era/errors';
+import { EraError, type EventClaims } from '../../era';
 import type { NodeDef, RedNode } from './red';
 
 /** What the statuses show of the cluster: its health, or the field that makes it unusable. */

@@ -1,4 +1,4 @@
-import type { EraClientOptions } from '../../era/client';
+import type { EraClientOptions } from '../../era';
 import { clientOptions, tlsConfigOf } from './client-options';
 import type { NodeDef, RedApi, RedNode } from './red';
 

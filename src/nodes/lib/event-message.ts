@@ -1,5 +1,4 @@
-import type { EraEvent } from '../../era/client';
-import { copyJson } from '../../era/copy';
+import { copyJson, type EraEvent } from '../../era';
 import type { NodeMessage } from './red';
 
 /** The message of one event, as era-events and era-webhook emit it (nodes.md). */

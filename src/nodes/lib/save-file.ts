@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { EraError } from '../../era/errors';
+import { EraError } from '../../era';
 
 /**
  * A directory as the core file node resolves a file name: a relative one under Node-RED's

@@ -1,5 +1,4 @@
-import type { EraClient } from '../../era/client';
-import { EraError } from '../../era/errors';
+import { type EraClient, EraError } from '../../era';
 import type { NodeDef, NodeStatus, RedApi, RedNode } from './red';
 import { linkStatus, StatusView, type LinkState } from './status';
 

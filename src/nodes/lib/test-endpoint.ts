@@ -1,4 +1,4 @@
-import { EraClient } from '../../era/client';
+import { EraClient } from '../../era';
 import { dialogClientOptions } from './dialog-options';
 import type { RedApi } from './red';
 

@@ -1,5 +1,4 @@
-import { shownValue } from '../../era/commands';
-import { isTopicPattern } from '../../era/patterns';
+import { isTopicPattern, shownValue } from '../../era';
 import { commaList } from './choice';
 import { routePath } from './http-route';
 import type { NodeDef } from './red';

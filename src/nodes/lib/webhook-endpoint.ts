@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { decodeDelivery, type DeliveryContents } from '../../era/protocol';
+import { decodeDelivery, type DeliveryContents } from '../../era';
 import type { NodeRouteHandler } from './red';
 
 /** Bodies above this are refused (413) unread: one event is a few hundred bytes. */

@@ -1,7 +1,4 @@
-import type { EraClient } from '../../era/client';
-import { makeRedactor } from '../../era/errors';
-import type { PlatformRequest } from '../../era/protocol';
-import { webhookClasses, WebhookRegistration, type RegistrationDeps, type RegistrationState } from '../../era/webhooks';
+import { type EraClient, makeRedactor, type PlatformRequest, type RegistrationDeps, type RegistrationState, webhookClasses, WebhookRegistration } from '../../era';
 import type { NodeStatus } from './red';
 import { registeredUrl, type WebhookConfig } from './webhook-config';
 

@@ -7,14 +7,15 @@
  */
 import type { Duplex } from 'node:stream';
 import WebSocket, { type ClientOptions } from 'ws';
-import { Backoff } from './backoff';
-import { EraError, REFUSED, describeNetworkError } from './errors';
+import { Backoff } from '../util/backoff';
+import { EraError, REFUSED, describeNetworkError } from '../errors';
 import { HandshakeError } from './handshake';
-import { decodeFrame, encodeAck, encodeRequest, type FrameSink, type UndecodableReason } from './protocol';
+import { decodeFrame, encodeAck, encodeRequest, type FrameSink, type UndecodableReason } from '../protocol/frames';
 import { proxyFor, tunnel } from './proxy';
 import { connectOptions, type TlsSettings } from './rest';
 import type { Session, UpgradeAuth } from './session';
-import type { EraEvent, JsonObject, ProtocolObserver } from './types';
+import type { EraEvent, JsonObject, ProtocolObserver } from '../types';
+import { seconds } from '../util/text';
 
 export interface SocketSettings {
   origin: URL;
@@ -69,9 +70,6 @@ const REFUSED_RETRY_MAX_MS = 2000;
 /** How long a polite close may take before the socket is cut. */
 const CLOSE_GRACE_MS = 1000;
 
-function seconds(ms: number): string {
-  return `${Math.round(ms / 100) / 10} s`;
-}
 
 export class EraSocket implements FrameSink {
   private ws: WebSocket | undefined;

@@ -13,11 +13,13 @@
  * is lost to the redeploy.
  */
 import { randomUUID } from 'node:crypto';
-import { Backoff } from './backoff';
-import { EraError } from './errors';
+import { Backoff } from '../util/backoff';
+import { EraError } from '../errors';
 import { compilePatterns, unionOf, type Pattern } from './patterns';
-import { grantedExpires, replyError, subscribeParams, unsubscribeParams } from './protocol';
-import type { CallState, EraEvent, JsonObject } from './types';
+import { grantedExpires, subscribeParams, unsubscribeParams } from '../protocol/subscriptions';
+import { replyError } from '../protocol/replies';
+import type { CallState, EraEvent, JsonObject } from '../types';
+import { messageOf } from '../util/text';
 
 export interface ListenSpec {
   events: readonly string[];
@@ -320,7 +322,7 @@ export class Subscriptions {
       reply = await this.transport.request('subscribe', subscribeParams(group.id, group.events, group.objects, asked));
     } catch (err) {
       if (generation !== group.generation || !this.transport.open) return;
-      this.failed(group, `the event subscription (${describe(group)}) failed: ${err instanceof Error ? err.message : String(err)}`);
+      this.failed(group, `the event subscription (${describe(group)}) failed: ${messageOf(err)}`);
       return;
     }
     if (generation !== group.generation) return;

@@ -6,11 +6,12 @@
  */
 import type { Readable } from 'node:stream';
 import { Pool, ProxyAgent, type Dispatcher } from 'undici';
-import { clipText } from './commands';
-import { EraError, describeNetworkError, type Redactor } from './errors';
-import { errorBodyText, isUnknownVerbStatus, type Query } from './protocol';
+import { EraError, describeNetworkError, type Redactor } from '../errors';
+import { errorBodyText, isUnknownVerbStatus } from '../protocol/replies';
+import { type Query } from '../protocol/paths';
 import { proxyFor } from './proxy';
-import type { ProtocolObserver } from './types';
+import type { ProtocolObserver } from '../types';
+import { clipText, seconds } from '../util/text';
 
 export interface TlsSettings {
   /** PEM bundle(s) of a private CA, added to what the server's chain is checked against. */
@@ -89,9 +90,6 @@ function parseBody(text: string, contentType: string | string[] | undefined): un
   return text;
 }
 
-function seconds(ms: number): string {
-  return `${Math.round(ms / 100) / 10} s`;
-}
 
 export class RestTransport {
   private readonly pool: Dispatcher;

@@ -9,7 +9,7 @@ import https from 'node:https';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { EraError } from './errors';
+import { EraError } from '../errors';
 
 type Env = Record<string, string | undefined>;
 

@@ -9,18 +9,8 @@
  * since an event emitted twice does less harm than one never emitted.
  */
 import { createHash } from 'node:crypto';
-import type { EraEvent } from './types';
-
-export interface EventClaims {
-  /**
-   * Claims `keys` for this replica, all or none. Resolves true when this replica delivers the
-   * event (it won every key, or the store cannot tell: at least once), false when another
-   * replica holds one of them. A rejection counts as true.
-   */
-  claim(keys: readonly string[]): Promise<boolean>;
-  /** A claim went unanswered for CLAIM_TIMEOUT_MS: the store should be treated as unreachable until it answers again. */
-  unanswered(): void;
-}
+import type { EraEvent, EventClaims } from '../types';
+import { messageOf } from '../util/text';
 
 /** How long a delivery waits for its claim before it goes out anyway. */
 export const CLAIM_TIMEOUT_MS = 2_000;
@@ -187,7 +177,7 @@ export class ClaimQueue {
     try {
       run();
     } catch (err) {
-      this.report.warnOnce(`An event listener failed: ${err instanceof Error ? err.message : String(err)}`);
+      this.report.warnOnce(`An event listener failed: ${messageOf(err)}`);
     }
   }
 }

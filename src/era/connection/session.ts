@@ -8,23 +8,13 @@
  * in (§2.3): the token API needs no login, the user API takes the REST session's id or the
  * password.
  */
-import { EraError, type Redactor } from './errors';
+import { EraError, type Redactor } from '../errors';
 import type { LoginGuard } from './login-guard';
-import {
-  PATHS,
-  cookieValue,
-  isBanAnswer,
-  loginRequest,
-  sessionFromLogin,
-  sessionHeaders,
-  sessionIdFrom,
-  tokenHeaders,
-  wsLoginByPassword,
-  wsLoginBySession,
-  type SessionCredentials,
-} from './protocol';
+import { PATHS } from '../protocol/paths';
+import { cookieValue, isBanAnswer, loginRequest, sessionFromLogin, sessionHeaders, sessionIdFrom, tokenHeaders, type SessionCredentials } from '../protocol/session';
+import { wsLoginByPassword, wsLoginBySession } from '../protocol/setup';
 import { httpError, type RestRequest, type RestResponse, type RestTransport } from './rest';
-import type { JsonObject } from './types';
+import type { JsonObject } from '../types';
 
 /** Credentials for one WebSocket upgrade. */
 export interface UpgradeAuth {

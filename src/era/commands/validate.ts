@@ -3,26 +3,9 @@
  * before anything is sent, treats every field as untrusted (values come from msg, flow
  * and global context), and explains a refusal in one sentence a flow author understands.
  */
-import { EraError } from './errors';
-import type { JsonObject } from './types';
-
-export type DialMode = 'post' | 'invite' | 'ivr';
-export type TransferMode = 'blind' | 'attended';
-export type ConferenceMode = 'switch' | 'join';
-
-/** A command once validated: ids and numbers are trimmed strings, modes are set. */
-export type ValidCommand =
-  | { op: 'dial'; mode: DialMode; from?: string; to: string; ivr?: string; extra?: JsonObject }
-  | { op: 'transfer'; mode: TransferMode; call: string; to?: string; replaces?: string; leg?: string; extra?: JsonObject }
-  | { op: 'conference'; mode: ConferenceMode; call: string; conference?: string; extra?: JsonObject }
-  | { op: 'hold' | 'unhold'; call: string; leg?: string; extra?: JsonObject }
-  | { op: 'answer'; call: string; leg?: string; extra?: JsonObject }
-  | { op: 'dtmf'; call: string; leg?: string; digits: string; extra?: JsonObject }
-  | { op: 'record'; call: string; record: boolean; extra?: JsonObject }
-  | { op: 'hangup'; call: string }
-  | { op: 'lookup'; key: string; extra?: JsonObject }
-  | { op: 'list'; offset?: number; limit?: number }
-  | { op: 'get'; call: string };
+import { EraError } from '../errors';
+import type { ConferenceMode, DialMode, JsonObject, TransferMode, ValidCommand } from '../types';
+import { describeType, shownValue } from '../util/text';
 
 type Loose<C> = C extends unknown ? { [K in keyof C]: K extends 'op' ? C[K] : unknown } : never;
 
@@ -40,33 +23,6 @@ const DTMF_BAD_CHAR = /[^0-9*#A-D]/;
 
 function invalid(message: string): EraError {
   return new EraError('ERA_INVALID_INPUT', message);
-}
-
-function describeType(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'an object';
-  if (typeof value === 'boolean') return `the boolean ${String(value)}`;
-  return `a ${typeof value}`;
-}
-
-const SHOWN_MAX = 60;
-
-/**
- * A value from a message as an error message shows it: text quoted and cut short, a number as
- * it is, anything else by its kind. Never throws (String() does, for some objects), and never
- * repeats a huge input back into a log line.
- */
-export function shownValue(value: unknown): string {
-  // A pasted line break or NUL is shown as \n or \u0000, not carried into a log line or a status.
-  if (typeof value === 'string') return `"${clipText(value).replace(/[\x00-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1))}"`;
-  if (typeof value === 'number') return String(value);
-  return describeType(value);
-}
-
-/** Text cut to `max` characters, for error messages that repeat what they were given. */
-export function clipText(text: string, max = SHOWN_MAX): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 /** Text that is not well-formed UTF-16 (half a surrogate pair) cannot be put in a URL or sent as UTF-8. */

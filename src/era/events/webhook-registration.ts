@@ -5,18 +5,12 @@
  * events of the gap must be reconciled — and deleted when its owner goes for good. Failures are
  * retried with backoff and reported with the platform's words.
  */
-import { Backoff } from './backoff';
-import { EraError } from './errors';
+import { Backoff } from '../util/backoff';
+import { EraError } from '../errors';
 import { compilePatterns, matchesAny } from './patterns';
-import {
-  WEBHOOK_CLASSES,
-  webhookAnswer,
-  webhookCreateRequest,
-  webhookDeleteRequest,
-  webhookRenewRequest,
-  type PlatformRequest,
-  type WebhookSpec,
-} from './protocol';
+import { WEBHOOK_CLASSES, webhookAnswer, webhookCreateRequest, webhookDeleteRequest, webhookRenewRequest, type WebhookSpec } from '../protocol/webhooks';
+import { type PlatformRequest } from '../protocol/paths';
+import { messageOf } from '../util/text';
 
 /** Renewal at this share of the lifetime granted, as for subscriptions. */
 const RENEW_AT = 0.8;
@@ -137,7 +131,7 @@ export class WebhookRegistration {
       this.registered(answer.expires);
     } catch (err) {
       if (this.stopped) return;
-      this.deps.debug(`renewing webhook ${id} failed (${this.deps.redact(err instanceof Error ? err.message : String(err))}); creating it again`);
+      this.deps.debug(`renewing webhook ${id} failed (${this.deps.redact(messageOf(err))}); creating it again`);
       this.id = undefined;
       if (!(err instanceof EraError && err.code === 'ERA_NOT_FOUND')) await this.deleteQuietly(id);
       if (!this.stopped) await this.create(true);
@@ -171,7 +165,7 @@ export class WebhookRegistration {
       await this.deps.send(webhookDeleteRequest(id), timeoutMs);
       this.deps.debug(`webhook ${id} deleted`);
     } catch (err) {
-      this.deps.debug(`deleting webhook ${id} failed: ${this.deps.redact(err instanceof Error ? err.message : String(err))}`);
+      this.deps.debug(`deleting webhook ${id} failed: ${this.deps.redact(messageOf(err))}`);
     }
   }
 }

@@ -4,9 +4,10 @@
  * evicts the oldest, ended ones first) so a busy installation cannot grow it without end.
  * No timer: expired entries are swept when the table is touched.
  */
-import { EraError } from './errors';
-import { emptyCallEventFacts, listedCall, readCallEvent, type ListedCall } from './protocol';
-import type { CallState, EraEvent } from './types';
+import { EraError } from '../errors';
+import { emptyCallEventFacts, readCallEvent } from '../protocol/call-events';
+import { listedCall, type ListedCall } from '../protocol/call-list';
+import type { CallState, EraEvent } from '../types';
 
 interface Entry {
   state: CallState;

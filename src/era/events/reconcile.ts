@@ -5,10 +5,12 @@
  * registration it runs the gap fill against the platform's list — the same GapFill the client
  * runs after a socket outage, treating every call live at that moment as possibly ended.
  */
-import { CallTable, SUPPRESSED } from './calls';
+import { CallTable, SUPPRESSED } from '../calls/table';
 import { GapFill } from './gapfill';
-import { emptyCallEventFacts, readCallEvent, type ListedCall, type PlatformRequest } from './protocol';
-import type { EraEvent } from './types';
+import { emptyCallEventFacts, readCallEvent } from '../protocol/call-events';
+import { type ListedCall } from '../protocol/call-list';
+import { type PlatformRequest } from '../protocol/paths';
+import type { EraEvent } from '../types';
 
 export interface ReconcileDeps {
   /** A REST request with the client's credentials; throws EraError for anything but 2xx (404: ERA_NOT_FOUND). */

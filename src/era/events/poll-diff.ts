@@ -2,8 +2,8 @@
  * Long polling has no change token (the platform's article: the external system reads the
  * call list periodically), so the client compares successive snapshots itself.
  */
-import { listedCall } from './protocol';
-import type { CallPhase, JsonObject } from './types';
+import { listedCall } from '../protocol/call-list';
+import type { CallPhase, JsonObject } from '../types';
 
 export type PlatformCall = JsonObject;
 

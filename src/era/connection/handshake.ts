@@ -3,19 +3,12 @@
  * and, on the user API, authorised in-band (`login`) — era-platform.md §2.3. This runs that
  * sequence on every new socket, after every reconnect, before any subscription.
  */
-import { EraError } from './errors';
-import {
-  PACKAGE_CAPABILITIES,
-  SETUP_METHOD,
-  WS_LOGIN_METHOD,
-  capabilityResults,
-  isUnknownMethodReply,
-  replyError,
-  setupParams,
-  type CapabilityResult,
-} from './protocol';
+import { EraError } from '../errors';
+import { PACKAGE_CAPABILITIES, SETUP_METHOD, WS_LOGIN_METHOD, capabilityResults, setupParams, type CapabilityResult } from '../protocol/setup';
+import { isUnknownMethodReply, replyError } from '../protocol/replies';
 import type { Session } from './session';
-import type { JsonObject } from './types';
+import type { JsonObject } from '../types';
+import { messageOf } from '../util/text';
 
 /** What the platform granted this connection, as the handshake found it. */
 export interface ConnectionSetup {
@@ -47,9 +40,6 @@ export interface HandshakeDeps {
   notice(msg: string): void;
 }
 
-function reason(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 export async function setUpConnection(deps: HandshakeDeps): Promise<ConnectionSetup> {
   const result: ConnectionSetup = { capabilities: undefined, setupKnown: true, login: undefined };
@@ -58,8 +48,8 @@ export async function setUpConnection(deps: HandshakeDeps): Promise<ConnectionSe
     reply = await deps.request(SETUP_METHOD, setupParams(PACKAGE_CAPABILITIES));
   } catch (err) {
     throw new HandshakeError(err instanceof EraError && err.code === 'ERA_TIMEOUT'
-      ? `no answer to the connection setup: ${reason(err)}`
-      : `the connection setup failed: ${reason(err)}`, false);
+      ? `no answer to the connection setup: ${messageOf(err)}`
+      : `the connection setup failed: ${messageOf(err)}`, false);
   }
   const refused = replyError(reply, true);
   if (refused === undefined) {
@@ -76,7 +66,7 @@ export async function setUpConnection(deps: HandshakeDeps): Promise<ConnectionSe
     logins = await deps.session.socketLogins();
   } catch (err) {
     if (deps.session.failure) throw new HandshakeError(deps.session.failure.message, true);
-    throw new HandshakeError(reason(err), false);
+    throw new HandshakeError(messageOf(err), false);
   }
   for (let i = 0; i < logins.length; i++) {
     const login = logins[i]!;
@@ -84,7 +74,7 @@ export async function setUpConnection(deps: HandshakeDeps): Promise<ConnectionSe
     try {
       answer = await deps.request(WS_LOGIN_METHOD, login.params);
     } catch (err) {
-      throw new HandshakeError(`the WebSocket login failed: ${reason(err)}`, false);
+      throw new HandshakeError(`the WebSocket login failed: ${messageOf(err)}`, false);
     }
     const error = replyError(answer, true);
     if (error !== undefined && isUnknownMethodReply(error, WS_LOGIN_METHOD)) {

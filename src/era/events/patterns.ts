@@ -3,7 +3,7 @@
  * `ccsevents.call_*`). Compiled once per listener so that matching an event costs a couple
  * of string comparisons.
  */
-import { EraError } from './errors';
+import { EraError } from '../errors';
 
 /** One side of a pattern: any value, an exact value, or a glob. */
 type Part = null | string | RegExp;

@@ -8,18 +8,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { EraError, type Redactor } from './errors';
-import {
-  RECORD_LINK_WS_METHOD,
-  isNotFoundReply,
-  recordLinkFromRest,
-  recordLinkFromWs,
-  recordLinkRestRequest,
-  recordLinkWsParams,
-} from './protocol';
-import { httpError, type DownloadOptions, type RestResponse, type RestTransport } from './rest';
-import type { Session } from './session';
-import type { JsonObject } from './types';
+import { EraError, type Redactor } from '../errors';
+import { RECORD_LINK_WS_METHOD, recordLinkFromRest, recordLinkFromWs, recordLinkRestRequest, recordLinkWsParams } from '../protocol/recordings';
+import { isNotFoundReply } from '../protocol/replies';
+import { httpError, type DownloadOptions, type RestResponse, type RestTransport } from '../connection/rest';
+import type { Session } from '../connection/session';
+import type { JsonObject } from '../types';
+import { messageOf } from '../util/text';
 
 export interface RecordingLink {
   /** Absolute temporary URL (it works for a few minutes, without authorisation). */
@@ -116,7 +111,7 @@ export async function downloadRecording(key: string, deps: RecordingDeps): Promi
 }
 
 function fileError(target: string, err: unknown): EraError {
-  return new EraError('ERA_INVALID_INPUT', `Cannot save the recording as ${target}: ${err instanceof Error ? err.message : String(err)}`);
+  return new EraError('ERA_INVALID_INPUT', `Cannot save the recording as ${target}: ${messageOf(err)}`);
 }
 
 /**

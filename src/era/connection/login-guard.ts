@@ -5,7 +5,7 @@
  * so that together they stay below that threshold; and a ban the platform did impose is waited
  * out, not knocked on.
  */
-import { EraError } from './errors';
+import { EraError } from '../errors';
 
 /** Failed logins this process allows itself per window: the platform bans at 5. */
 const FAILURES_ALLOWED = 3;

@@ -8,7 +8,7 @@
 import { SeenEvents } from './dispatch';
 import { matchesAny, type Pattern } from './patterns';
 import { Reconciler, type ReconcileDeps } from './reconcile';
-import type { CallState, EraEvent } from './types';
+import type { CallState, EraEvent } from '../types';
 
 export interface InboxDeps {
   patterns: readonly Pattern[];

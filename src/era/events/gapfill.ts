@@ -9,21 +9,15 @@
  * skip a call. A call that appeared meanwhile is never a candidate. A failed read is tried again
  * with backoff until it succeeds, or until the call's own events settle it.
  */
-import { Backoff } from './backoff';
-import type { CallTable } from './calls';
-import { EraError } from './errors';
-import {
-  buildCallRequest,
-  callListRequest,
-  listedCall,
-  listedCalls,
-  makeReplayedEvent,
-  replayedEndPayload,
-  replayedInvitePayload,
-  type ListedCall,
-  type PlatformRequest,
-} from './protocol';
-import type { EraEvent } from './types';
+import { Backoff } from '../util/backoff';
+import type { CallTable } from '../calls/table';
+import { EraError } from '../errors';
+import { buildCallRequest, callListRequest } from '../protocol/commands';
+import { listedCall, listedCalls, type ListedCall } from '../protocol/call-list';
+import { makeReplayedEvent, replayedEndPayload, replayedInvitePayload } from '../protocol/replayed';
+import { type PlatformRequest } from '../protocol/paths';
+import type { EraEvent } from '../types';
+import { messageOf } from '../util/text';
 
 const PAGE = 1000;
 
@@ -65,9 +59,6 @@ async function fetchActiveCalls(
   return [...byId.values()];
 }
 
-function reason(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 export class GapFill {
   /** Calls that were live when an outage began and are not settled yet. */
@@ -107,7 +98,7 @@ export class GapFill {
         if (this.candidates.size === 0) return;
       } catch (err) {
         if (generation !== this.generation) return;
-        this.deps.warnOnce(`Reading the platform's calls after an outage failed (${reason(err)}); trying again, so that calls that ended meanwhile are still reported`);
+        this.deps.warnOnce(`Reading the platform's calls after an outage failed (${messageOf(err)}); trying again, so that calls that ended meanwhile are still reported`);
       }
       if (!(await this.sleep(this.backoff.next(), generation))) return;
     }

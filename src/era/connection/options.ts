@@ -4,11 +4,11 @@
  * server's own fields and a core tls-config node. A configuration that cannot work throws
  * ERA_INVALID_INPUT naming the field, never echoing a secret.
  */
-import type { EventClaims } from './claims';
-import { EraError } from './errors';
-import { isObject } from './protocol';
+import type { EventClaims } from '../types';
+import { EraError } from '../errors';
+import { isObject } from '../protocol/values';
 import type { TlsSettings } from './rest';
-import type { Logger, ProtocolObserver } from './types';
+import type { Logger, ProtocolObserver } from '../types';
 
 export interface EraClientOptions {
   /** Base URL of the platform, `https://host[:port]`; REST and WebSocket share it. */

@@ -4,12 +4,15 @@
  * O(1) per event) together with the groups it already reached: every listener gets it
  * once, in arrival order, and the call table applies it once.
  */
-import { SUPPRESSED, snapshot, type CallTable } from './calls';
+import { SUPPRESSED, snapshot, type CallTable } from '../calls/table';
 import type { ClaimQueue } from './claims';
 import { matchesAny } from './patterns';
-import { eventNamesParty, type ListedCall, type UndecodableReason } from './protocol';
+import { eventNamesParty } from '../protocol/call-events';
+import { type ListedCall } from '../protocol/call-list';
+import { type UndecodableReason } from '../protocol/frames';
 import { KEPT_MAX, type Group, type KeptEvent, type Listener, type Subscriptions } from './subscriptions';
-import type { CallState, EraEvent } from './types';
+import type { CallState, EraEvent } from '../types';
+import { messageOf } from '../util/text';
 
 export interface DispatchCounters {
   decoded: number;
@@ -227,7 +230,7 @@ export class Dispatcher {
     try {
       listener.callback(ev);
     } catch (err) {
-      this.report.warnOnce(`An event listener failed: ${err instanceof Error ? err.message : String(err)}`);
+      this.report.warnOnce(`An event listener failed: ${messageOf(err)}`);
     }
   }
 }

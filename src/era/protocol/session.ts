@@ -1,0 +1,84 @@
+/**
+ * The REST login (era-platform.md §2.1): its request, what a session is made of (a bearer token
+ * or the session cookie, and the session's id), the headers that present it, and how a ban
+ * shows in an answer.
+ */
+import { PATHS, type PlatformRequest } from './paths';
+import { errorBodyText } from './replies';
+import { isObject, text } from './values';
+
+export function loginRequest(domain: string, login: string, password: string): PlatformRequest {
+  return {
+    method: 'POST',
+    path: PATHS.sessions,
+    // "token" is the documented value: the session's id comes back as `session_token`.
+    body: { domain, login, pwd: password, session_type: 'token' },
+  };
+}
+
+/** What a login gave us: a bearer token, or the session cookie(s) to send back, and the session's id. */
+export interface SessionCredentials {
+  token?: string;
+  /** `name=value` pairs as the server set them, joined for a Cookie header. */
+  cookie?: string;
+  /** The REST session's id, for the socket's `login` with `rsessionid`; undefined until known. */
+  id?: string;
+}
+
+/**
+ * The REST session's id in a login or `GET /rest/v1/iam/sessions/current` answer. The vendor's
+ * page says the id for a socket `login` comes from the current session; the field name is ours.
+ */
+export function sessionIdFrom(body: unknown): string | undefined {
+  return isObject(body) ? text(body.session_id) ?? text(body.sessionid) ?? text(body.id) : undefined;
+}
+
+/**
+ * Reads the session from a login response; undefined when it carries neither token nor cookie.
+ * The cookie is named EraSession on some builds and RSession on others, so every cookie the
+ * login set is kept under its own name.
+ */
+export function sessionFromLogin(body: unknown, setCookie: string | string[] | undefined): SessionCredentials | undefined {
+  const token = isObject(body) ? text(body.session_token) : undefined;
+  const pairs: string[] = [];
+  for (const line of setCookie === undefined ? [] : Array.isArray(setCookie) ? setCookie : [setCookie]) {
+    const pair = line.split(';', 1)[0]?.trim() ?? '';
+    const eq = pair.indexOf('=');
+    if (eq > 0 && eq < pair.length - 1) pairs.push(pair);
+  }
+  if (token === undefined && pairs.length === 0) return undefined;
+  const creds: SessionCredentials = {};
+  if (token !== undefined) creds.token = token;
+  if (pairs.length > 0) creds.cookie = pairs.join('; ');
+  const id = sessionIdFrom(body);
+  if (id !== undefined) creds.id = id;
+  return creds;
+}
+
+/** The value of the first cookie of a Cookie header (the session cookie's value is its id). */
+export function cookieValue(cookie: string): string | undefined {
+  const first = cookie.split(';', 1)[0] ?? '';
+  const value = first.slice(first.indexOf('=') + 1).trim();
+  return value === '' ? undefined : value;
+}
+
+export function sessionHeaders(session: SessionCredentials): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (session.token !== undefined) headers.authorization = `Bearer ${session.token}`;
+  if (session.cookie !== undefined) headers.cookie = session.cookie;
+  return headers;
+}
+
+export function tokenHeaders(token: string): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
+}
+
+/**
+ * A login the platform refused because the address is banned rather than because the password
+ * is wrong. The status codes are not documented: 403 is what a ban filter answers, and the
+ * body may say so.
+ */
+export function isBanAnswer(statusCode: number, responseBody: unknown): boolean {
+  if (statusCode === 403 || statusCode === 429) return true;
+  return statusCode >= 400 && /\bban/i.test(errorBodyText(responseBody));
+}
