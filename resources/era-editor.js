@@ -42,11 +42,16 @@
         }
         var defaults = node._def.defaults;
         var view = Object.create(node);
+        // Defined, not assigned: the editor's nodes are Proxies whose set trap would write
+        // an assignment through to the node itself.
+        function overlay(prop) {
+            Object.defineProperty(view, prop, { value: defaults[prop].value, enumerable: true, configurable: true });
+        }
         Object.keys(defaults).forEach(function (prop) {
             if (absent(node[prop]) && defaults[prop].value !== undefined) {
-                view[prop] = defaults[prop].value;
+                overlay(prop);
                 if (defaults.hasOwnProperty(prop + "Type")) {
-                    view[prop + "Type"] = defaults[prop + "Type"].value;
+                    overlay(prop + "Type");
                 }
             }
         });
