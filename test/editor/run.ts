@@ -53,7 +53,8 @@ const EXAMPLES = fs
   .sort();
 
 function buildIfNeeded(): void {
-  const missing = TYPES.some((t) => !fs.existsSync(path.join(root, 'dist', 'nodes', `${t}.js`)) || !fs.existsSync(path.join(root, 'dist', 'nodes', `${t}.html`)));
+  const built = [...TYPES.flatMap((t) => [`nodes/${t}.js`, `nodes/${t}.html`]), 'demo/start.js'];
+  const missing = built.some((f) => !fs.existsSync(path.join(root, 'dist', f)));
   if (!missing) return;
   console.log('dist/ is incomplete: npm run build');
   const r = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
