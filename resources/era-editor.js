@@ -28,6 +28,55 @@
         return (node && typeof node._ === "function") ? node._(key) : key;
     }
 
+    // Left out of the flow: saved before the property existed, or written by hand.
+    function absent(v) {
+        return v === undefined || v === null;
+    }
+
+    // The node as the runtime reads it: a property left out of the flow has its default,
+    // and so has the type of a TypedInput whose value is left out (the runtime's
+    // evaluateField takes both defaults then). Properties overlaid here are the view's own.
+    function asRun(node) {
+        if (!node || !node._def) {
+            return node;
+        }
+        var defaults = node._def.defaults;
+        var view = Object.create(node);
+        // Defined, not assigned: the editor's nodes are Proxies whose set trap would write
+        // an assignment through to the node itself.
+        function overlay(prop) {
+            Object.defineProperty(view, prop, { value: defaults[prop].value, enumerable: true, configurable: true });
+        }
+        Object.keys(defaults).forEach(function (prop) {
+            if (absent(node[prop]) && defaults[prop].value !== undefined) {
+                overlay(prop);
+                if (defaults.hasOwnProperty(prop + "Type")) {
+                    overlay(prop + "Type");
+                }
+            }
+        });
+        return view;
+    }
+
+    // Makes every validator of the node type judge what the runtime will use: a property
+    // left out of the flow is checked as its default, and so is an empty number field (the
+    // runtime reads "" there as the default). Without it, a flow saved before a property
+    // existed shows that property red, or the node invalid.
+    function absentAsDefault(type) {
+        var defaults = RED.nodes.getType(type).defaults;
+        Object.keys(defaults).forEach(function (prop) {
+            var validate = defaults[prop].validate;
+            if (typeof validate !== "function") {
+                return;
+            }
+            defaults[prop].validate = function (v, opt) {
+                var fallback = defaults[prop].value;
+                var useDefault = absent(v) || (v === "" && typeof fallback === "number");
+                return validate.call(asRun(this), useDefault ? fallback : v, opt);
+            };
+        });
+    }
+
     function blank(v) {
         return String(v === undefined ? "" : v).trim() === "";
     }
@@ -58,10 +107,10 @@
 
     // Validators. Each takes (v, opt), so that Node-RED shows the message it returns.
 
-    // A choice field: one of the values, or absent (the runtime then takes the default).
+    // A choice field: one of the values, or empty (the runtime then takes the default).
     function oneOf(values) {
         return function (v, opt) {
-            return v === undefined || v === null || v === "" || values.indexOf(v) !== -1;
+            return v === "" || values.indexOf(v) !== -1;
         };
     }
 
@@ -146,7 +195,7 @@
     // prepare(node, {
     //     config: true,                      a config node (fields #node-config-input-*)
     //     typed: { field: TYPED, ... },      TypedInputs, type kept in <field>Type
-    //     choice: "mode", fallback: "post",  a <select> and its value when the node has none
+    //     choice: "mode",                    a <select> (its default when the node has none)
     //     show: function (value) {},         shows the rows of the chosen value
     //     recheck: ["field", ...]            fields validated again when the choice changes
     // })
@@ -155,9 +204,29 @@
         var prefix = spec.config ? "#node-config-input-" : "#node-input-";
         $(prefix + "name").closest("form").data("eraEditing", node.id);
 
+        // A property left out of the flow shows the default the runtime uses (Node-RED
+        // would show an empty field, an unticked box), so pressing Done keeps behaviour.
+        var defaults = node._def.defaults;
+        var run = asRun(node);
+        Object.keys(defaults).forEach(function (prop) {
+            var input = $(prefix + prop);
+            if (!input.length) {
+                return;
+            }
+            if (typeof defaults[prop].value === "number" && !defaults[prop].required && !input.attr("placeholder")) {
+                input.attr("placeholder", defaults[prop].value); // an empty number field means it
+            }
+            if (input.attr("type") === "checkbox") {
+                // A flow written by hand may hold the box's value as text.
+                input.prop("checked", run[prop] === "false" ? false : !!run[prop]);
+            } else if (run.hasOwnProperty(prop)) {
+                input.val(run[prop]);
+            }
+        });
+
         var select = spec.choice ? $(prefix + spec.choice) : $();
         if (select.length && !select.val()) {
-            select.val(spec.fallback);
+            select.val(defaults[spec.choice].value);
         }
         Object.keys(spec.typed || {}).forEach(function (field) {
             var t = spec.typed[field];
@@ -191,6 +260,7 @@
         filled: filled,
         number: number,
         edited: edited,
+        absentAsDefault: absentAsDefault,
 
         oneOf: oneOf,
         optional: optional,

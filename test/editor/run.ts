@@ -9,7 +9,12 @@
  *   - every node's edit dialog opens with no console error and no untranslated label, in
  *     English and in Russian;
  *   - every example is listed under Import → Examples and imports with no unknown node and
- *     no invalid node;
+ *     no invalid node, config nodes included; each Era node's dialog opens with no red field
+ *     and Done keeps the node valid (imported.ts);
+ *   - `npm start` opens on the demo flow with nothing over it, also in a user directory an
+ *     older launcher left, and stops on Ctrl+C (demo-start.ts);
+ *   - a flow saved by the first release imports valid and deploys without a warning
+ *     (old-flow.ts);
  * and saves the README's screenshots in docs/images/. Exits non-zero on any failure; stops
  * everything it started and removes its temporary directories.
  *
@@ -19,11 +24,14 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Page } from 'playwright-core';
 import { startSimulator, type Simulator } from '../../src/simulator';
+import { checkDemoStart } from './demo-start';
+import { dialogProblems, invalidNodes } from './imported';
+import { checkOldFlow } from './old-flow';
+import { CHROMIUM, CHROMIUM_ARGS, check, closeTrays, fail, freePort, openEditor, root, stopChild, tally, type ErrorWatch } from './harness';
 
 // The editor's globals, inside page.evaluate callbacks.
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -31,23 +39,11 @@ declare const RED: any;
 declare const $: any;
 declare const document: any;
 
-const root = path.resolve(__dirname, '..', '..');
 /** The package's node types, as package.json lists them for Node-RED. */
 const TYPES = Object.keys(
   (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { 'node-red': { nodes: Record<string, string> } })['node-red'].nodes,
 );
 const FLOW_TYPES = TYPES.filter((t) => t !== 'era-server');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--headless',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const shotsSetting = process.env.EDITOR_TEST_SCREENSHOTS;
 // A test run must not rewrite tracked files, so screenshots are saved only when asked for.
 const SHOTS = !shotsSetting || shotsSetting === '0' ? undefined : path.resolve(shotsSetting);
@@ -56,36 +52,13 @@ const EXAMPLES = fs
   .filter((f) => f.endsWith('.json'))
   .sort();
 
-let passed = 0;
-const failures: string[] = [];
-function check(ok: boolean, what: string, detail = ''): boolean {
-  if (ok) {
-    passed++;
-    console.log(`  ✔ ${what}`);
-  } else {
-    failures.push(`${what}${detail ? `: ${detail}` : ''}`);
-    console.log(`  ✘ ${what}${detail ? `\n      ${detail}` : ''}`);
-  }
-  return ok;
-}
-
 function buildIfNeeded(): void {
-  const missing = TYPES.some((t) => !fs.existsSync(path.join(root, 'dist', 'nodes', `${t}.js`)) || !fs.existsSync(path.join(root, 'dist', 'nodes', `${t}.html`)));
+  const built = [...TYPES.flatMap((t) => [`nodes/${t}.js`, `nodes/${t}.html`]), 'demo/start.js'];
+  const missing = built.some((f) => !fs.existsSync(path.join(root, 'dist', f)));
   if (!missing) return;
   console.log('dist/ is incomplete: npm run build');
   const r = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) throw new Error('npm run build failed');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** A Node-RED user directory with this checkout installed (linked) and no first-run prompts. */
@@ -137,15 +110,6 @@ async function startNodeRed(userDir: string, port: number): Promise<{ child: Chi
   throw new Error(`Node-RED did not start within 60 s:\n${output}`);
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGINT');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}
-
 function readExample(file: string): Array<Record<string, unknown>> {
   return JSON.parse(fs.readFileSync(path.join(root, 'examples', file), 'utf8')) as Array<Record<string, unknown>>;
 }
@@ -166,55 +130,12 @@ async function deployShowcase(url: string, sim: Simulator): Promise<void> {
   if (!res.ok) throw new Error(`deploying the showcase flow failed: HTTP ${res.status} ${await res.text()}`);
 }
 
-/** Console errors, uncaught exceptions and failed requests of a page since the last take(). */
-function watchErrors(page: Page): { take(): string[] } {
-  let errors: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => errors.push(`exception: ${e.message}`));
-  page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
-  page.on('response', (r) => {
-    if (r.status() >= 400) errors.push(`HTTP ${r.status()}: ${r.url()}`);
-  });
-  return {
-    take() {
-      const out = errors;
-      errors = [];
-      return out;
-    },
-  };
-}
-
-async function openEditor(browser: Browser, url: string, locale: string): Promise<{ page: Page; errors: { take(): string[] }; close(): Promise<void> }> {
-  const context = await browser.newContext({ locale, viewport: { width: 1680, height: 1000 }, deviceScaleFactor: 1 });
-  const page = await context.newPage();
-  const errors = watchErrors(page);
-  await page.goto(url);
-  await page.waitForFunction(() => typeof RED !== 'undefined' && RED.nodes && RED.nodes.getType('era-wait') && $('#red-ui-palette-container .red-ui-palette-node').length > 0, null, {
-    timeout: 60000,
-  });
-  // The loading screen fades out; the workspace is ready when a tab is active.
-  await page.waitForFunction(() => !!RED.workspaces.active() && $('#red-ui-main-container').is(':visible'), null, { timeout: 30000 });
-  await page.waitForTimeout(500);
-  return { page, errors, close: () => context.close() };
-}
-
 /** Text that is an i18n key rather than a translation: the catalog is missing a key. */
 async function untranslated(page: Page, selector: string): Promise<string[]> {
   return page.evaluate((sel: string) => {
     const text = $(sel).text() + ' ' + $(sel).find('input[placeholder]').map((_i: number, e: any) => e.placeholder).get().join(' ');
     return text.match(/\bera-[a-z]+\.[A-Za-z.]+[A-Za-z]/g) || [];
   }, selector);
-}
-
-async function closeTrays(page: Page): Promise<void> {
-  for (let i = 0; i < 5; i++) {
-    const open = await page.evaluate(() => $('.red-ui-tray').length);
-    if (!open) return;
-    await page.evaluate(() => RED.tray.close());
-    await page.waitForTimeout(250);
-  }
 }
 
 /** Adds a node of `type` by dragging it from the palette, as a user would; returns its id. */
@@ -277,7 +198,7 @@ async function checkPalette(page: Page, lang: string): Promise<void> {
 
 async function checkDialogs(
   page: Page,
-  errors: { take(): string[] },
+  errors: ErrorWatch,
   lang: string,
   shots: { simUrl?: string; server?: string; ru?: string },
 ): Promise<void> {
@@ -349,7 +270,7 @@ async function checkDialogs(
   }
 }
 
-async function checkExamples(page: Page, errors: { take(): string[] }): Promise<void> {
+async function checkExamples(page: Page, errors: ErrorWatch): Promise<void> {
   // Import → Examples: the editor reads the list and each flow from the runtime's examples library.
   const lib = 'library/examples/flows/@era-cti/node-red-era';
   const listed = await page.evaluate(async (p: string) => {
@@ -378,31 +299,33 @@ async function checkExamples(page: Page, errors: { take(): string[] }): Promise<
         RED.nodes.eachNode((x: any) => {
           if (!before.has(x.id)) added.push(x);
         });
-        // The shared era-server: imported once, reused by later examples.
-        const servers: Record<string, any> = {};
-        RED.nodes.eachConfig((x: any) => {
-          if (x.type === 'era-server') servers[x.id] = x;
-        });
+        // The shared era-server: imported once, reused by later examples; checked with each.
+        const ids = new Set<string>(added.map((x) => x.id));
         const problems: string[] = [];
         for (const x of added) {
-          if (x.type === 'unknown' || !RED.nodes.getType(x.type)) problems.push(`unknown type ${x.type}`);
-          if (x.valid === false) problems.push(`invalid ${x.type} "${x.name || x.id}"${x.validationErrors ? ` (${x.validationErrors.join(', ')})` : ''}`);
-          if (x.type.indexOf('era-') === 0) {
-            const server = servers[x.server];
-            if (!server) problems.push(`${x.type} "${x.name || x.id}" has no era-server`);
-            else if (server.valid === false) problems.push(`its era-server is invalid`);
-          }
+          if (x.type.indexOf('era-') !== 0) continue;
+          const server = RED.nodes.node(x.server);
+          if (!server || server.type !== 'era-server') problems.push(`${x.type} "${x.name || x.id}" has no era-server`);
+          else ids.add(server.id);
         }
-        return { count: added.length, expected: nodes.filter((x: any) => x.type !== 'era-server').length, problems };
+        return { count: added.length, expected: nodes.filter((x: any) => x.type !== 'era-server').length, ids: [...ids], problems };
       },
       { p: lib, n: name },
     );
     await page.waitForTimeout(200);
+    result.problems.push(...(await invalidNodes(page, result.ids)));
     const errs = errors.take();
     check(
       result.count === result.expected && result.expected === flow.length - 1 && result.problems.length === 0 && errs.length === 0,
-      `example ${file}: imports from Import → Examples with every node known and valid`,
+      `example ${file}: imports from Import → Examples with every node, its server included, known and valid`,
       [result.count !== result.expected ? `${result.count} of ${result.expected} nodes imported` : '', ...result.problems, ...errs].filter(Boolean).join('; '),
+    );
+    const inDialogs = await dialogProblems(page, result.ids);
+    const dialogErrs = errors.take();
+    check(
+      inDialogs.length === 0 && dialogErrs.length === 0,
+      `example ${file}: every Era node's dialog opens with no red field, and Done keeps it valid with the defaults`,
+      [...inDialogs, ...dialogErrs].join('; '),
     );
   }
 }
@@ -427,6 +350,10 @@ async function main(): Promise<void> {
   process.once('SIGTERM', onSignal);
 
   try {
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    cleanup.push(() => browser.close());
+    await checkDemoStart(browser, cleanup);
+
     // The examples' port when it is free, so the screenshots show what a user types.
     const sim = await startSimulator({ port: 8088 }).catch(() => startSimulator({ port: 0 }));
     cleanup.push(() => sim.stop());
@@ -436,9 +363,6 @@ async function main(): Promise<void> {
     cleanup.push(() => stopChild(red.child));
     console.log(`Node-RED ${red.url} (user dir ${userDir}), simulator ${sim.url}, Chromium ${CHROMIUM}`);
     await deployShowcase(red.url, sim);
-
-    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-    cleanup.push(() => browser.close());
 
     console.log('English editor');
     {
@@ -490,6 +414,9 @@ async function main(): Promise<void> {
       await close();
     }
 
+    console.log('A flow saved by the first release');
+    await checkOldFlow(browser, red.url, sim);
+
     console.log('Russian editor');
     {
       const { page, errors, close } = await openEditor(browser, red.url, 'ru-RU');
@@ -514,9 +441,10 @@ async function main(): Promise<void> {
 
 main()
   .catch((err: unknown) => {
-    failures.push(`the run itself: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    fail(`the run itself: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   })
   .finally(() => {
+    const { passed, failures } = tally();
     console.log('');
     if (failures.length) {
       console.log('Failures:');
