@@ -1,0 +1,32 @@
+import { actions } from './scenarios/actions';
+import { eraEvents } from './scenarios/events';
+import { noSecretsShown } from './scenarios/secrets';
+import { webhookDeliveries } from './scenarios/webhook';
+import { Case } from './support/case';
+import { hashPassword } from './support/settings';
+
+const BASIC = { user: 'flows', pass: 'e2e-basic-pass' };
+
+describe("Node-RED with httpNodeRoot '/api' and httpNodeAuth (HTTP nodes apart from the editor, behind basic auth)", function () {
+  const c = new Case({
+    name: 'http-node-root',
+    settings: { httpNodeRoot: '/api', httpNodeAuth: { user: BASIC.user, pass: hashPassword(BASIC.pass) } },
+    access: { root: '/api', auth: BASIC },
+    secrets: { 'the basic auth password': BASIC.pass },
+  });
+
+  before(async function () {
+    this.timeout(180_000);
+    await c.start();
+  });
+
+  after(async function () {
+    this.timeout(30_000);
+    await c.stop();
+  });
+
+  eraEvents(c);
+  actions(c);
+  webhookDeliveries(c, { basicAuth: true });
+  noSecretsShown(c);
+});
