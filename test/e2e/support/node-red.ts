@@ -79,7 +79,7 @@ export class NodeRed {
     while (Date.now() < limit) {
       if (child.exitCode !== null || child.signalCode !== null) break;
       try {
-        await fetch(`${this.url}/`, { signal: AbortSignal.timeout(2000) });
+        await (await fetch(`${this.url}/`, { signal: AbortSignal.timeout(2000) })).arrayBuffer();
         return;
       } catch {
         await sleep(200);
@@ -102,14 +102,12 @@ export class NodeRed {
 
   /** A request to the admin API (the editor's), with the bearer token when there is one. */
   admin(apiPath: string, init: RequestInit & { json?: unknown } = {}): Promise<Response> {
-    const headers = new Headers(init.headers);
+    const { json, ...rest } = init;
+    const headers = new Headers(rest.headers);
     if (this.token !== undefined && !headers.has('Authorization')) headers.set('Authorization', `Bearer ${this.token}`);
-    let body = init.body;
-    if (init.json !== undefined) {
-      headers.set('Content-Type', 'application/json');
-      body = JSON.stringify(init.json);
-    }
-    return fetch(`${this.url}${apiPath}`, { ...init, headers, body, signal: init.signal ?? AbortSignal.timeout(30_000) });
+    if (json !== undefined) headers.set('Content-Type', 'application/json');
+    const body = json === undefined ? rest.body : JSON.stringify(json);
+    return fetch(`${this.url}${apiPath}`, { ...rest, headers, body, signal: rest.signal ?? AbortSignal.timeout(30_000) });
   }
 
   /** A token for an adminAuth user, as the editor's login gets it (`POST /auth/token`). */
@@ -131,14 +129,11 @@ export class NodeRed {
 
   /** A request to the flows' HTTP endpoints: under httpNodeRoot, with httpNodeAuth's credentials. */
   node(nodePath: string, init: RequestInit & { auth?: boolean } = {}): Promise<Response> {
-    const headers = new Headers(init.headers);
+    const { auth: withAuth, ...rest } = init;
+    const headers = new Headers(rest.headers);
     const auth = this.access.auth;
-    if (auth && init.auth !== false) headers.set('Authorization', `Basic ${Buffer.from(`${auth.user}:${auth.pass}`).toString('base64')}`);
-    return fetch(this.nodeUrl(nodePath), { ...init, headers, signal: init.signal ?? AbortSignal.timeout(30_000) });
-  }
-
-  nodeUrl(nodePath: string): string {
+    if (auth && withAuth !== false) headers.set('Authorization', `Basic ${Buffer.from(`${auth.user}:${auth.pass}`).toString('base64')}`);
     const root = (this.access.root ?? '/').replace(/\/+$/, '');
-    return `${this.url}${root}${nodePath}`;
+    return fetch(`${this.url}${root}${nodePath}`, { ...rest, headers, signal: rest.signal ?? AbortSignal.timeout(30_000) });
   }
 }
