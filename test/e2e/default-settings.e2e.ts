@@ -1,6 +1,6 @@
 import { actions } from './scenarios/actions';
 import { dialogButtons, eraCheckCommand } from './scenarios/dialog';
-import { eraEvents } from './scenarios/events';
+import { eraEvents, redeployMidCall } from './scenarios/events';
 import { noSecretsShown } from './scenarios/secrets';
 import { registeredDeliveries, webhookDeliveries } from './scenarios/webhook';
 import { Case } from './support/case';
@@ -20,6 +20,7 @@ describe('Node-RED with its own settings.js (editor and HTTP nodes on /)', funct
 
   eraEvents(c);
   actions(c);
+  redeployMidCall(c);
   dialogButtons(c);
   eraCheckCommand(c);
   webhookDeliveries(c);

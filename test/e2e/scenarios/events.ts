@@ -5,7 +5,7 @@ import type { SimEvent } from '../../../src/simulator';
 import type { Case } from '../support/case';
 import { ID } from '../support/flow';
 import { installedFile } from '../support/package';
-import { logUntil } from '../support/probe';
+import { logUntil, type LogEntry } from '../support/probe';
 
 /** "connected" as the installed package's catalogs say it (the runtime's language decides which). */
 function connectedTexts(userDir: string): string[] {
@@ -55,5 +55,34 @@ function callEvents(c: Case): void {
     } finally {
       c.sim.off('event', record);
     }
+  });
+}
+
+/** The editor's Deploy button (full) while a call is ringing: the new flows report the rest of the call, nothing twice. */
+export function redeployMidCall(c: Case): void {
+  describe('a full redeploy mid-call', function () {
+    it("emits the rest of the call's events once each after POST /flows", async function () {
+      const call = await c.ctl.startCall({ from: '+79165550000', to: '105' });
+      await logUntil(c.red, (l) => l.some((e) => e.tag === 'events' && e.connectionId === call.connectionid && e.topic === 'callevents.invite'), "the call's invite");
+      const before = new Set((await c.ctl.subscriptions()).map((s) => `${s.connectionId} ${s.id}`));
+      await c.deploy();
+      // The new flows' own subscription, so that what follows is heard live.
+      for (let i = 0; i < 100; i++) {
+        const now = (await c.ctl.subscriptions()).map((s) => `${s.connectionId} ${s.id}`);
+        if (now.length > 0 && now.every((s) => !before.has(s))) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await c.ctl.answer(call.id);
+      await c.ctl.hangup(call.id);
+      const mine = (e: LogEntry) => e.tag === 'events' && e.connectionId === call.connectionid;
+      const log = await logUntil(c.red, (l) => l.some((e) => mine(e) && e.topic === 'callevents.dlg_stop'), "the call's dlg_stop");
+      const topics = log.filter(mine).map((e) => e.topic);
+      for (const topic of ['callevents.invite', 'callevents.dlg_start', 'callevents.dlg_end', 'callevents.dlg_stop']) {
+        assert.equal(topics.filter((t) => t === topic).length, 1, `${topic} once in ${JSON.stringify(topics)}`);
+      }
+      const ids = log.filter(mine).map((e) => e.eventId);
+      assert.equal(new Set(ids).size, ids.length, 'no event emitted twice');
+      assert.equal(log.filter(mine).find((e) => e.topic === 'callevents.dlg_start')?.call?.from, '+79165550000', 'msg.call still knows the call');
+    });
   });
 }

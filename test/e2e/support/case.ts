@@ -50,11 +50,16 @@ export class Case {
     writeSettings(userDir, this.setup.settings ?? {});
     this.red = await NodeRed.start(userDir, this.setup.access);
     await this.logIn();
+    await this.deploy();
+    this.comms = await Comms.open(this.red.url, this.red.token);
+  }
+
+  /** A full deploy of the test flow, under a new name; resolves once the new flows answer. */
+  async deploy(): Promise<void> {
     this.rev = `${this.setup.name}-${++deployments}`;
     const register = this.setup.register ? { publicUrl: this.red.url } : undefined;
     await this.red.deploy(testFlow({ platform: this.platform, rev: this.rev, register }));
     await flowsAnswer(this.red, this.rev);
-    this.comms = await Comms.open(this.red.url, this.red.token);
   }
 
   /** As the editor's login: later admin requests carry the adminAuth user's token. */
