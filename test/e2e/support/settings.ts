@@ -15,11 +15,16 @@ function nodeRedModule(name: string): string {
   return require.resolve(name, { paths: [NODE_RED_DIR, path.join(NODE_RED_DIR, 'node_modules')] });
 }
 
-/** A setting's value as JavaScript source: data as JSON, or code given as `{ code }`. */
-export type SettingValue = { code: string } | string | number | boolean | null | SettingValue[] | { [key: string]: SettingValue };
+/** JavaScript written into settings.js as it is (a function, a require). */
+export class Code {
+  constructor(readonly source: string) {}
+}
+
+/** A setting's value: data, written as JSON, with Code where it holds code. */
+export type SettingValue = Code | string | number | boolean | null | SettingValue[] | { [key: string]: SettingValue };
 
 function source(value: SettingValue): string {
-  if (value !== null && typeof value === 'object' && !Array.isArray(value) && typeof value.code === 'string') return value.code;
+  if (value instanceof Code) return value.source;
   if (Array.isArray(value)) return `[${value.map(source).join(', ')}]`;
   if (value !== null && typeof value === 'object') {
     return `{ ${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}: ${source(v)}`).join(', ')} }`;
@@ -44,6 +49,6 @@ export function hashPassword(password: string): string {
 }
 
 /** Source of an express body parser of Node-RED's own express (`json`, `text`), for httpNodeMiddleware. */
-export function expressParser(kind: 'json' | 'text'): { code: string } {
-  return { code: `require(${JSON.stringify(nodeRedModule('express'))}).${kind}()` };
+export function expressParser(kind: 'json' | 'text'): Code {
+  return new Code(`require(${JSON.stringify(nodeRedModule('express'))}).${kind}()`);
 }
