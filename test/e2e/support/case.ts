@@ -50,6 +50,7 @@ export class Case {
     writeSettings(userDir, this.setup.settings ?? {});
     this.red = await NodeRed.start(userDir, this.setup.access);
     await this.logIn();
+    await this.red.flowsLoaded();
     await this.deploy();
     this.comms = await Comms.open(this.red.url, this.red.token);
   }

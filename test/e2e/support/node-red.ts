@@ -117,6 +117,25 @@ export class NodeRed {
     return ((await res.json()) as { access_token: string }).access_token;
   }
 
+  /**
+   * Waits until the runtime has loaded its flows, as the editor reads them (`GET /flows`) before
+   * a user can deploy. Node-RED listens before that load ends, and the load's credentials would
+   * replace those of a deploy made meanwhile.
+   */
+  async flowsLoaded(timeoutMs = 30_000): Promise<void> {
+    const limit = Date.now() + timeoutMs;
+    let last = '';
+    while (Date.now() < limit) {
+      const res = await this.admin('/flows', { headers: { 'Node-RED-API-Version': 'v2' } });
+      const text = await res.text();
+      last = `HTTP ${res.status} ${text}`;
+      // Before the load ends the runtime has no flows: v2 answers null.
+      if (res.status === 200 && (JSON.parse(text) as { rev?: string } | null)?.rev !== undefined) return;
+      await sleep(100);
+    }
+    throw new Error(`GET /flows did not answer the loaded flows within ${timeoutMs} ms (last: ${last.slice(0, 200)})`);
+  }
+
   /** A full deploy, as the editor's Deploy button sends it (credentials inside the nodes). */
   async deploy(flows: unknown[]): Promise<void> {
     const res = await this.admin('/flows', {
