@@ -20,10 +20,10 @@ describe('Node-RED with its own settings.js (editor and HTTP nodes on /)', funct
 
   eraEvents(c);
   actions(c);
-  redeployMidCall(c);
   dialogButtons(c);
   eraCheckCommand(c);
   webhookDeliveries(c);
   registeredDeliveries(c);
+  redeployMidCall(c);
   noSecretsShown(c);
 });
