@@ -1,6 +1,6 @@
 /**
  * EraClient: the facade a config node holds. One REST pool, at most one WebSocket (open
- * only while something listens), the subscriptions, the dispatcher and the call table,
+ * only while something listens), the subscriptions, the event pipeline and the call table,
  * behind a small API. Knows nothing of Node-RED.
  */
 import { EventEmitter, setMaxListeners } from 'node:events';
@@ -9,7 +9,7 @@ import { CallTable, snapshot } from './calls/table';
 import { ClaimQueue } from './events/claims';
 import { clipText, messageOf, shownValue } from './util/text';
 import { unserialisable, validateCommand, type CallCommand } from './commands/validate';
-import { Dispatcher } from './events/dispatch';
+import { EventPipeline } from './events/pipeline';
 import { EraError, makeRedactor, type Redactor } from './errors';
 import { GapFill } from './events/gapfill';
 import { granted, refusal, setUpConnection, type ConnectionSetup } from './connection/handshake';
@@ -128,7 +128,7 @@ export class EraClient extends EventEmitter {
   private readonly session: Session;
   private readonly socket: EraSocket;
   private readonly subscriptions: Subscriptions;
-  private readonly dispatcher: Dispatcher;
+  private readonly pipeline: EventPipeline;
   private readonly gapFill: GapFill;
   private readonly counters: ClientStats = { received: 0, decoded: 0, undecodable: 0, duplicates: 0, reconnects: 0 };
   private readonly warned = new Set<string>();
@@ -202,8 +202,8 @@ export class EraClient extends EventEmitter {
           this.gapFill.stop();
           this.gapFill.outage();
         },
-        event: (ev, subscriptionId) => this.dispatcher.event(ev, subscriptionId),
-        undecodable: (reason, method) => this.dispatcher.undecodable(reason, method),
+        event: (ev, subscriptionId) => this.pipeline.event(ev, subscriptionId),
+        undecodable: (reason, method) => this.pipeline.undecodable(reason, method),
       },
       this.counters,
     );
@@ -222,15 +222,15 @@ export class EraClient extends EventEmitter {
         debug: (msg) => this.logger.debug(msg),
         warnOnce: (msg) => this.warnOnce(msg),
         problem: (detail) => this.subscriptionState(detail),
-        adopted: (listener) => this.dispatcher.adopt(listener),
+        adopted: (listener) => this.pipeline.adopt(listener),
       },
     );
     this.claimQueue = options.claims === undefined ? undefined : new ClaimQueue(options.claims, { warnOnce: (msg) => this.warnOnce(msg) });
-    this.dispatcher = new Dispatcher(this.subscriptions, this.calls, this.counters, { warnOnce: (msg, key) => this.warnOnce(msg, key) }, this.claimQueue);
+    this.pipeline = new EventPipeline(this.subscriptions, this.calls, this.counters, { warnOnce: (msg, key) => this.warnOnce(msg, key) }, this.claimQueue);
     this.gapFill = new GapFill({
       send: (req) => this.call(req),
       table: this.calls,
-      replay: (ev, listed) => this.dispatcher.replay(ev, listed),
+      replay: (ev, listed) => this.pipeline.replay(ev, listed),
       maxCalls: s.callTableCap,
       retryMinMs: s.reconnectMinMs,
       retryMaxMs: s.reconnectMaxMs,
@@ -342,7 +342,7 @@ export class EraClient extends EventEmitter {
    */
   ingest(ev: EraEvent): CallState | undefined {
     this.assertUsable();
-    const state = this.dispatcher.ingest(ev);
+    const state = this.pipeline.ingest(ev);
     return state === undefined ? undefined : snapshot(state);
   }
 
@@ -516,7 +516,7 @@ export class EraClient extends EventEmitter {
   private track(delta: number): void {
     this.trackers += delta;
     if (this.trackers > 0 && this.tracker === undefined) {
-      this.tracker = this.subscriptions.add({ events: CALL_TABLE_EVENTS }, () => undefined);
+      this.tracker = this.subscriptions.add({ events: CALL_TABLE_EVENTS, passive: true }, () => undefined);
     } else if (this.trackers === 0 && this.tracker !== undefined) {
       this.subscriptions.remove(this.tracker);
       this.tracker = undefined;

@@ -72,7 +72,9 @@ describe('claim keys', () => {
   it('an event by its id; the start and the end of a call also by the call, so a made-up one and the live one are one', () => {
     assert.deepEqual(claimKeys(event('callevents.dlg_start', {}, 'e1', 'c1')), ['e1']);
     assert.deepEqual(claimKeys(event('callevents.invite', {}, 'e2', 'c1')), ['e2', 'call:c1:invite']);
-    assert.deepEqual(claimKeys(event('callevents.dlg_end', {}, 'replayed-c1-dlg_end', 'c1')), ['replayed-c1-dlg_end', 'call:c1:dlg_end']);
+    assert.deepEqual(claimKeys(event('callevents.dlg_end', {}, 'replayed-c1-dlg_end', 'c1')), ['replayed-c1-dlg_end', 'call:c1:end']);
+    // A later dialog's end, after the call's own: per dialog, its own id only (era-platform.md §5.4).
+    assert.deepEqual(claimKeys(event('callevents.dlg_end', {}, 'e4', 'c1'), false), ['e4']);
     assert.deepEqual(claimKeys(event('ccsevents.call_set_state', { state: 'end' }, 'e3', 'c1')), ['e3']);
   });
 

@@ -5,7 +5,7 @@
  * the socket; then the receiver's own patterns decide what it emits. Made-up events of its
  * reconciliation take the same way out.
  */
-import { SeenEvents } from './dispatch';
+import { SeenEvents } from './dedup';
 import { matchesAny, type Pattern } from './patterns';
 import { Reconciler, type ReconcileDeps } from './reconcile';
 import type { CallState, EraEvent } from '../types';
