@@ -7,7 +7,7 @@
  */
 export { EraClient } from './client';
 export type { ClientState, ClientStats, CommandResult, EraClientOptions, ListenHandle, RestOptions, RestResult, TestResult, TlsConfig } from './client';
-export { EraError, describeNetworkError, makeRedactor, type EraErrorCode, type Redactor } from './errors';
+export { EraError, describeNetworkError, makeRedactor, shownUrl, type EraErrorCode, type Redactor } from './errors';
 export type { CallState, CallDirection, CallPhase, EraEvent, EventClaims, JsonObject, Logger, ProtocolObserver, ValidCommand } from './types';
 
 export { validateCallId, validateCommand, validateDigits, type CallCommand } from './commands/validate';
@@ -23,6 +23,7 @@ export { WebhookInbox } from './events/webhook-inbox';
 export { WebhookRegistration, webhookClasses, type RegistrationDeps, type RegistrationState } from './events/webhook-registration';
 
 export type { ConnectionSetup } from './connection/handshake';
+export { checkedBaseUrl } from './connection/options';
 export { proxyFor, tunnel } from './connection/proxy';
 export { connectOptions, type TlsSettings } from './connection/rest';
 

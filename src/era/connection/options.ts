@@ -5,8 +5,9 @@
  * ERA_INVALID_INPUT naming the field, never echoing a secret.
  */
 import type { EventClaims } from '../types';
-import { EraError } from '../errors';
+import { EraError, shownUrl } from '../errors';
 import { isObject } from '../protocol/values';
+import { clipText } from '../util/text';
 import type { TlsSettings } from './rest';
 import type { Logger, ProtocolObserver } from '../types';
 
@@ -92,27 +93,31 @@ export function invalid(message: string): EraError {
   return new EraError('ERA_INVALID_INPUT', message);
 }
 
-function baseUrl(raw: unknown): URL {
+/**
+ * The platform's base URL, checked: `http(s)://host[:port]` and nothing more. No message
+ * repeats a user name or password typed into it (shownUrl), whichever check fails first.
+ */
+export function checkedBaseUrl(raw: unknown): URL {
   if (typeof raw !== 'string' || raw.trim() === '') {
     throw invalid('The server URL is empty: give the platform\'s address, e.g. https://era.example.com');
   }
   const text = raw.trim();
-  if (/\s/.test(text)) {
-    throw invalid(`The server URL "${text}" has spaces in it: give the platform's web address, e.g. https://era.example.ru`);
+  // Before anything that repeats the URL: the @ may come after a password.
+  if (text.includes('@')) throw invalid(`The server URL ${shownUrl(text)} must not contain a user name or password: use the login fields`);
+  if (/[\s\x00-\x1f\x7f]/.test(text)) {
+    throw invalid(`The server URL ${shownUrl(text)} has spaces in it (or invisible characters): give the platform's web address, e.g. https://era.example.ru`);
   }
   if (!/^https?:\/\//i.test(text)) {
-    throw invalid(`The server URL "${text}" must start with https:// or http://, e.g. https://${text.replace(/^[a-z]+:\/*/i, '')}`);
+    throw invalid(`The server URL ${shownUrl(text)} must start with https:// or http://, e.g. https://${clipText(text.replace(/^[a-z]+:\/*/i, ''))}`);
   }
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw invalid(`The server URL "${text}" is not a valid address`);
+    throw invalid(`The server URL ${shownUrl(text)} is not a valid address`);
   }
-  // Not echoed: the URL itself holds the secret.
-  if (url.username || url.password) throw invalid('The server URL must not contain a user name or password: use the login fields');
   if (url.pathname !== '/' || url.search || url.hash) {
-    throw invalid(`The server URL "${text}" must be just https://host[:port], without a path`);
+    throw invalid(`The server URL ${shownUrl(text)} must be just https://host[:port], without a path`);
   }
   return url;
 }
@@ -201,5 +206,5 @@ function tlsSettings(options: EraClientOptions): TlsSettings {
 
 export function resolveOptions(options: EraClientOptions): ResolvedOptions {
   if (!isObject(options)) throw invalid('EraClient needs an options object');
-  return { origin: baseUrl(options.url), settings: settings(options), credentials: credentials(options), tls: tlsSettings(options) };
+  return { origin: checkedBaseUrl(options.url), settings: settings(options), credentials: credentials(options), tls: tlsSettings(options) };
 }
