@@ -23,7 +23,7 @@ export { WebhookInbox } from './events/webhook-inbox';
 export { WebhookRegistration, webhookClasses, type RegistrationDeps, type RegistrationState } from './events/webhook-registration';
 
 export type { ConnectionSetup } from './connection/handshake';
-export { checkedBaseUrl } from './connection/options';
+export { checkedBaseUrl, MAX_TIMER_MS } from './connection/options';
 export { proxyFor, tunnel } from './connection/proxy';
 export { connectOptions, type TlsSettings } from './connection/rest';
 

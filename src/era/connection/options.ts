@@ -148,16 +148,33 @@ function credential(value: unknown, field: string, where: 'header' | 'body'): st
   return given;
 }
 
+/**
+ * The longest delay Node's timers take (2^31-1 ms, 24.8 days): a longer one fires after 1 ms
+ * instead, with a TimeoutOverflowWarning — a poll or a ping that was meant to be rare would loop.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The longest a timing option can be: milliseconds as they are, seconds (subscriptionExpires) times 1000. */
+function longest(key: keyof Settings): number | undefined {
+  if (key.endsWith('Ms')) return MAX_TIMER_MS;
+  return key === 'subscriptionExpires' ? Math.floor(MAX_TIMER_MS / 1000) : undefined;
+}
+
+/** Every timing longer than a timer can wait is shortened to what it can, with one warning. */
 function settings(opts: EraClientOptions): Settings {
   const out = { ...DEFAULTS };
+  const shortened: string[] = [];
   for (const key of Object.keys(DEFAULTS) as Array<keyof Settings>) {
     const value = opts[key];
     if (value === undefined) continue;
     const ok = typeof value === 'number' && Number.isFinite(value) && (key === 'recordingRetries' || key === 'socketLingerMs' ? value >= 0 : value > 0);
     if (!ok) throw invalid(`Option ${key} must be a positive number, got ${String(value)}`);
-    out[key] = value;
+    const max = longest(key);
+    if (max !== undefined && value > max) shortened.push(key);
+    out[key] = max !== undefined ? Math.min(value, max) : value;
   }
   if (out.reconnectMaxMs < out.reconnectMinMs) throw invalid('Option reconnectMaxMs must not be below reconnectMinMs');
+  if (shortened.length > 0) opts.logger?.warn(`${shortened.join(', ')} longer than 24.8 days, the longest a timer can wait: shortened to that`);
   return out;
 }
 
