@@ -18,6 +18,7 @@ export { callFromPlatform, snapshot, type CallTable } from './calls/table';
 export { compilePatterns, isTopicPattern, matchesPattern } from './events/patterns';
 export { CLAIM_TIMEOUT_MS } from './events/claims';
 export { diffCalls, PollChangeKeys, type CallSnapshot, type PollChange } from './events/poll-diff';
+export { GAP_FILL_HORIZON_MS } from './events/gapfill';
 export type { ListenSpec } from './events/subscriptions';
 export { WebhookInbox } from './events/webhook-inbox';
 export { WebhookRegistration, webhookClasses, type RegistrationDeps, type RegistrationState } from './events/webhook-registration';
