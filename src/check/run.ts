@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EraClient, type EraClientOptions } from '../era';
+import { EraClient, type EraClientOptions, MAX_TIMER_MS } from '../era';
 import { callListStep, testCallStep } from './calls';
 import { connectionInfoStep } from './connection-info';
 import { openSocket, setupStep, socketLoginStep, subscribeStep, upgradeStep, type SocketOutcome } from './connection';
@@ -208,7 +208,9 @@ export async function runReport(options: CheckOptions): Promise<Report> {
   if (client !== undefined && origin !== undefined) {
     const scheme = origin.protocol === 'https:' ? 'https' : 'http';
     list.add('config', result('pass', `${scheme} URL, ${authMode === 'user' ? 'user login and password' : 'integration point token'}`));
-    const ctx: CheckContext = { client, recorder, scrub, authMode, timeoutMs: o.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS };
+    // As the client shortens a timeout no timer can wait (the connection's steps wait five of them).
+    const timeoutMs = Math.min(o.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS, Math.floor(MAX_TIMER_MS / CONNECT_TIMEOUTS));
+    const ctx: CheckContext = { client, recorder, scrub, authMode, timeoutMs };
     try {
       await clientSteps(client, ctx, list, options, origin);
     } catch (err) {

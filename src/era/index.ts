@@ -7,7 +7,7 @@
  */
 export { EraClient } from './client';
 export type { ClientState, ClientStats, CommandResult, EraClientOptions, ListenHandle, RestOptions, RestResult, TestResult, TlsConfig } from './client';
-export { EraError, describeNetworkError, makeRedactor, type EraErrorCode, type Redactor } from './errors';
+export { EraError, describeNetworkError, makeRedactor, shownUrl, type EraErrorCode, type Redactor } from './errors';
 export type { CallState, CallDirection, CallPhase, EraEvent, EventClaims, JsonObject, Logger, ProtocolObserver, ValidCommand } from './types';
 
 export { validateCallId, validateCommand, validateDigits, type CallCommand } from './commands/validate';
@@ -18,11 +18,13 @@ export { callFromPlatform, snapshot, type CallTable } from './calls/table';
 export { compilePatterns, isTopicPattern, matchesPattern } from './events/patterns';
 export { CLAIM_TIMEOUT_MS } from './events/claims';
 export { diffCalls, PollChangeKeys, type CallSnapshot, type PollChange } from './events/poll-diff';
+export { GAP_FILL_HORIZON_MS } from './events/gapfill';
 export type { ListenSpec } from './events/subscriptions';
 export { WebhookInbox } from './events/webhook-inbox';
 export { WebhookRegistration, webhookClasses, type RegistrationDeps, type RegistrationState } from './events/webhook-registration';
 
 export type { ConnectionSetup } from './connection/handshake';
+export { checkedBaseUrl, MAX_TIMER_MS } from './connection/options';
 export { proxyFor, tunnel } from './connection/proxy';
 export { connectOptions, type TlsSettings } from './connection/rest';
 

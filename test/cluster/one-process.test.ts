@@ -36,7 +36,7 @@ describe('cluster settings of era-server', () => {
     const s = clusterSettings({ cluster: 'redis', redisUrl: ' rediss://ops@redis.example:6380/2 ', clusterName: '', redisPassword: 'pw', defaultName: 'demo.local' })!;
     assert.deepEqual(s.redis, { host: 'redis.example', port: 6380, tls: true, username: 'ops', password: 'pw', database: 2 });
     assert.equal(s.name, 'demo.local', 'the default name');
-    assert.equal(s.shownUrl, 'rediss://ops@redis.example:6380/2');
+    assert.equal(s.shownUrl, 'rediss://redis.example:6380/2', 'no user name in log lines');
     const plain = clusterSettings({ cluster: 'redis', redisUrl: 'redis://[::1]', clusterName: ' crm ', redisPassword: '', defaultName: 'demo.local' })!;
     assert.deepEqual(plain.redis, { host: '::1', port: 6379, tls: false });
     assert.equal(plain.name, 'crm');
