@@ -91,11 +91,11 @@ describe('cluster: claims of a call\'s start and end outlast gap fill\'s horizon
       assert.equal(await a.claim(['poll:c1:1:talk']), true);
       assert.ok((await ttl('e-live')) <= TTL.eventMs, 'the event id: event time');
       assert.ok((await ttl('poll:c1:1:talk')) <= TTL.eventMs, 'a change of state: event time');
-      assert.ok((await ttl('call:c1:dlg_end')) > TTL.eventMs, 'the call\'s end: call time');
+      assert.ok((await ttl('call:c1:end')) > TTL.eventMs, 'the call\'s end: call time');
       assert.ok((await ttl('poll:c1:invite')) > TTL.eventMs, 'the call\'s start in poll mode: call time');
       await sleep(TTL.eventMs * 2);
       assert.equal(await ttl('e-live'), -2, 'the event\'s claim is gone');
-      assert.equal(await b.claim(['replayed-c1-dlg_end', 'call:c1:dlg_end']), false, 'a made-up end still meets the live one');
+      assert.equal(await b.claim(['replayed-c1-dlg_end', 'call:c1:end']), false, 'a made-up end still meets the live one');
       assert.equal(await b.claim(['poll:c1:invite']), false);
     } finally {
       inspect.destroy();
@@ -122,8 +122,9 @@ describe('cluster: claims of a call\'s start and end outlast gap fill\'s horizon
       table,
       replay: (ev, listed) => {
         table.apply(ev);
+        const endsCall = table.change === 'ended';
         if (listed !== undefined) table.align(listed);
-        queue.submitEvent(ev, () => emitted.push(ev));
+        queue.submitEvent(ev, endsCall, () => emitted.push(ev));
       },
       maxCalls: 1000,
       retryMinMs: 50,
@@ -172,7 +173,7 @@ describe('cluster: claims of a call\'s start and end outlast gap fill\'s horizon
     assert.equal(table.peek(y.id)?.state, 'ended', 'B\'s table knows Y ended');
     assert.equal(table.peek(w.id)?.state, 'ringing', 'B\'s table knows W, as listed');
     // The claims alone could no longer have told: the horizon is what kept these from coming out twice.
-    assert.equal(await bClaims.claim([`replayed-${y.id}-dlg_end`, `call:${y.id}:dlg_end`]), true);
+    assert.equal(await bClaims.claim([`replayed-${y.id}-dlg_end`, `call:${y.id}:end`]), true);
     assert.equal(await bClaims.claim([`replayed-${w.id}-invite`, `call:${w.id}:invite`]), true);
   });
 });
