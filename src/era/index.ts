@@ -39,3 +39,6 @@ export { decodeDelivery, type DeliveryContents } from './protocol/webhooks';
 
 export { copyJson } from './util/copy';
 export { shownValue } from './util/text';
+export type { CallLogSpec } from './client';
+export type { CallLogDirection, LoggedCall } from './calls/call-log';
+export type { CallOutcome, CallRecord } from './calls/record';
