@@ -17,8 +17,10 @@ export { callFromPlatform, snapshot, type CallTable } from './calls/table';
 
 export { compilePatterns, isTopicPattern, matchesPattern } from './events/patterns';
 export { CLAIM_TIMEOUT_MS } from './events/claims';
+export { claimKeys } from './events/claims';
 export { diffCalls, PollChangeKeys, type CallSnapshot, type PollChange } from './events/poll-diff';
 export type { ListenSpec } from './events/subscriptions';
+export { MAX_TIMER_MS } from './events/reconcile';
 export { WebhookInbox } from './events/webhook-inbox';
 export { WebhookRegistration, webhookClasses, type RegistrationDeps, type RegistrationState } from './events/webhook-registration';
 
@@ -33,7 +35,9 @@ export { errorBodyText, replyError } from './protocol/replies';
 export { isBanAnswer } from './protocol/session';
 export { capabilityResults, type CapabilityResult } from './protocol/setup';
 export { isObject } from './protocol/values';
-export { decodeDelivery, type DeliveryContents } from './protocol/webhooks';
+export { deliveryEvents, type DeliveryContents } from './protocol/webhooks';
+export { webhookDeleteRequest } from './protocol/webhooks';
 
 export { copyJson } from './util/copy';
 export { shownValue } from './util/text';
+export { messageOf } from './util/text';

@@ -1,13 +1,15 @@
 /**
- * era-webhook in a real Node-RED runtime: real HTTP requests to the HTTP nodes' app (served by a
- * plain server in front of RED.httpNode, as Node-RED mounts it), and the simulator registering
- * the webhook and delivering to it for the end-to-end cases.
+ * era-webhook in a real Node-RED runtime: real HTTP requests through Node-RED's HTTP stack as a
+ * default install serves it (the editor's admin app and the HTTP nodes on one root, see
+ * webhook-stack.ts), and the simulator registering the webhook and delivering to it for the
+ * end-to-end cases.
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { ALL_NODES, eventually, helper, Inbox, serverNode, startRed, StatusLog, stopRed, TOKEN_CREDENTIALS, USER_CREDENTIALS, type FlowNode } from '../support/red';
 import { simulator, type SimControl, type Simulator } from '../support/sim';
-import { captureNodeApp, forgetNodeApp, startNodeFront, type NodeFront } from '../support/http-nodes';
+import { post as postTo } from './webhook-post';
+import { RedStack } from './webhook-stack';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const CORE_NODES = ['common/25-catch', 'common/25-status'].map((m) => require(`@node-red/nodes/core/${m}.js`));
@@ -29,34 +31,35 @@ describe('era-webhook', function () {
   this.timeout(60_000);
   let sim: Simulator;
   let ctl: SimControl;
-  let front: NodeFront;
+  let stack: RedStack;
   let base: string;
   let statuses: StatusLog;
 
   before(async function () {
-    front = await startNodeFront();
-    base = front.base;
+    stack = await RedStack.start();
+    base = stack.base;
   });
 
   after(async function () {
-    await front.close();
+    await stack.close();
   });
 
   beforeEach(async function () {
     ({ sim, ctl } = await simulator({ dlgStopDelayMs: 20 }));
     statuses = new StatusLog();
+    stack.configure();
     await startRed();
   });
 
   afterEach(async function () {
     statuses.stop();
     await stopRed();
-    forgetNodeApp();
+    stack.unmount();
     await sim.stop();
   });
 
   async function load(flow: FlowNode[], credentials: Record<string, unknown> = {}): Promise<void> {
-    await helper.load([...ALL_NODES, ...CORE_NODES, captureNodeApp], flow, credentials);
+    await helper.load([stack.mount, ...ALL_NODES, ...CORE_NODES], flow, credentials);
   }
 
   /** One era-webhook node (id `wh`) wired to a helper (id `out`); no server unless `props.server`. */
@@ -68,14 +71,8 @@ describe('era-webhook', function () {
     ];
   }
 
-  async function post(body: string | Buffer | object, opts: { query?: string; headers?: Record<string, string>; path?: string } = {}): Promise<{ status: number; text: string }> {
-    const payload = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
-    const res = await fetch(`${base}${opts.path ?? PATH}${opts.query ?? ''}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...opts.headers },
-      body: payload,
-    });
-    return { status: res.status, text: await res.text() };
+  function post(body: string | Buffer | object, opts: { query?: string; headers?: Record<string, string>; path?: string } = {}): Promise<{ status: number; text: string }> {
+    return postTo(`${base}${opts.path ?? PATH}${opts.query ?? ''}`, body, opts.headers);
   }
 
   /** Log entries of `level` (20 error, 30 warn) from node `id`. */
@@ -110,8 +107,7 @@ describe('era-webhook', function () {
     assert.equal(msg.eventId, 'e-1');
     assert.equal(msg.call, undefined);
     assert.equal(msg.replayed, undefined);
-    assert.ok(statuses.has('wh', 'green', 'dot'), 'green: the URL to set in the channel');
-    assert.match(String(statuses.of('wh').at(-1)?.text), /era-webhook\.status\.manual: <Node-RED>\/era\/events$/);
+    assert.deepEqual(statuses.of('wh').at(-1), { fill: 'yellow', shape: 'ring', text: 'era-webhook.status.noSecret · era-webhook.status.manual: <Node-RED>/era/events' }, 'the URL to set in the channel, and the missing secret');
   });
 
   it('accepts an array of events and every envelope the socket accepts, and filters by its patterns', async function () {
@@ -317,7 +313,7 @@ describe('era-webhook', function () {
     await load(registeringFlow(), TOKEN_CREDENTIALS);
     await eventually(() => statuses.has('wh', 'red', 'ring'), 5000, 'a red status');
     const text = String(statuses.of('wh').find((s) => s.fill === 'red')?.text);
-    assert.match(text, /^era-webhook\.status\.refused: HTTP 403: channel is not of type subscr/);
+    assert.match(text, /^era-webhook\.status\.noSecret · era-webhook\.status\.refused: HTTP 403: channel is not of type subscr/);
     assert.ok(text.endsWith(`era-webhook.status.manual: ${base}${PATH}`), text);
     assert.ok(logged('wh', 30).some((w) => w.includes('channel is not of type subscr') && w.includes(`${base}${PATH}`)), 'the log says it too');
     assert.equal(sim.webhookRegistrations().length, 0);
@@ -330,7 +326,7 @@ describe('era-webhook', function () {
   it('registration on a user-mode server cannot be done: the status says why and shows the URL', async function () {
     await load(webhookFlow({ server: 'srv', register: true, publicUrl: base }, [serverNode(sim)]), USER_CREDENTIALS);
     await eventually(() => statuses.has('wh', 'red', 'ring'), 5000, 'a red status');
-    assert.equal(String(statuses.of('wh').at(-1)?.text), `era-webhook.status.needsToken · era-webhook.status.manual: ${base}${PATH}`);
+    assert.equal(String(statuses.of('wh').at(-1)?.text), `era-webhook.status.noSecret · era-webhook.status.needsToken · era-webhook.status.manual: ${base}${PATH}`);
     assert.ok(!(await ctl.requests()).some((r) => r.path.startsWith('/rest/v1/service/webhooks')), 'nothing asked of the platform');
   });
 

@@ -8,14 +8,13 @@
 import { Backoff } from '../util/backoff';
 import { EraError } from '../errors';
 import { compilePatterns, matchesAny } from './patterns';
+import { MAX_TIMER_MS } from './reconcile';
 import { WEBHOOK_CLASSES, webhookAnswer, webhookCreateRequest, webhookDeleteRequest, webhookRenewRequest, type WebhookSpec } from '../protocol/webhooks';
 import { type PlatformRequest } from '../protocol/paths';
 import { messageOf } from '../util/text';
 
 /** Renewal at this share of the lifetime granted, as for subscriptions. */
 const RENEW_AT = 0.8;
-/** The longest wait setTimeout can hold; a webhook renewed that rarely is renewed sooner. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export type RegistrationState =
   | { kind: 'registering' }
