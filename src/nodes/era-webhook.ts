@@ -8,9 +8,9 @@ import { StatusView } from './lib/status';
 import { endpointUrl, shownUrl, webhookConfig } from './lib/webhook-config';
 import { type EndpointHandlers, middlewareFailed, webhookEndpoint } from './lib/webhook-endpoint';
 import { guardPath, unmark } from './lib/webhook-guard';
-import { kept, platformNext, platformOf } from './lib/webhook-handover';
+import { kept, platformNext, platformOf, spareClientOptions } from './lib/webhook-handover';
 import { webhookRed, type Middleware, type WebhookRed } from './lib/webhook-red';
-import { DELETE_TIMEOUT_MS, deleteWebhook, platformSender, startRegistrar } from './lib/webhook-registrar';
+import { deleteWebhook, deleteWebhookApart, platformSender, startRegistrar } from './lib/webhook-registrar';
 import { WebhookStatus } from './lib/webhook-status';
 
 const RECONCILE_RETRY_MIN_MS = 1_000;
@@ -38,6 +38,7 @@ export = function register(RED: RedApi): void {
     const server = serverOf(RED, def);
     const client = 'client' in server ? server.client : undefined;
     const platform = platformOf(red, def.server);
+    const spare = spareClientOptions(red, def.server);
     const left = kept.take(node.id);
     // Only on the same platform: another one knows neither the webhook nor the calls.
     const predecessor = left !== undefined && left.platform === platform ? left : undefined;
@@ -48,7 +49,7 @@ export = function register(RED: RedApi): void {
       node.error(`era-webhook: ${why}`);
       status.fail(why);
       // A node that cannot start would never renew what its predecessor registered.
-      if (predecessor?.webhookId !== undefined && client !== undefined) deleteWebhook(client, predecessor.webhookId);
+      if (predecessor?.webhookId !== undefined && client !== undefined) void deleteWebhook(client, predecessor.webhookId);
     };
     if ('error' in config) return fail(config.error);
     if (red.settings.httpNodeRoot === false) return fail('Node-RED serves no HTTP nodes here (httpNodeRoot is false in its settings)');
@@ -126,10 +127,14 @@ export = function register(RED: RedApi): void {
       route.release();
       unguard();
       inbox.reconciler?.stop();
+      const webhookId = registration?.stop();
       const next = removed ? null : platformNext(red, node.id);
       // Its successor talks to another platform (or there is none): nobody could renew the webhook.
-      if (next === null || next !== platform) return registration?.remove(DELETE_TIMEOUT_MS);
-      kept.leave(node.id, { platform, webhookId: registration?.stop(), calls: inbox.reconciler?.table });
+      if (next === null || next !== platform) {
+        if (webhookId !== undefined && spare !== undefined) await deleteWebhookApart(spare, webhookId);
+        return;
+      }
+      kept.leave(node.id, { platform, webhookId, calls: inbox.reconciler?.table });
     };
   }
 

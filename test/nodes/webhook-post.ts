@@ -8,6 +8,16 @@ import net from 'node:net';
 
 export const ANSWER_WITHIN_MS = 1000;
 
+/** A delivery's body as the simulator sends it. */
+export function event(type: string, data: Record<string, unknown>, cls = 'callevents'): Record<string, unknown> {
+  return { class: cls, type, data, eventts: data.eventts };
+}
+
+/** The fields of a call event of call `n`. */
+export function callData(n: number, eventid: string): Record<string, unknown> {
+  return { eventid, eventts: 1_700_000_000_000 + n, cid: `cid-${n}`, connectionid: `cid-${n}.1700000000000`, invitets: 1_700_000_000_000, fromnum: '+79990001122', tonum: '101', dir: 'in' };
+}
+
 export interface Answer {
   status: number;
   text: string;

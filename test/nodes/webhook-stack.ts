@@ -56,8 +56,24 @@ function basicAuthMiddleware(user: string, hash: string): Handler {
   };
 }
 
+/** Log entries of `level` (20 error, 30 warn) from node `id`. */
+export function logged(id: string, level: number): string[] {
+  return helper
+    .log()
+    .args.map((a) => a[0] as { level?: number; id?: string; msg?: unknown })
+    .filter((e) => e?.level === level && e.id === id)
+    .map((e) => String(e.msg));
+}
+
+/** The admin app as a test adds a route to it. */
+export interface AdminApp {
+  post(path: string, handler: (req: { body: unknown }, res: { json(body: unknown): void }) => void): void;
+}
+
 export class RedStack {
   private root: App | undefined;
+  /** The runtime's admin app, once mounted. */
+  admin: AdminApp | undefined;
   private settings: { httpAdminRoot: string; httpNodeRoot: string | false; httpNodeAuth?: { user: string; pass: string } } = { httpAdminRoot: '/', httpNodeRoot: '/' };
 
   private constructor(
@@ -91,7 +107,8 @@ export class RedStack {
    * A node module for helper.load(), listed first: mounts the runtime's apps before any node is
    * created (as red.js does before it starts the flows), so a node finds its app's root.
    */
-  readonly mount = (RED: { httpAdmin: Handler; httpNode: Handler }): void => {
+  readonly mount = (RED: { httpAdmin: Handler & AdminApp; httpNode: Handler }): void => {
+    this.admin = RED.httpAdmin;
     const root = express();
     const { httpAdminRoot, httpNodeRoot, httpNodeAuth } = this.settings;
     root.use(httpAdminRoot, RED.httpAdmin);

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { ALL_NODES, eventually, helper, Inbox, serverNode, startRed, StatusLog, stopRed, TOKEN_CREDENTIALS, USER_CREDENTIALS, type FlowNode } from '../support/red';
 import { simulator, type SimControl, type Simulator } from '../support/sim';
-import { post as postTo } from './webhook-post';
-import { RedStack } from './webhook-stack';
+import { callData, event, post as postTo } from './webhook-post';
+import { logged, RedStack } from './webhook-stack';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const CORE_NODES = ['common/25-catch', 'common/25-status'].map((m) => require(`@node-red/nodes/core/${m}.js`));
@@ -18,14 +18,6 @@ const CORE_NODES = ['common/25-catch', 'common/25-status'].map((m) => require(`@
 const PATH = '/era/events';
 const SECRET = 'w3bh00k-secret';
 const CALL_TOPICS = ['invite', 'dlg_init', 'dlg_call', 'dlg_start', 'dlg_end', 'dlg_stop'].map((t) => `callevents.${t}`);
-
-function event(type: string, data: Record<string, unknown>, cls = 'callevents'): Record<string, unknown> {
-  return { class: cls, type, data, eventts: data.eventts };
-}
-
-function callData(n: number, eventid: string): Record<string, unknown> {
-  return { eventid, eventts: 1_700_000_000_000 + n, cid: `cid-${n}`, connectionid: `cid-${n}.1700000000000`, invitets: 1_700_000_000_000, fromnum: '+79990001122', tonum: '101', dir: 'in' };
-}
 
 describe('era-webhook', function () {
   this.timeout(60_000);
@@ -73,15 +65,6 @@ describe('era-webhook', function () {
 
   function post(body: string | Buffer | object, opts: { query?: string; headers?: Record<string, string>; path?: string } = {}): Promise<{ status: number; text: string }> {
     return postTo(`${base}${opts.path ?? PATH}${opts.query ?? ''}`, body, opts.headers);
-  }
-
-  /** Log entries of `level` (20 error, 30 warn) from node `id`. */
-  function logged(id: string, level: number): string[] {
-    return helper
-      .log()
-      .args.map((a) => a[0] as { level?: number; id?: string; msg?: unknown })
-      .filter((e) => e?.level === level && e.id === id)
-      .map((e) => String(e.msg));
   }
 
   /** Token-mode server with registration on: the simulator delivers to this test's front server. */

@@ -79,7 +79,8 @@ export function webhookEndpoint(secret: string | undefined, handlers: EndpointHa
  * and nothing is emitted.
  */
 export function middlewareFailed(handlers: EndpointHandlers): ErrorMiddleware {
-  return (err, _req, res) => {
+  // Four parameters: express tells an error handler by its arity.
+  return (err, _req, res, _next) => {
     const given = typeof err === 'object' && err !== null ? Number((err as { status?: unknown; statusCode?: unknown }).status ?? (err as { statusCode?: unknown }).statusCode) : NaN;
     const status = Number.isInteger(given) && given >= 400 && given < 600 ? given : 500;
     if (res.headersSent) return;

@@ -6,9 +6,13 @@
  *
  * Node-RED puts the new flows in place before it stops the old nodes, so a closing node can see
  * what follows it: its own new definition and its server's (with the server's new credentials).
+ * The deletion goes through a client of its own, made from the server's settings as they were
+ * when the node started (kept in memory only): the server's client may be closing in the same
+ * deploy, before this node or at the same time.
  */
 import { createHash } from 'node:crypto';
-import type { CallTable } from '../../era';
+import type { CallTable, EraClientOptions } from '../../era';
+import { clientOptions, tlsConfigOf } from './client-options';
 import { HandOver } from './hand-over';
 import type { NodeDef } from './red';
 import type { WebhookRed } from './webhook-red';
@@ -45,6 +49,18 @@ export function platformOf(red: WebhookRed, serverId: unknown): string | undefin
   const credentials = red.nodes.getCredentials?.(serverId) ?? {};
   const identity = [serverId, text(def.url).replace(/\/+$/, '').toLowerCase(), text(def.domain).toLowerCase(), def.authMode === 'token' ? 'token' : 'user', credentials.login ?? '', credentials.token ?? ''];
   return createHash('sha256').update(JSON.stringify(identity)).digest('base64url');
+}
+
+/** The settings of a client like the server's, for a deletion after the server closed; undefined when they cannot be had. */
+export function spareClientOptions(red: WebhookRed, serverId: unknown): EraClientOptions | undefined {
+  if (typeof serverId !== 'string' || serverId === '') return undefined;
+  const def = definition(red, serverId);
+  if (def === undefined) return undefined;
+  try {
+    return clientOptions(def, red.nodes.getCredentials?.(serverId) ?? {}, tlsConfigOf(red, def.tls));
+  } catch {
+    return undefined;
+  }
 }
 
 /** The platform the node `nodeId` uses in the flows now deployed; null when the node is not in them. */

@@ -1,4 +1,4 @@
-import { type EraClient, makeRedactor, type PlatformRequest, type RegistrationDeps, type RegistrationState, webhookClasses, webhookDeleteRequest, WebhookRegistration } from '../../era';
+import { EraClient, type EraClientOptions, makeRedactor, type PlatformRequest, type RegistrationDeps, type RegistrationState, webhookClasses, webhookDeleteRequest, WebhookRegistration } from '../../era';
 import type { NodeStatus } from './red';
 import { registeredUrl, secretForms, type WebhookConfig } from './webhook-config';
 
@@ -7,7 +7,7 @@ const WEBHOOK_EXPIRES_S = 3600;
 const RETRY_MIN_MS = 2_000;
 const RETRY_MAX_MS = 300_000;
 /** Deleting a webhook that is not wanted any more may take this long. */
-export const DELETE_TIMEOUT_MS = 1_500;
+const DELETE_TIMEOUT_MS = 1_500;
 
 /** A REST sender over the client's credentials, in the shape the client's modules take. */
 export function platformSender(client: EraClient): (req: PlatformRequest, timeoutMs?: number) => Promise<{ body: unknown }> {
@@ -15,8 +15,23 @@ export function platformSender(client: EraClient): (req: PlatformRequest, timeou
 }
 
 /** Deletes a webhook nobody will renew, best-effort (it lapses by itself within its lifetime anyway). */
-export function deleteWebhook(client: EraClient, id: string): void {
-  platformSender(client)(webhookDeleteRequest(id), DELETE_TIMEOUT_MS).catch(() => undefined);
+export function deleteWebhook(client: EraClient, id: string): Promise<void> {
+  return platformSender(client)(webhookDeleteRequest(id), DELETE_TIMEOUT_MS).then(
+    () => undefined,
+    () => undefined,
+  );
+}
+
+/** The same through a client of its own, closed afterwards (the server's may be closing). */
+export async function deleteWebhookApart(options: EraClientOptions, id: string): Promise<void> {
+  let client: EraClient;
+  try {
+    client = new EraClient(options);
+  } catch {
+    return;
+  }
+  await deleteWebhook(client, id);
+  await client.close();
 }
 
 export interface RegistrarOptions {
@@ -51,7 +66,7 @@ export function startRegistrar(o: RegistrarOptions): WebhookRegistration | undef
         : config.publicUrl === '' ? o.t('needsPublicUrl') : undefined;
   if (!config.register || cannot !== undefined || client === undefined) {
     // Registered before but not now: the old webhook would go on sending here.
-    if (o.keptId !== undefined && client !== undefined) deleteWebhook(client, o.keptId);
+    if (o.keptId !== undefined && client !== undefined) void deleteWebhook(client, o.keptId);
     if (cannot === undefined) {
       o.show({ fill: 'green', shape: 'dot', text: manual });
     } else {
