@@ -115,10 +115,7 @@ export = function register(RED: RedApi): void {
       debug: (msg) => node.debug(msg),
       lapsed: () => inbox.reconciler?.now(),
     });
-    if ('error' in server) {
-      node.error(`era-webhook: ${server.error}`);
-      status.fail(server.error);
-    }
+    if ('error' in server) fail(server.error);
     inbox.reconciler?.start();
 
     close = async (removed) => {
