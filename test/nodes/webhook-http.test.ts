@@ -6,6 +6,7 @@
  * request's last byte (webhook-post.ts).
  */
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ALL_NODES, eventually, helper, Inbox, serverNode, startRed, StatusLog, stopRed, TOKEN_CREDENTIALS, type FlowNode } from '../support/red';
 import { simulator, type Simulator } from '../support/sim';
 import { callData, event, post, stalledPost } from './webhook-post';
@@ -299,26 +300,44 @@ describe('era-webhook on Node-RED\'s HTTP stack', function () {
     assert.match(logged('wh', 20)[0]!, /httpNodeRoot is false/);
   });
 
-  it('Cyrillic or a pasted line break in path, public URL, public user or password: a clear red status that never repeats the password', async function () {
-    const cases: Array<[string, Record<string, unknown>, Record<string, string>, RegExp]> = [
-      ['cyr-path', { path: '/события' }, {}, /path "\/события" must be like \/era\/events/],
-      ['nl-path', { path: '/era\n/events' }, {}, /path "\/era\\n\/events" must be like/],
-      ['nl-url', { publicUrl: 'https://nodered.example.ru\n/x' }, {}, /public URL "https:\/\/nodered.example.ru\\n\/x" holds a line break/],
-      ['pw-url', { publicUrl: `https://platform:${encodeURIComponent(PASSWORD)}@nodered.example.ru` }, {}, /the public URL must not hold a user name or password/],
-      ['nl-user', {}, { publicUser: 'platform\n' }, /public user "platform\\n" holds a line break/],
-      ['colon-user', {}, { publicUser: 'plat:form' }, /public user "plat:form" must not hold ":"/],
-      ['nl-password', {}, { publicUser: 'platform', publicPassword: `${PASSWORD}\r\n` }, /^era-webhook: the public password holds a line break or another control character$/],
-      ['lone-password', {}, { publicPassword: PASSWORD }, /the public password needs a public user/],
-    ];
-    const flow: FlowNode[] = cases.map(([id, props], i) => ({ id, type: 'era-webhook', path: `/p${i}`, events: 'callevents.*', reconcile: 0, ...props, wires: [[]] }));
-    await load({}, flow, Object.fromEntries(cases.map(([id, , credentials]) => [id, credentials])));
-    for (const [id, , , words] of cases) {
-      assert.ok(statuses.has(id, 'red', 'dot'), `${id}: red`);
-      assert.equal(logged(id, 20).length, 1, `${id}: one error`);
-      assert.match(logged(id, 20)[0]!, words, id);
+  it('Cyrillic or a pasted line break in path, public URL, public user or password: a clear red status that never repeats the password; nothing registered; the rest works', async function () {
+    let sim: Simulator | undefined;
+    try {
+      ({ sim } = await simulator());
+      const registering = { server: 'srv', register: true, publicUrl: stack.origin };
+      const cases: Array<[string, Record<string, unknown>, Record<string, string>, RegExp]> = [
+        ['cyr-path', { path: '/события' }, {}, /path "\/события" must be like \/era\/events/],
+        ['nl-path', { path: '/era\n/events' }, {}, /path "\/era\\n\/events" must be like/],
+        ['nl-url', { ...registering, publicUrl: 'https://nodered.example.ru\n/x' }, {}, /public URL "https:\/\/nodered.example.ru\\n\/x" holds a line break/],
+        ['pw-url', { ...registering, publicUrl: `https://platform:${encodeURIComponent(PASSWORD)}@nodered.example.ru` }, {}, /the public URL must not hold a user name or password/],
+        ['nl-user', registering, { publicUser: 'platform\n', publicPassword: PASSWORD }, /public user "platform\\n" holds a line break/],
+        ['colon-user', registering, { publicUser: 'plat:form' }, /public user "plat:form" must not hold ":"/],
+        ['nl-password', registering, { publicUser: 'platform', publicPassword: `${PASSWORD}\r\n` }, /^era-webhook: the public password holds a line break or another control character$/],
+        ['lone-password', registering, { publicPassword: PASSWORD }, /the public password needs a public user/],
+      ];
+      const flow: FlowNode[] = [
+        ...cases.map(([id, props], i) => ({ id, type: 'era-webhook', path: `/p${i}`, events: 'callevents.*', reconcile: 0, ...props, wires: [[]] })),
+        ...webhook(),
+        serverNode(sim, { authMode: 'token' }),
+      ];
+      await load({}, flow, { ...TOKEN_CREDENTIALS, ...Object.fromEntries(cases.map(([id, , credentials]) => [id, { secret: SECRET, ...credentials }])) });
+      for (const [id, , , words] of cases) {
+        assert.ok(statuses.has(id, 'red', 'dot'), `${id}: red`);
+        assert.equal(logged(id, 20).length, 1, `${id}: one error`);
+        assert.match(logged(id, 20)[0]!, words, id);
+      }
+      const out = new Inbox('out');
+      assert.equal((await post(url(), delivery(1))).status, 200, 'the good node beside them works');
+      await out.count(1);
+      for (let i = 0; i < cases.length; i++) assert.equal((await post(`${stack.base}/p${i}?secret=${SECRET}`, delivery(2))).status, 404, 'the bad ones serve nothing');
+      await sleep(200);
+      assert.equal(sim.requests().filter((r) => r.path.startsWith('/rest/v1/service/webhooks')).length, 0, 'nothing registered');
+      const everything = JSON.stringify([helper.log().args, statuses.events]);
+      for (const form of [PASSWORD, encodeURIComponent(PASSWORD)]) assert.ok(!everything.includes(form), 'the password is never repeated');
+    } finally {
+      await helper.setFlows([], 'full');
+      await sim?.stop();
     }
-    const everything = JSON.stringify([helper.log().args, statuses.events]);
-    for (const form of [PASSWORD, encodeURIComponent(PASSWORD)]) assert.ok(!everything.includes(form), 'the password is never repeated');
   });
 
   it('Cyrillic in the public URL (an IDN host) and the public user is usable: the platform gets their ASCII forms', async function () {
