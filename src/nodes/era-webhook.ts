@@ -125,9 +125,8 @@ export = function register(RED: RedApi): void {
       unguard();
       inbox.reconciler?.stop();
       const webhookId = registration?.stop();
-      const next = removed ? null : platformNext(red, node.id);
-      // Its successor talks to another platform (or there is none): nobody could renew the webhook.
-      if (next === null || next !== platform) {
+      // Its successor talks to another platform, or there is none (null): nobody could renew the webhook.
+      if ((removed ? null : platformNext(red, node.id)) !== platform) {
         if (webhookId !== undefined && spare !== undefined) await deleteWebhookApart(spare, webhookId);
         return;
       }

@@ -9,7 +9,7 @@ import { shownValue } from '../../era';
 import type { HttpRequest } from './webhook-red';
 
 /** Bodies above this are refused (413): one event is a few hundred bytes. */
-export const MAX_DELIVERY_BYTES = 1024 * 1024;
+const MAX_DELIVERY_BYTES = 1024 * 1024;
 
 export type BodyResult = { json: unknown } | { status: 400 | 413 | 415; why: string };
 

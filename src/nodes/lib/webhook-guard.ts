@@ -19,7 +19,7 @@ import { routerStack } from './http-route';
 import type { ExpressApp, HttpRequest, Middleware, Next } from './webhook-red';
 
 /** A body with no new byte for this long is given up. */
-export const BODY_IDLE_MS = 750;
+const BODY_IDLE_MS = 750;
 const CHECK_EVERY_MS = 125;
 
 const MARKED = Symbol('era-webhook: marked read so that the admin app leaves it');
@@ -60,7 +60,7 @@ function requestPath(req: HttpRequest): string {
  * Answers 408 and closes the socket once the body of `req` has had no new byte for
  * BODY_IDLE_MS. Bytes that arrived but wait for a reader (a slow middleware) are not a stall.
  */
-export function watchBody(req: HttpRequest, res: ServerResponse, stalled: StallListener): void {
+function watchBody(req: HttpRequest, res: ServerResponse, stalled: StallListener): void {
   const r = req as GuardedRequest;
   if (r[WATCHED] || req.complete) return;
   r[WATCHED] = true;
