@@ -19,8 +19,8 @@ import { routerStack } from './http-route';
 import type { ExpressApp, HttpRequest, Middleware, Next } from './webhook-red';
 
 /** A body with no new byte for this long is given up. */
-const BODY_IDLE_MS = 750;
-const CHECK_EVERY_MS = 125;
+const BODY_IDLE_MS = 600;
+const CHECK_EVERY_MS = 100;
 
 const MARKED = Symbol('era-webhook: marked read so that the admin app leaves it');
 const WATCHED = Symbol('era-webhook: body watched');
