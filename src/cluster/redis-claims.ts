@@ -25,11 +25,12 @@ const EVENT_CLAIM_TTL_MS = 300_000;
 /** How long a call's start or end is kept: gap fill's horizon, and an hour for clocks that disagree. */
 const CALL_CLAIM_TTL_MS = GAP_FILL_HORIZON_MS + 3_600_000;
 /**
- * The keys of a call's start and end (claims.ts: `call:<connectionId>:invite|end`; era-calls'
- * poll changes: `poll:<connectionId>:invite|dlg_end`) and of its record in a call log
+ * The keys of a call's start and end (claims.ts: `call:<connectionId>:invite|end`, also under an
+ * era-webhook's own prefix `webhook:<path>:`; era-calls' poll changes:
+ * `poll:<connectionId>:invite|dlg_end`) and of its record in a call log
  * (`calllog:<node>:<connectionId>`): a few per call, so keeping them a day costs little.
  */
-const CALL_KEY = /^(call|poll):.+:(invite|dlg_end|end)$|^calllog:/;
+const CALL_KEY = /^(webhook:[^:]*:)?(call|poll):.+:(invite|dlg_end|end)$|^calllog:/;
 const PROBE_TTL_MS = 1_000;
 const PROBE_EVERY_MS = 1_000;
 const CONNECT_TIMEOUT_MS = 2_000;

@@ -10,6 +10,7 @@ import { isObject } from '../protocol/values';
 import { clipText } from '../util/text';
 import type { TlsSettings } from './rest';
 import type { Logger, ProtocolObserver } from '../types';
+import { MAX_TIMER_MS } from '../util/timers';
 
 export interface EraClientOptions {
   /** Base URL of the platform, `https://host[:port]`; REST and WebSocket share it. */
@@ -147,12 +148,6 @@ function credential(value: unknown, field: string, where: 'header' | 'body'): st
   }
   return given;
 }
-
-/**
- * The longest delay Node's timers take (2^31-1 ms, 24.8 days): a longer one fires after 1 ms
- * instead, with a TimeoutOverflowWarning — a poll or a ping that was meant to be rare would loop.
- */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The longest a timing option can be: milliseconds as they are, seconds (subscriptionExpires) times 1000. */
 function longest(key: keyof Settings): number | undefined {
