@@ -32,7 +32,7 @@ describe('era-check (the command)', function () {
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.equal(run.stderr, '');
     assert.equal(stepLine(run.stdout, 'tls').status, 'SKIPPED');
-    for (const name of ['config', 'login', 'upgrade', 'setup', 'socket-login', 'connection-info', 'subscribe', 'listen', 'call-list'] as const) {
+    for (const name of ['config', 'login', 'upgrade', 'setup', 'socket-login', 'connection-info', 'subscribe', 'listen', 'call-order', 'call-list'] as const) {
       assert.equal(stepLine(run.stdout, name).status, 'PASS', `${name}\n${run.stdout}`);
     }
     assert.match(stepLine(run.stdout, 'login').summary, /HTTP 200, session_token in the body/);
@@ -55,7 +55,7 @@ describe('era-check (the command)', function () {
     const report = JSON.parse(run.stdout) as Report;
     assert.equal(typeof report.version, 'string');
     assert.deepEqual({ scheme: report.target.scheme, authMode: report.target.authMode }, { scheme: 'http', authMode: 'user' });
-    assert.deepEqual(report.steps.map((s) => s.name), ['config', 'tls', 'login', 'upgrade', 'setup', 'socket-login', 'connection-info', 'subscribe', 'listen', 'call-list']);
+    assert.deepEqual(report.steps.map((s) => s.name), ['config', 'tls', 'login', 'upgrade', 'setup', 'socket-login', 'connection-info', 'subscribe', 'listen', 'call-order', 'call-list']);
     for (const step of report.steps) {
       assert.deepEqual(Object.keys(step).sort(), ['details', 'name', 'status', 'summary']);
       assert.ok(Array.isArray(step.details));
@@ -145,6 +145,7 @@ describe('era-check (the command)', function () {
     const s = await simulator();
     const run = await runCheck(userArgs(s.url, '--listen', '1'), PASSWORD_ENV);
     assertFailsAt(run, 'listen', /^no event in 1 s: make a call during the check, or check the account's rights/);
+    assert.deepEqual(stepLine(run.stdout, 'call-order'), { status: 'SKIPPED', summary: 'no call event in the window' });
     assert.equal(stepLine(run.stdout, 'subscribe').status, 'PASS');
     assert.equal(stepLine(run.stdout, 'call-list').status, 'PASS');
   });
