@@ -180,7 +180,7 @@ describe('era-check: how the installation orders a call (call-order)', function 
     assert.deepEqual(formatText(report).split('\n').filter((line) => line.startsWith('rm -rf')), [], 'a line break in a type forges no line of the report');
   });
 
-  it('differs only where an order contradicts the documentation: an event after its dialog\'s dlg_stop, dlg_pickup after dlg_start', async () => {
+  it('differs only where an order contradicts the documentation: after a dialog\'s dlg_stop, a dialog under way after its dlg_end, dlg_pickup after dlg_start', async () => {
     const s = await simulator();
     const dialogOf = (events: readonly SimEvent[], id: string): unknown => events.find((e) => e.type === 'dlg_start' && e.data.connectionid === id)?.data.dialogid;
     const { report } = await reportWith(s, (events) => {
@@ -193,19 +193,26 @@ describe('era-check: how the installation orders a call (call-order)', function 
       const talking = s.startCall({ from: OTHER_CALLER, to: AGENT, answer: true });
       const pickup = { eventid: 'pickup-after-start', connectionid: talking.connectionid, cid: talking.cid, dialogid: dialogOf(events, talking.id) };
       s.sendToSockets({ frame: ['event', { qid: 4, class: 'callevents', type: 'dlg_pickup', data: pickup }] });
+      // A dialog that calls again after its dlg_end (before its dlg_stop).
+      const made = { connectionid: 'made-up-call', dialogid: 'made-up-dialog' };
+      for (const [qid, type] of [[5, 'invite'], [6, 'dlg_init'], [7, 'dlg_end'], [8, 'dlg_call']] as const) {
+        s.sendToSockets({ frame: ['event', { qid, class: 'callevents', type, data: { eventid: `made-up-${qid}`, ...made, ...(type === 'dlg_end' && { reason: 'cancel' }) } }] });
+      }
     });
     const step = callOrder(report);
     assert.equal(step.status, 'differs', formatText(report));
-    assert.equal(step.summary, 'no call seen whole, 2 cut by the window, 3 contradictions of the documented order');
+    assert.equal(step.summary, 'no call seen whole, 3 cut by the window, 4 contradictions of the documented order');
     assert.deepEqual(orders(step), [
       'cut by the window (still going at its end): 1× invite, dlg_init, dlg_call, dlg_start, dlg_end(bye), dlg_stop(bye), dlg_start, dlg_pickup, dlg_init'
         + ' — dialog 1: dlg_init, dlg_call, dlg_start, dlg_end(bye), dlg_stop(bye), dlg_start, dlg_pickup; dialog 2: dlg_init',
       'cut by the window (still going at its end): 1× invite, dlg_init, dlg_call, dlg_start, dlg_pickup',
+      'cut by the window (still going at its end): 1× invite, dlg_init, dlg_end(cancel), dlg_call',
     ]);
     assert.deepEqual(step.details.filter((d) => d.startsWith('differs:')), [
       "differs: 1× dlg_start after its dialog's dlg_stop (documented: dlg_stop is the dialog's end, sent 3 s after dlg_end)",
       "differs: 1× dlg_pickup after its dialog's dlg_stop (documented: dlg_stop is the dialog's end, sent 3 s after dlg_end)",
       "differs: 1× dlg_pickup after its dialog's dlg_start (documented: dlg_pickup comes before dlg_start)",
+      "differs: 1× dlg_call after its dialog's dlg_end (documented: at dlg_end the dialog ended)",
     ]);
     assert.equal(report.outcome, 'differs');
   });

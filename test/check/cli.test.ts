@@ -176,8 +176,10 @@ describe('era-check (the command)', function () {
     const run = await runCheck(userArgs(s.url, '--listen', '2', '--test-call', '+79991234567', '--from', '101'), PASSWORD_ENV);
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.match(stepLine(run.stdout, 'test-call').summary, /^POST \/rest\/v1\/uc\/calls: HTTP 200, id in "id"; DELETE \/rest\/v1\/uc\/calls\/<id>: HTTP 200$/);
-    // The call rang while the report listened, so the window saw its events.
+    // The call rang while the report listened, so the window saw its events, and their order.
     assert.equal(stepLine(run.stdout, 'listen').status, 'PASS');
+    assert.deepEqual(stepLine(run.stdout, 'call-order'), { status: 'PASS', summary: '1 call in 1 order' });
+    assert.match(run.stdout, /^ {9}1× invite, dlg_init, dlg_call, dlg_end\(bye\), dlg_stop\(bye\)$/m);
     assert.ok(!run.stdout.includes('79991234567'));
     assertClean(run);
     const placed = s.listCalls();
