@@ -13,15 +13,16 @@ import { COMPLETION_TYPES, DialogOrder } from './documented';
 import { maskValues } from './shapes';
 
 /** Calls followed: the first ones seen; the events of later calls are counted, not ordered. */
-export const CALLS_FOLLOWED = 1000;
+const CALLS_FOLLOWED = 1000;
 /** Orders listed, of whole calls and of calls cut by the window each; the rarer ones are counted. */
-export const ORDERS_LISTED = 20;
+const ORDERS_LISTED = 20;
 /** Runs kept per call and per dialog, so that a call that never ends is summarised, not dumped. */
 const RUNS_KEPT = 60;
 /** Dialogs of one call ordered apart; more are counted. */
 const DIALOGS_KEPT = 10;
-/** Distinct calls and dialogs counted beyond those followed (their ids are kept only to count them). */
-const BEYOND_COUNTED = 100_000;
+/** Distinct calls counted beyond those followed, and dialogs of one call beyond those ordered (ids kept only to count them). */
+const CALLS_COUNTED = 100_000;
+const DIALOGS_COUNTED = 1000;
 const CONTRADICTIONS_KEPT = 20;
 
 /**
@@ -56,8 +57,10 @@ function orderToken(ev: EraEvent): string {
 class Distinct {
   private readonly keys = new Set<string>();
 
+  constructor(private readonly bound: number) {}
+
   add(key: string): void {
-    if (this.keys.size < BEYOND_COUNTED) this.keys.add(key);
+    if (this.keys.size < this.bound) this.keys.add(key);
   }
 
   get size(): number {
@@ -66,7 +69,7 @@ class Distinct {
 
   /** The count as shown: "at least" once the bound was reached. */
   toString(): string {
-    return this.keys.size < BEYOND_COUNTED ? String(this.keys.size) : `at least ${BEYOND_COUNTED}`;
+    return this.keys.size < this.bound ? String(this.keys.size) : `at least ${this.bound}`;
   }
 }
 
@@ -159,10 +162,10 @@ class OrderTally {
   }
 }
 
-/** The order of every call the listener sees. Feed it with `add`; read it with `callOrderStep`. */
+/** The order of every call the listener sees. Feed it with `add`; `step()` is the report's step. */
 export class CallOrders {
   private readonly calls = new Map<string, CallTrace>();
-  private readonly unfollowed = new Distinct();
+  private readonly unfollowed = new Distinct(CALLS_COUNTED);
   private unfollowedEvents = 0;
   /** Call events that named no call (no connectionid, no cid). */
   private unnamed = 0;
@@ -184,10 +187,6 @@ export class CallOrders {
     if (ev.class === 'callevents') this.addToDialog(call, ev, token);
   };
 
-  get empty(): boolean {
-    return this.calls.size === 0 && this.unnamed === 0;
-  }
-
   private follow(key: string, topic: string): CallTrace | undefined {
     const known = this.calls.get(key);
     if (known !== undefined) return known;
@@ -196,7 +195,7 @@ export class CallOrders {
       this.unfollowedEvents++;
       return undefined;
     }
-    const call: CallTrace = { runs: new Runs(), dialogs: new Map(), moreDialogs: new Distinct(), fromStart: topic === CALL_START, over: false };
+    const call: CallTrace = { runs: new Runs(), dialogs: new Map(), moreDialogs: new Distinct(DIALOGS_COUNTED), fromStart: topic === CALL_START, over: false };
     this.calls.set(key, call);
     return call;
   }
@@ -228,7 +227,7 @@ export class CallOrders {
 
   /** The step's result: a description (`pass`), `differs` only where an order contradicts the documentation. */
   step(): StepResult {
-    if (this.empty) return result('skipped', 'no call event in the window');
+    if (this.calls.size === 0 && this.unnamed === 0) return result('skipped', 'no call event in the window');
     const whole = new OrderTally();
     const cut = new Map<Cut, OrderTally>();
     for (const call of this.calls.values()) {

@@ -217,6 +217,24 @@ describe('era-check: how the installation orders a call (call-order)', function 
     assert.equal(report.outcome, 'differs');
   });
 
+  it('summarises a call that never ends: 60 runs and 10 dialogs ordered, the rest counted', async () => {
+    const s = await simulator();
+    const { report } = await reportWith(s, () => {
+      const call = { connectionid: 'endless-call' };
+      s.sendToSockets({ frame: ['event', { qid: 1, class: 'callevents', type: 'invite', data: { eventid: 'endless-invite', ...call } }] });
+      for (let d = 1; d <= 31; d++) {
+        for (const type of ['dlg_init', 'dlg_call']) {
+          s.sendToSockets({ frame: ['event', { qid: 1 + d, class: 'callevents', type, data: { eventid: `endless-${type}-${d}`, ...call, dialogid: `dialog-${d}` } }] });
+        }
+      }
+    });
+    const runs = ['invite', ...Array.from({ length: 59 }, (_, i) => (i % 2 === 0 ? 'dlg_init' : 'dlg_call'))];
+    const dialogs = Array.from({ length: 10 }, (_, i) => `dialog ${i + 1}: dlg_init, dlg_call`);
+    assert.deepEqual(orders(callOrder(report)), [
+      `cut by the window (still going at its end): 1× ${runs.join(', ')}, … 3 more events — ${dialogs.join('; ')}; … 21 more dialogs`,
+    ]);
+  });
+
   it('lists at most 20 orders and counts the rarer ones', async () => {
     const s = await simulator();
     const { report } = await reportWith(s, () => {
