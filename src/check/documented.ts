@@ -71,6 +71,37 @@ export function eventDifferences(topic: string, seen: FieldShapes): string[] {
   return out;
 }
 
+/** The completion types of dlg_end the documentation names (era-platform.md §5.1). */
+export const COMPLETION_TYPES: ReadonlySet<string> = new Set(['bye', 'cancel', 'timeout', 'error', 'call_terminate', 'call_final']);
+
+/** Dialog events that say the dialog is under way: none may follow its dlg_end ("the dialog ended"). */
+const DIALOG_UNDER_WAY = new Set(['dlg_init', 'dlg_call', 'fork_start', 'dlg_pickup', 'dlg_start']);
+
+/**
+ * One dialog's order checked against what the event descriptions (era-platform.md §5.1) rule
+ * out: anything after its dlg_stop (the same end, sent again 3 s after dlg_end), the dialog
+ * going on after its dlg_end, a dlg_pickup after its dlg_start ("sent before dlg_start"). What
+ * the project only modelled (one dialog per ring group, a transfer's second dialog) is never
+ * a contradiction here.
+ */
+export class DialogOrder {
+  private started = false;
+  private ended = false;
+  private stopped = false;
+
+  /** Takes the dialog's next event type; says how it contradicts the documented order, if it does. */
+  next(type: string): string | undefined {
+    let contradiction: string | undefined;
+    if (this.stopped) contradiction = "after its dialog's dlg_stop (documented: dlg_stop is the dialog's end, sent 3 s after dlg_end)";
+    else if (this.ended && DIALOG_UNDER_WAY.has(type)) contradiction = "after its dialog's dlg_end (documented: at dlg_end the dialog ended)";
+    else if (this.started && type === 'dlg_pickup') contradiction = "after its dialog's dlg_start (documented: dlg_pickup comes before dlg_start)";
+    if (type === 'dlg_start') this.started = true;
+    else if (type === 'dlg_end') this.ended = true;
+    else if (type === 'dlg_stop') this.stopped = true;
+    return contradiction;
+  }
+}
+
 /** The fields the documentation shows in a `connection_info` reply (beside qid and result). */
 export const CONNECTION_INFO_FIELDS: readonly string[] = ['domain', 'ownertype', 'capabilities', 'sessionid', 'connectionid', 'timestamp'];
 

@@ -6,7 +6,7 @@
 import type { EraEvent } from '../era';
 import { judged, result, type CheckContext, type StepResult } from './context';
 import { eventDifferences } from './documented';
-import { FieldShapes, maskValues, shownName } from './shapes';
+import { FieldShapes, oneLine, shownName } from './shapes';
 
 /** Event types kept; more are counted, not described. */
 const TOPICS_KEPT = 100;
@@ -64,7 +64,7 @@ export async function listenStep(ctx: CheckContext, shapes: EventShapes, listenS
   const differences: string[] = [];
   for (const [topic, fields] of shapes.topics) {
     details.push(`${shownName(topic)} ×${fields.count}: ${fields.describe()}`);
-    differences.push(...eventDifferences(topic, fields).map(maskValues));
+    differences.push(...eventDifferences(topic, fields).map(oneLine));
   }
   if (shapes.untracked > 0) details.push(`${shapes.untracked} events of more types, not described (more than ${TOPICS_KEPT} types)`);
   const undecodable = stats.undecodable;

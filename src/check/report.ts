@@ -6,7 +6,7 @@
 export type StepStatus = 'pass' | 'differs' | 'fail' | 'skipped';
 
 /** The steps, in the order they run and are shown. */
-export const STEP_NAMES = ['config', 'tls', 'login', 'upgrade', 'setup', 'socket-login', 'connection-info', 'subscribe', 'listen', 'call-list', 'test-call'] as const;
+export const STEP_NAMES = ['config', 'tls', 'login', 'upgrade', 'setup', 'socket-login', 'connection-info', 'subscribe', 'listen', 'call-order', 'call-list', 'test-call'] as const;
 
 export type StepName = (typeof STEP_NAMES)[number];
 

@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EraClient, type EraClientOptions } from '../era';
+import { EraClient, type EraClientOptions, type EraEvent, MAX_TIMER_MS } from '../era';
+import { CallOrders } from './call-order';
 import { callListStep, testCallStep } from './calls';
 import { connectionInfoStep } from './connection-info';
 import { openSocket, setupStep, socketLoginStep, subscribeStep, upgradeStep, type SocketOutcome } from './connection';
@@ -97,10 +98,18 @@ function failed(step: StepResult): boolean {
   return step.status === 'fail';
 }
 
-/** upgrade → setup → socket login → connection_info → subscribe → listen, with the test call during the listen. */
+/**
+ * upgrade → setup → socket login → connection_info → subscribe → listen → the calls' order,
+ * with the test call during the listen.
+ */
 async function socketSteps(ctx: CheckContext, list: StepList, options: CheckOptions): Promise<Promise<StepResult> | undefined> {
   const shapes = new EventShapes();
-  const { handle, outcome: pending } = openSocket(ctx.client, shapes.add, CONNECT_TIMEOUTS * ctx.timeoutMs);
+  const orders = new CallOrders();
+  const onEvent = (ev: EraEvent): void => {
+    shapes.add(ev);
+    orders.add(ev);
+  };
+  const { handle, outcome: pending } = openSocket(ctx.client, onEvent, CONNECT_TIMEOUTS * ctx.timeoutMs);
   try {
     const outcome: SocketOutcome = await pending;
     const chain: Array<[StepName, () => StepResult]> = [
@@ -110,24 +119,25 @@ async function socketSteps(ctx: CheckContext, list: StepList, options: CheckOpti
     ];
     for (const [name, step] of chain) {
       if (failed(await list.run(name, step)) && !outcome.connected) {
-        list.skipRest(`${name} failed`, 'listen');
+        list.skipRest(`${name} failed`, 'call-order');
         return undefined;
       }
     }
     if (!outcome.connected) {
       list.add('connection-info', result('fail', `the connection did not come up: ${ctx.scrub.words(outcome.detail)}`));
-      list.skipRest('no connection', 'listen');
+      list.skipRest('no connection', 'call-order');
       return undefined;
     }
     await list.run('connection-info', () => connectionInfoStep(ctx));
     const subscribed = await list.run('subscribe', () => subscribeStep(ctx));
     if (subscribed.status === 'skipped' || failed(subscribed)) {
-      list.skipRest('no subscription', 'listen');
+      list.skipRest('no subscription', 'call-order');
       return undefined;
     }
     const ringMs = Math.min(TEST_CALL_RING_MAX_MS, (options.listenSeconds * 1000) / 2);
     const call = options.testCall && testCallStep(ctx, options.testCall, ringMs);
     await list.run('listen', () => listenStep(ctx, shapes, options.listenSeconds));
+    await list.run('call-order', () => orders.step());
     return call;
   } finally {
     handle?.close();
@@ -208,7 +218,9 @@ export async function runReport(options: CheckOptions): Promise<Report> {
   if (client !== undefined && origin !== undefined) {
     const scheme = origin.protocol === 'https:' ? 'https' : 'http';
     list.add('config', result('pass', `${scheme} URL, ${authMode === 'user' ? 'user login and password' : 'integration point token'}`));
-    const ctx: CheckContext = { client, recorder, scrub, authMode, timeoutMs: o.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS };
+    // As the client shortens a timeout no timer can wait (the connection's steps wait five of them).
+    const timeoutMs = Math.min(o.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS, Math.floor(MAX_TIMER_MS / CONNECT_TIMEOUTS));
+    const ctx: CheckContext = { client, recorder, scrub, authMode, timeoutMs };
     try {
       await clientSteps(client, ctx, list, options, origin);
     } catch (err) {

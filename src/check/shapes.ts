@@ -36,9 +36,14 @@ export function maskValues(text: string): string {
   return text.replace(UUID, '<id>').replace(LONG_HEX, '<id>').replace(ADDRESS, '<address>').replace(LONG_NUMBER, '<number>');
 }
 
+/** A text from outside, masked and on one line (a pasted line break would forge a line of the report). */
+export function oneLine(text: string): string {
+  return maskValues(text).replace(/[\x00-\x1f\x7f]/g, ' ');
+}
+
 /** A field name as shown: masked, one line, at most 60 characters. */
 export function shownName(name: string): string {
-  const flat = maskValues(name).replace(/[\x00-\x1f\x7f]/g, ' ');
+  const flat = oneLine(name);
   return flat.length > NAME_MAX ? `${flat.slice(0, NAME_MAX - 1)}…` : flat;
 }
 

@@ -8,27 +8,41 @@
  *
  * While Redis cannot answer, every claim is won at once (at least once rather than never),
  * said once in the log and in the health; a probe claim brings claiming back when it answers.
+ *
+ * A claim of an event lasts minutes: replicas see one event within seconds of each other. A
+ * claim of a call's start or end lasts longer than gap fill looks back (GAP_FILL_HORIZON_MS):
+ * a replica that was cut off for hours makes up the start or end another replica emitted live
+ * long ago, and must find that claim still there.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { createClient } from '@redis/client';
-import { CLAIM_TIMEOUT_MS, type EventClaims } from '../era';
+import { CLAIM_TIMEOUT_MS, type EventClaims, GAP_FILL_HORIZON_MS } from '../era';
 import type { ClusterSettings } from './settings';
 
-/** How long a claim is kept: far longer than any replica takes to see the same event. */
-const CLAIM_TTL_MS = 300_000;
+/** How long an event's claim is kept: far longer than any replica takes to see the same event. */
+const EVENT_CLAIM_TTL_MS = 300_000;
+/** How long a call's start or end is kept: gap fill's horizon, and an hour for clocks that disagree. */
+const CALL_CLAIM_TTL_MS = GAP_FILL_HORIZON_MS + 3_600_000;
+/**
+ * The keys of a call's start and end (claims.ts: `call:<connectionId>:invite|end`, also under an
+ * era-webhook's own prefix `webhook:<path>:`; era-calls' poll changes:
+ * `poll:<connectionId>:invite|dlg_end`) and of its record in a call log
+ * (`calllog:<node>:<connectionId>`): a few per call, so keeping them a day costs little.
+ */
+const CALL_KEY = /^(webhook:[^:]*:)?(call|poll):.+:(invite|dlg_end|end)$|^calllog:/;
 const PROBE_TTL_MS = 1_000;
 const PROBE_EVERY_MS = 1_000;
 const CONNECT_TIMEOUT_MS = 2_000;
 const RECONNECT_MAX_MS = 500;
 
-/** KEYS: the event's keys; ARGV[1]: the replica's name, ARGV[2]: expiry in ms. 1: claimed, 0: another replica holds one. */
+/** KEYS: the event's keys; ARGV[1]: the replica's name, ARGV[1 + i]: the expiry of KEYS[i] in ms. 1: claimed, 0: another replica holds one. */
 const CLAIM_SCRIPT = `for i = 1, #KEYS do
   local held = redis.call('GET', KEYS[i])
   if held and held ~= ARGV[1] then return 0 end
 end
 for i = 1, #KEYS do
-  redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[2])
+  redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[i + 1])
 end
 return 1`;
 const CLAIM_SHA = createHash('sha1').update(CLAIM_SCRIPT).digest('hex');
@@ -45,6 +59,8 @@ export interface RedisClaimsOptions {
   logger: ClusterLogger;
   /** Called on every change of health; `detail` says why Redis is unreachable. */
   health(health: ClusterHealth, detail?: string): void;
+  /** How long claims are kept, in ms (tests shorten them): an event's, and a call's start or end. */
+  ttl?: { eventMs: number; callMs: number };
 }
 
 const WON = Promise.resolve(true);
@@ -86,8 +102,10 @@ export class RedisClaims implements EventClaims {
   private probing = false;
   private probeTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private readonly ttl: { eventMs: number; callMs: number };
 
   constructor(private readonly options: RedisClaimsOptions) {
+    this.ttl = options.ttl ?? { eventMs: EVENT_CLAIM_TTL_MS, callMs: CALL_CLAIM_TTL_MS };
     const { redis, name } = options.settings;
     this.prefix = `${name}:`;
     const socket = {
@@ -119,7 +137,7 @@ export class RedisClaims implements EventClaims {
 
   claim(keys: readonly string[]): Promise<boolean> {
     if (this.state === 'unreachable' || this.closed) return WON;
-    return this.send(keys, CLAIM_TTL_MS).then(isWon, (err: unknown) => {
+    return this.send(keys, (key) => (CALL_KEY.test(key) ? this.ttl.callMs : this.ttl.eventMs)).then(isWon, (err: unknown) => {
       this.unreachable(redisFailure(err));
       return true;
     });
@@ -142,11 +160,12 @@ export class RedisClaims implements EventClaims {
     }
   }
 
-  /** Runs the claim script for `keys`; resolves with its reply (1: claimed). */
-  private send(keys: readonly string[], ttlMs: number): Promise<unknown> {
+  /** Runs the claim script for `keys`, each kept for `ttlMs(key)`; resolves with its reply (1: claimed). */
+  private send(keys: readonly string[], ttlMs: (key: string) => number): Promise<unknown> {
     const args = ['EVALSHA', CLAIM_SHA, String(keys.length)];
     for (const key of keys) args.push(this.prefix + key);
-    args.push(this.owner, String(ttlMs));
+    args.push(this.owner);
+    for (const key of keys) args.push(String(ttlMs(key)));
     return this.client.sendCommand(args).catch((err: unknown) => {
       // A restarted Redis forgot the script: send it whole once, which also caches it again.
       if (!(err instanceof Error && err.message.startsWith('NOSCRIPT'))) throw err;
@@ -165,7 +184,7 @@ export class RedisClaims implements EventClaims {
     if (this.probing || this.closed) return;
     this.probing = true;
     try {
-      await this.send([`probe:${this.owner}`], PROBE_TTL_MS);
+      await this.send([`probe:${this.owner}`], () => PROBE_TTL_MS);
       if (!this.closed) this.reachable();
     } catch (err) {
       if (!this.closed) this.unreachable(redisFailure(err));

@@ -1,6 +1,6 @@
 /**
  * EraClient: the facade a config node holds. One REST pool, at most one WebSocket (open
- * only while something listens), the subscriptions, the dispatcher and the call table,
+ * only while something listens), the subscriptions, the event pipeline and the call table,
  * behind a small API. Knows nothing of Node-RED.
  */
 import { EventEmitter, setMaxListeners } from 'node:events';
@@ -9,13 +9,17 @@ import { CallTable, snapshot } from './calls/table';
 import { ClaimQueue } from './events/claims';
 import { clipText, messageOf, shownValue } from './util/text';
 import { unserialisable, validateCommand, type CallCommand } from './commands/validate';
-import { Dispatcher } from './events/dispatch';
+import { EventPipeline } from './events/pipeline';
+import { CallFeed } from './calls/feed';
+import { CallLogs } from './calls/call-logs';
+import type { CallLogDirection, LoggedCall } from './calls/call-log';
 import { EraError, makeRedactor, type Redactor } from './errors';
 import { GapFill } from './events/gapfill';
 import { granted, refusal, setUpConnection, type ConnectionSetup } from './connection/handshake';
 import { Backoff } from './util/backoff';
 import { banStatus, loginGuardFor } from './connection/login-guard';
 import { invalid, resolveOptions, type EraClientOptions, type Settings } from './connection/options';
+import { MAX_TIMER_MS } from './util/timers';
 import { PATHS, type PlatformRequest, type Query } from './protocol/paths';
 import { CALL_TABLE_EVENTS } from './protocol/call-events';
 import { SETUP_METHOD, capabilityResults, setupParams } from './protocol/setup';
@@ -57,6 +61,19 @@ export interface CommandResult {
   connectionId?: string;
 }
 
+/** What a call log (era-call-log) asks for: which calls, and how long a record waits for its recording's key. */
+export interface CallLogSpec {
+  /** `all` (default), `in` or `out`. */
+  direction?: CallLogDirection;
+  /** Milliseconds a record waits after the end for the recording's key (0: none); default 10 s. */
+  waitRecordingMs?: number;
+  /**
+   * Names the log across a redeploy (a node's id, the same on every replica): a successor with
+   * the same key, added within the linger, takes over its waiting records and those that came meanwhile.
+   */
+  key?: string;
+}
+
 export interface ListenHandle {
   close(): void;
 }
@@ -84,6 +101,9 @@ const CLOSE_UNSUBSCRIBE_MS = 1_500;
 const CLOSE_LOGOUT_MS = 1_500;
 const CLOSE_POOL_MS = 500;
 const WARNINGS_KEPT = 200;
+const DEFAULT_WAIT_RECORDING_MS = 10_000;
+/** Records of one call log waiting for recording keys at most; beyond, the oldest goes out without its key. */
+const CALL_LOG_PENDING_MAX = 10_000;
 /** A refused `subscr` is asked for again on the same socket, from every 30 s to every 5 min: roles change. */
 const CAPABILITY_RETRY_MIN_MS = 30_000;
 const CAPABILITY_RETRY_MAX_MS = 300_000;
@@ -128,7 +148,8 @@ export class EraClient extends EventEmitter {
   private readonly session: Session;
   private readonly socket: EraSocket;
   private readonly subscriptions: Subscriptions;
-  private readonly dispatcher: Dispatcher;
+  private readonly pipeline: EventPipeline;
+  private readonly callLogs: CallLogs;
   private readonly gapFill: GapFill;
   private readonly counters: ClientStats = { received: 0, decoded: 0, undecodable: 0, duplicates: 0, reconnects: 0 };
   private readonly warned = new Set<string>();
@@ -202,8 +223,8 @@ export class EraClient extends EventEmitter {
           this.gapFill.stop();
           this.gapFill.outage();
         },
-        event: (ev, subscriptionId) => this.dispatcher.event(ev, subscriptionId),
-        undecodable: (reason, method) => this.dispatcher.undecodable(reason, method),
+        event: (ev, subscriptionId) => this.pipeline.event(ev, subscriptionId),
+        undecodable: (reason, method) => this.pipeline.undecodable(reason, method),
       },
       this.counters,
     );
@@ -222,15 +243,21 @@ export class EraClient extends EventEmitter {
         debug: (msg) => this.logger.debug(msg),
         warnOnce: (msg) => this.warnOnce(msg),
         problem: (detail) => this.subscriptionState(detail),
-        adopted: (listener) => this.dispatcher.adopt(listener),
+        adopted: (listener) => this.pipeline.adopt(listener),
       },
     );
     this.claimQueue = options.claims === undefined ? undefined : new ClaimQueue(options.claims, { warnOnce: (msg) => this.warnOnce(msg) });
-    this.dispatcher = new Dispatcher(this.subscriptions, this.calls, this.counters, { warnOnce: (msg, key) => this.warnOnce(msg, key) }, this.claimQueue);
+    this.callLogs = new CallLogs({
+      feed: new CallFeed(this.calls),
+      once: (keys, emit) => this.onceInCluster(keys, emit),
+      lingerMs: s.socketLingerMs,
+      warnOnce: (msg) => this.warnOnce(msg),
+    });
+    this.pipeline = new EventPipeline(this.subscriptions, this.calls, this.counters, { warnOnce: (msg, key) => this.warnOnce(msg, key) }, this.claimQueue);
     this.gapFill = new GapFill({
       send: (req) => this.call(req),
       table: this.calls,
-      replay: (ev, listed) => this.dispatcher.replay(ev, listed),
+      replay: (ev, listed) => this.pipeline.replay(ev, listed),
       maxCalls: s.callTableCap,
       retryMinMs: s.reconnectMinMs,
       retryMaxMs: s.reconnectMaxMs,
@@ -342,7 +369,7 @@ export class EraClient extends EventEmitter {
    */
   ingest(ev: EraEvent): CallState | undefined {
     this.assertUsable();
-    const state = this.dispatcher.ingest(ev);
+    const state = this.pipeline.ingest(ev);
     return state === undefined ? undefined : snapshot(state);
   }
 
@@ -381,6 +408,29 @@ export class EraClient extends EventEmitter {
     this.track(1);
     this.updateSocket();
     return this.handle(() => this.track(-1));
+  }
+
+  /**
+   * One record per finished call (nodes.md, "Call log node"): after its end, with its recording's
+   * key once it came (or `waitRecordingMs` passed), once — in a cluster, out of one replica.
+   * Keeps the call table fed until the handle is closed.
+   */
+  callLog(spec: CallLogSpec, callback: (logged: LoggedCall) => void): ListenHandle {
+    this.assertUsable();
+    if (!isObject(spec)) throw invalid('callLog() needs { direction?, waitRecordingMs?, key? }');
+    if (typeof callback !== 'function') throw invalid('callLog() needs a callback');
+    const direction = spec.direction ?? 'all';
+    if (direction !== 'all' && direction !== 'in' && direction !== 'out') throw invalid(`Unknown call log direction ${shownValue(direction)}: use all, in or out`);
+    const wait = spec.waitRecordingMs ?? DEFAULT_WAIT_RECORDING_MS;
+    if (typeof wait !== 'number' || !Number.isFinite(wait) || wait < 0) throw invalid(`The wait for a recording must be 0 or more milliseconds, not ${shownValue(wait)}`);
+    const key = typeof spec.key === 'string' && spec.key !== '' ? spec.key : undefined;
+    this.track(1);
+    const log = this.callLogs.add(key, { direction, waitRecordingMs: Math.min(wait, MAX_TIMER_MS), maxPending: CALL_LOG_PENDING_MAX }, callback);
+    this.updateSocket();
+    return this.handle(() => {
+      log.close();
+      this.track(-1);
+    });
   }
 
   /** A handle whose close() undoes a registration once, then lets the socket go if unused. */
@@ -453,6 +503,7 @@ export class EraClient extends EventEmitter {
   private async shutDown(): Promise<void> {
     this.closeController.abort();
     this.claimQueue?.close();
+    this.callLogs.close();
     clearTimeout(this.lingerTimer);
     clearTimeout(this.capabilityTimer);
     clearTimeout(this.banTicker);
@@ -516,7 +567,7 @@ export class EraClient extends EventEmitter {
   private track(delta: number): void {
     this.trackers += delta;
     if (this.trackers > 0 && this.tracker === undefined) {
-      this.tracker = this.subscriptions.add({ events: CALL_TABLE_EVENTS }, () => undefined);
+      this.tracker = this.subscriptions.add({ events: CALL_TABLE_EVENTS, passive: true }, () => undefined);
     } else if (this.trackers === 0 && this.tracker !== undefined) {
       this.subscriptions.remove(this.tracker);
       this.tracker = undefined;

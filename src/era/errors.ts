@@ -4,6 +4,7 @@
  * our own words, host names, status numbers and body excerpts passed through a redactor,
  * so no password, token or Authorization header can end up in one.
  */
+import { shownValue } from './util/text';
 
 /**
  * The six codes of the package's contract. An answer the client cannot use (an error reply on
@@ -29,6 +30,22 @@ export class EraError extends Error {
     this.code = code;
     if (statusCode !== undefined) this.statusCode = statusCode;
   }
+}
+
+/**
+ * A user name and password typed into a URL: from after `scheme://` (or from the start, when
+ * there is no such scheme) up to the last `@`, wherever that is. Taking the last one hides a
+ * password that holds an `@`, a `/` or a space as well.
+ */
+const USER_INFO = /^(\s*[a-z][a-z0-9+.-]*:\/\/)?[^]*@/i;
+
+/**
+ * A URL as typed, the way a message may show it: its user information replaced by `…`, then
+ * quoted, clipped and with control characters escaped (shownValue). Every message, status or
+ * log line that repeats a URL goes through this.
+ */
+export function shownUrl(value: unknown): string {
+  return shownValue(typeof value === 'string' ? value.replace(USER_INFO, '$1…@') : value);
 }
 
 /** Replaces every known secret in a text that came from outside (a body excerpt, a platform message). */

@@ -7,7 +7,7 @@
  */
 export { EraClient } from './client';
 export type { ClientState, ClientStats, CommandResult, EraClientOptions, ListenHandle, RestOptions, RestResult, TestResult, TlsConfig } from './client';
-export { EraError, describeNetworkError, makeRedactor, type EraErrorCode, type Redactor } from './errors';
+export { EraError, describeNetworkError, makeRedactor, shownUrl, type EraErrorCode, type Redactor } from './errors';
 export type { CallState, CallDirection, CallPhase, EraEvent, EventClaims, JsonObject, Logger, ProtocolObserver, ValidCommand } from './types';
 
 export { validateCallId, validateCommand, validateDigits, type CallCommand } from './commands/validate';
@@ -16,13 +16,15 @@ export type { RecordingData, RecordingFile, RecordingLink } from './commands/rec
 export { callFromPlatform, snapshot, type CallTable } from './calls/table';
 
 export { compilePatterns, isTopicPattern, matchesPattern } from './events/patterns';
-export { CLAIM_TIMEOUT_MS } from './events/claims';
+export { CLAIM_TIMEOUT_MS, claimKeys } from './events/claims';
 export { diffCalls, PollChangeKeys, type CallSnapshot, type PollChange } from './events/poll-diff';
+export { GAP_FILL_HORIZON_MS } from './events/gapfill';
 export type { ListenSpec } from './events/subscriptions';
 export { WebhookInbox } from './events/webhook-inbox';
 export { WebhookRegistration, webhookClasses, type RegistrationDeps, type RegistrationState } from './events/webhook-registration';
 
 export type { ConnectionSetup } from './connection/handshake';
+export { checkedBaseUrl } from './connection/options';
 export { proxyFor, tunnel } from './connection/proxy';
 export { connectOptions, type TlsSettings } from './connection/rest';
 
@@ -33,7 +35,12 @@ export { errorBodyText, replyError } from './protocol/replies';
 export { isBanAnswer } from './protocol/session';
 export { capabilityResults, type CapabilityResult } from './protocol/setup';
 export { isObject } from './protocol/values';
-export { decodeDelivery, type DeliveryContents } from './protocol/webhooks';
+export { deliveryEvents, type DeliveryContents } from './protocol/webhooks';
+export { webhookDeleteRequest } from './protocol/webhooks';
 
 export { copyJson } from './util/copy';
-export { shownValue } from './util/text';
+export { MAX_TIMER_MS } from './util/timers';
+export type { CallLogSpec } from './client';
+export type { CallLogDirection, LoggedCall } from './calls/call-log';
+export type { CallOutcome, CallRecord } from './calls/record';
+export { messageOf, shownValue } from './util/text';

@@ -3,6 +3,7 @@ import { dropHandOversOnStop, HandOver } from './lib/hand-over';
 import { clientOptions, tlsConfigOf } from './lib/client-options';
 import { startCluster } from './lib/cluster-claims';
 import { registerCheckEndpoint } from './lib/check-endpoint';
+import { platformOf, type StoredServer } from './lib/dialog-options';
 import { registerTestEndpoint } from './lib/test-endpoint';
 import type { EraServerNode, LinkListener } from './lib/server-link';
 import { linkStatus, type LinkState } from './lib/status';
@@ -15,15 +16,18 @@ import type { NodeDef, RedApi } from './lib/red';
  */
 const liveCalls = new HandOver<{ platform: string; calls: CallState[] }>();
 
-function platformOf(def: NodeDef): string {
-  return `${String(def.url ?? '').trim().toLowerCase()}|${String(def.domain ?? '').trim().toLowerCase()}`;
+function callsOf(def: NodeDef): string {
+  const { url, domain } = platformOf(def);
+  return `${url}|${domain}`;
 }
 
 export = function register(RED: RedApi): void {
   dropHandOversOnStop(RED);
-  function EraServer(this: EraServerNode, def: NodeDef) {
+  function EraServer(this: EraServerNode & StoredServer, def: NodeDef) {
     RED.nodes.createNode(this, def);
     const node = this;
+    // The dialog's buttons use the stored credentials only for this platform.
+    node.storedFor = platformOf(def);
     const listeners = new Set<LinkListener>();
     let state: LinkState = 'idle';
     let detail: string | undefined;
@@ -47,7 +51,7 @@ export = function register(RED: RedApi): void {
       });
       state = node.client.state;
       const left = liveCalls.take(node.id);
-      if (left?.platform === platformOf(def)) node.client.resume(left.calls);
+      if (left?.platform === callsOf(def)) node.client.resume(left.calls);
     } catch (err) {
       // A constructor must not throw: the bad configuration shows on every dependent node
       // and every request fails with the same clear error.
@@ -70,7 +74,7 @@ export = function register(RED: RedApi): void {
       const client = node.client;
       if (!client) return done();
       // A successor with this id comes after a redeploy: it learns which calls were going on.
-      if (!removed) liveCalls.leave(node.id, { platform: platformOf(def), calls: client.calls.list() });
+      if (!removed) liveCalls.leave(node.id, { platform: callsOf(def), calls: client.calls.list() });
       const closed = client.close();
       cluster.close();
       closed.then(done, (err: unknown) => {

@@ -64,6 +64,7 @@ export = function register(RED: RedApi): void {
     const link = linkToServer(RED, node, def);
     const waits = new Map<string, Set<Wait>>();
     const maxWaits = maxWaitsOf(def);
+    let closed = false;
 
     const finish = (wait: Wait, output: 0 | 1, call: CallState | undefined) => {
       const set = waits.get(wait.call);
@@ -114,6 +115,9 @@ export = function register(RED: RedApi): void {
     node.on('input', (msg: NodeMessage, send: SendFn, done: DoneFn) => {
       evaluateFields(RED, node, def, WAIT_FIELDS, msg)
         .then((v) => {
+          // The fields resolved after the node closed (a JSONata expression, a context store
+          // that answers late): the message ends as the waits did on close, holding nothing.
+          if (closed) return done();
           const client = link.client();
           if (isBlank(v.call)) throw new EraError('ERA_INVALID_INPUT', 'No call to wait on: msg.connectionId (or the call field) is empty');
           const call = validateCallId(v.call);
@@ -145,6 +149,7 @@ export = function register(RED: RedApi): void {
           queue.add(wait);
         })
         .catch((err: unknown) => {
+          if (closed) return done();
           const error = asEraError(err);
           link.view.show(failureStatus(RED, error.code, error.statusCode));
           done(error);
@@ -152,6 +157,7 @@ export = function register(RED: RedApi): void {
     });
 
     node.on('close', (_removed, done) => {
+      closed = true;
       // Pending waits end with the node: their messages are dropped, their done() called.
       queue.clear();
       for (const set of waits.values()) for (const wait of set) wait.done();

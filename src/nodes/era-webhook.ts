@@ -1,60 +1,67 @@
-import { type CallTable, compilePatterns, type EraClient, WebhookInbox } from '../era';
+import { compilePatterns, type EraClient, messageOf, WebhookInbox } from '../era';
 import { eventMessage } from './lib/event-message';
-import { dropHandOversOnStop, HandOver } from './lib/hand-over';
-import { claimPostRoute } from './lib/http-route';
+import { dropHandOversOnStop } from './lib/hand-over';
+import { claimPostRoute, type PostRoute } from './lib/http-route';
 import type { NodeDef, RedApi, RedNode } from './lib/red';
 import type { EraServerNode } from './lib/server-link';
 import { StatusView } from './lib/status';
 import { endpointUrl, shownUrl, webhookConfig } from './lib/webhook-config';
-import { webhookEndpoint } from './lib/webhook-endpoint';
-import { DELETE_TIMEOUT_MS, platformSender, startRegistrar } from './lib/webhook-registrar';
+import { type EndpointHandlers, middlewareFailed, webhookEndpoint } from './lib/webhook-endpoint';
+import { guardPath, unmark } from './lib/webhook-guard';
+import { kept, platformNext, platformOf, spareClientOptions } from './lib/webhook-handover';
+import { webhookRed, type Middleware, type WebhookRed } from './lib/webhook-red';
+import { deleteWebhook, deleteWebhookApart, platformSender, startRegistrar } from './lib/webhook-registrar';
+import { WebhookStatus } from './lib/webhook-status';
 
 const RECONCILE_RETRY_MIN_MS = 1_000;
 const RECONCILE_RETRY_MAX_MS = 30_000;
 const CALLS_KEPT = 10_000;
 const ENDED_CALL_GRACE_MS = 60_000;
 
-/**
- * What a node leaves its successor across a redeploy (by node id): the webhook it registered,
- * which the successor renews, and the calls it knew, which its reconciliation does not report
- * again.
- */
-const kept = new HandOver<{ server: unknown; webhookId?: string; calls?: CallTable }>();
-
 export = function register(RED: RedApi): void {
   dropHandOversOnStop(RED);
+  const red = webhookRed(RED);
 
   function EraWebhook(this: RedNode, def: NodeDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const view = new StatusView(node);
+    const t = (key: string): string => RED._(`era-webhook.status.${key}`);
     const warned = new Set<string>();
     const warnOnce = (msg: string): void => {
       if (warned.has(msg)) return;
       warned.add(msg);
       node.warn(msg);
     };
-    const fail = (why: string): void => {
-      node.error(`era-webhook: ${why}`);
-      view.show({ fill: 'red', shape: 'dot', text: why });
-    };
     let close: (removed: boolean) => Promise<void> = async () => undefined;
     node.on('close', (removed, done) => void close(removed).then(done, done));
 
-    const config = webhookConfig(def, node.credentials ?? {});
-    if ('error' in config) return fail(config.error);
-    if (RED.settings.httpNodeRoot === false) return fail('Node-RED serves no HTTP nodes here (httpNodeRoot is false in its settings)');
     const server = serverOf(RED, def);
     const client = 'client' in server ? server.client : undefined;
-    const url = endpointUrl(config.publicUrl, RED.settings.httpNodeRoot, config.path);
-    // Only on the same server: another platform knows neither the webhook nor the calls.
+    const platform = platformOf(red, def.server);
+    const spare = spareClientOptions(red, def.server);
     const left = kept.take(node.id);
-    const predecessor = left?.server === def.server ? left : undefined;
+    // Only on the same platform: another one knows neither the webhook nor the calls.
+    const predecessor = left !== undefined && left.platform === platform ? left : undefined;
 
+    const config = webhookConfig(def, node.credentials ?? {});
+    const status = new WebhookStatus(new StatusView(node), 'error' in config || config.secret !== undefined ? undefined : t('noSecret'));
+    const fail = (why: string): void => {
+      node.error(`era-webhook: ${why}`);
+      status.fail(why);
+      // A node that cannot start would never renew what its predecessor registered.
+      if (predecessor?.webhookId !== undefined && client !== undefined) void deleteWebhook(client, predecessor.webhookId);
+    };
+    if ('error' in config) return fail(config.error);
+    if (red.settings.httpNodeRoot === false) return fail('Node-RED serves no HTTP nodes here (httpNodeRoot is false in its settings)');
+    const url = endpointUrl(config.publicUrl, red.settings.httpNodeRoot, config.path);
+
+    let closed = false;
     const inbox = new WebhookInbox({
       patterns: compilePatterns(config.patterns),
-      calls: client,
-      emit: (ev) => node.send(eventMessage(ev, true)),
+      server: client,
+      claimScope: `webhook:${config.path.toLowerCase()}:`,
+      // A claim settled after the node closed: its successor has the event.
+      emit: (ev) => (closed ? undefined : node.send(eventMessage(ev, true))),
       reconcile: client === undefined || config.reconcileMs === 0 ? undefined : {
         send: platformSender(client),
         intervalMs: config.reconcileMs,
@@ -67,31 +74,43 @@ export = function register(RED: RedApi): void {
         table: predecessor?.calls,
       },
     });
-    let closed = false;
-    const route = claimPostRoute(RED.httpNode, config.path, node.id, webhookEndpoint(config.secret, {
+    const refused = (code: number, why: string): void => warnOnce(`era-webhook: refused a delivery to ${url} with HTTP ${code}: ${why} (reported once)`);
+    const stalled = (): void => refused(408, 'its body stopped coming');
+    const handlers: EndpointHandlers = {
       accepted: (contents) => {
         // A delivery still being read when the node closed: its answer went out, nothing more.
         if (closed) return;
         try {
           inbox.accept(contents.events);
         } catch (err) {
-          warnOnce(`era-webhook: a delivery's events were not emitted: ${err instanceof Error ? err.message : String(err)}`);
+          warnOnce(`era-webhook: a delivery's events were not emitted: ${messageOf(err)}`);
         }
-        if (contents.skipped > 0) warnOnce(`era-webhook: a delivery to ${config.path} held items that are no event; they were skipped (reported once)`);
+        if (contents.skipped > 0) warnOnce(`era-webhook: a delivery to ${url} held items that are no event; they were skipped (reported once)`);
       },
-      refused: (status, why) => warnOnce(`era-webhook: refused a delivery to ${config.path} with HTTP ${status}: ${why} (reported once)`),
-    }));
-    if (!route.ok) return fail(`the path ${config.path} is already served by ${route.holder}: give this node another path`);
+      refused,
+    };
+    const claim = claimPostRoute(red.httpNode, config.path, `another era-webhook node (${node.id})`, [
+      unmark(stalled),
+      ...userMiddleware(red),
+      webhookEndpoint(config.secret, handlers),
+      middlewareFailed(handlers),
+    ]);
+    if (!claim.ok) return fail(`the path ${config.path} is already served by ${claim.holder}: give this node another path`);
+    const route = claim.route;
+    const unguard = guardPath(red.httpNode, config.path, stalled);
+    const watchRoute = routeWatcher(red, node, route, config.path, (text) => status.conflicting(text === undefined ? undefined : `${t('conflict')}: ${text}`));
+
+    for (const warning of config.warnings) node.warn(`era-webhook: ${warning}`);
+    if (config.secret === undefined) node.warn(`era-webhook: no secret is set: anyone who can reach ${url} can post events (set one, and give it to the platform as ?secret= or the X-Era-Secret header)`);
 
     const registration = startRegistrar({
       config,
       client,
       url,
-      shown: shownUrl(config.publicUrl === '' ? `<Node-RED>${url}` : url, config.secret),
+      shown: shownUrl(url, config),
       keptId: predecessor?.webhookId,
-      t: (key) => RED._(`era-webhook.status.${key}`),
-      // A server that cannot be used says so instead: nothing of it works.
-      show: (status) => ('error' in server ? undefined : view.show(status)),
+      t,
+      show: (s) => status.show(s),
       warnOnce,
       debug: (msg) => node.debug(msg),
       lapsed: () => inbox.reconciler?.now(),
@@ -101,14 +120,23 @@ export = function register(RED: RedApi): void {
 
     close = async (removed) => {
       closed = true;
+      red.events.removeListener('flows:started', watchRoute);
       route.release();
+      unguard();
       inbox.reconciler?.stop();
-      if (removed) return registration?.remove(DELETE_TIMEOUT_MS);
-      kept.leave(node.id, { server: def.server, webhookId: registration?.stop(), calls: inbox.reconciler?.table });
+      const webhookId = registration?.stop();
+      // Its successor talks to another platform, or there is none (null): nobody could renew the webhook.
+      if ((removed ? null : platformNext(red, node.id)) !== platform) {
+        if (webhookId !== undefined && spare !== undefined) await deleteWebhookApart(spare, webhookId);
+        return;
+      }
+      kept.leave(node.id, { platform, webhookId, calls: inbox.reconciler?.table });
     };
   }
 
-  RED.nodes.registerType('era-webhook', EraWebhook, { credentials: { secret: { type: 'password' } } });
+  RED.nodes.registerType('era-webhook', EraWebhook, {
+    credentials: { secret: { type: 'password' }, publicUser: { type: 'text' }, publicPassword: { type: 'password' } },
+  });
 };
 
 /** The optional server: its client, none, or why it cannot be used (events still come, without msg.call). */
@@ -118,4 +146,32 @@ function serverOf(RED: RedApi, def: NodeDef): { client: EraClient } | { error: s
   if (!server) return { error: 'the Era server node of this webhook is missing' };
   if (server.client) return { client: server.client };
   return { error: server.configError?.message ?? 'the Era server configuration is not usable' };
+}
+
+/** The user's `httpNodeMiddleware` (a function or a list of them), in front of every HTTP node as the core `http in` puts it. */
+function userMiddleware(red: WebhookRed): Middleware[] {
+  const given = red.settings.httpNodeMiddleware;
+  const list: unknown[] = Array.isArray(given) ? given.flat(Infinity) : [given];
+  return list.filter((fn): fn is Middleware => typeof fn === 'function');
+}
+
+/**
+ * After every deploy (`flows:started`): puts the route back when a core `http in` node on the
+ * same path took it out as it closed, and reports a route deployed after this node that answers
+ * its path (which express then never reaches). Returns the listener, for close.
+ */
+function routeWatcher(red: WebhookRed, node: RedNode, route: PostRoute, path: string, conflicting: (text: string | undefined) => void): () => void {
+  const reported = new Set<string>();
+  const check = (): void => {
+    if (route.restore()) node.debug(`era-webhook: the route of ${path} was removed by another node's close; added again`);
+    const others = route.others();
+    if (others.length === 0) return conflicting(undefined);
+    const text = others.join(', ');
+    conflicting(text);
+    if (reported.has(text)) return;
+    reported.add(text);
+    node.error(`era-webhook: the path ${path} is also served by ${text} (an http in node?), which receives nothing while this node serves it: give one of them another path`);
+  };
+  red.events.on('flows:started', check);
+  return check;
 }

@@ -32,7 +32,7 @@ describe('era-check (the command)', function () {
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.equal(run.stderr, '');
     assert.equal(stepLine(run.stdout, 'tls').status, 'SKIPPED');
-    for (const name of ['config', 'login', 'upgrade', 'setup', 'socket-login', 'connection-info', 'subscribe', 'listen', 'call-list'] as const) {
+    for (const name of ['config', 'login', 'upgrade', 'setup', 'socket-login', 'connection-info', 'subscribe', 'listen', 'call-order', 'call-list'] as const) {
       assert.equal(stepLine(run.stdout, name).status, 'PASS', `${name}\n${run.stdout}`);
     }
     assert.match(stepLine(run.stdout, 'login').summary, /HTTP 200, session_token in the body/);
@@ -55,7 +55,7 @@ describe('era-check (the command)', function () {
     const report = JSON.parse(run.stdout) as Report;
     assert.equal(typeof report.version, 'string');
     assert.deepEqual({ scheme: report.target.scheme, authMode: report.target.authMode }, { scheme: 'http', authMode: 'user' });
-    assert.deepEqual(report.steps.map((s) => s.name), ['config', 'tls', 'login', 'upgrade', 'setup', 'socket-login', 'connection-info', 'subscribe', 'listen', 'call-list']);
+    assert.deepEqual(report.steps.map((s) => s.name), ['config', 'tls', 'login', 'upgrade', 'setup', 'socket-login', 'connection-info', 'subscribe', 'listen', 'call-order', 'call-list']);
     for (const step of report.steps) {
       assert.deepEqual(Object.keys(step).sort(), ['details', 'name', 'status', 'summary']);
       assert.ok(Array.isArray(step.details));
@@ -145,6 +145,7 @@ describe('era-check (the command)', function () {
     const s = await simulator();
     const run = await runCheck(userArgs(s.url, '--listen', '1'), PASSWORD_ENV);
     assertFailsAt(run, 'listen', /^no event in 1 s: make a call during the check, or check the account's rights/);
+    assert.deepEqual(stepLine(run.stdout, 'call-order'), { status: 'SKIPPED', summary: 'no call event in the window' });
     assert.equal(stepLine(run.stdout, 'subscribe').status, 'PASS');
     assert.equal(stepLine(run.stdout, 'call-list').status, 'PASS');
   });
@@ -175,8 +176,10 @@ describe('era-check (the command)', function () {
     const run = await runCheck(userArgs(s.url, '--listen', '2', '--test-call', '+79991234567', '--from', '101'), PASSWORD_ENV);
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.match(stepLine(run.stdout, 'test-call').summary, /^POST \/rest\/v1\/uc\/calls: HTTP 200, id in "id"; DELETE \/rest\/v1\/uc\/calls\/<id>: HTTP 200$/);
-    // The call rang while the report listened, so the window saw its events.
+    // The call rang while the report listened, so the window saw its events, and their order.
     assert.equal(stepLine(run.stdout, 'listen').status, 'PASS');
+    assert.deepEqual(stepLine(run.stdout, 'call-order'), { status: 'PASS', summary: '1 call in 1 order' });
+    assert.match(run.stdout, /^ {9}1× invite, dlg_init, dlg_call, dlg_end\(bye\), dlg_stop\(bye\)$/m);
     assert.ok(!run.stdout.includes('79991234567'));
     assertClean(run);
     const placed = s.listCalls();

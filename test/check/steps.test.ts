@@ -38,6 +38,19 @@ describe('era-check: each step against the platform\'s answers', function () {
     return s.requests().filter((r) => r.kind === 'ws' && r.method === method).length;
   }
 
+  it('a request timeout of 30 days: every step still waits for its answer (no timer overflows into 1 ms)', async () => {
+    const overflows: Error[] = [];
+    const onWarning = (w: Error) => w.name === 'TimeoutOverflowWarning' && overflows.push(w);
+    process.on('warning', onWarning);
+    try {
+      const r = await report(await simulator(), {}, { requestTimeoutMs: 30 * 24 * 3600 * 1000 });
+      assert.equal(r.outcome, 'pass', formatText(r));
+      assert.deepEqual(overflows, []);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('a refused callrecord passes (recordings fall back to REST) and says so in the platform\'s words', async () => {
     const s = await simulator();
     s.setFaults({ refuseCapabilities: { callrecord: 'Access denied by IAM (route not found)' } });

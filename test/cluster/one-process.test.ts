@@ -36,7 +36,7 @@ describe('cluster settings of era-server', () => {
     const s = clusterSettings({ cluster: 'redis', redisUrl: ' rediss://ops@redis.example:6380/2 ', clusterName: '', redisPassword: 'pw', defaultName: 'demo.local' })!;
     assert.deepEqual(s.redis, { host: 'redis.example', port: 6380, tls: true, username: 'ops', password: 'pw', database: 2 });
     assert.equal(s.name, 'demo.local', 'the default name');
-    assert.equal(s.shownUrl, 'rediss://ops@redis.example:6380/2');
+    assert.equal(s.shownUrl, 'rediss://redis.example:6380/2', 'no user name in log lines');
     const plain = clusterSettings({ cluster: 'redis', redisUrl: 'redis://[::1]', clusterName: ' crm ', redisPassword: '', defaultName: 'demo.local' })!;
     assert.deepEqual(plain.redis, { host: '::1', port: 6379, tls: false });
     assert.equal(plain.name, 'crm');
@@ -72,7 +72,9 @@ describe('claim keys', () => {
   it('an event by its id; the start and the end of a call also by the call, so a made-up one and the live one are one', () => {
     assert.deepEqual(claimKeys(event('callevents.dlg_start', {}, 'e1', 'c1')), ['e1']);
     assert.deepEqual(claimKeys(event('callevents.invite', {}, 'e2', 'c1')), ['e2', 'call:c1:invite']);
-    assert.deepEqual(claimKeys(event('callevents.dlg_end', {}, 'replayed-c1-dlg_end', 'c1')), ['replayed-c1-dlg_end', 'call:c1:dlg_end']);
+    assert.deepEqual(claimKeys(event('callevents.dlg_end', {}, 'replayed-c1-dlg_end', 'c1')), ['replayed-c1-dlg_end', 'call:c1:end']);
+    // A later dialog's end, after the call's own: per dialog, its own id only (era-platform.md §5.4).
+    assert.deepEqual(claimKeys(event('callevents.dlg_end', {}, 'e4', 'c1'), false), ['e4']);
     assert.deepEqual(claimKeys(event('ccsevents.call_set_state', { state: 'end' }, 'e3', 'c1')), ['e3']);
   });
 

@@ -3,7 +3,7 @@ import type { CallState } from '../../src/era/client';
 import { DeadlineQueue } from '../../src/nodes/lib/deadlines';
 import { errorOf } from '../support/flows';
 import { collectGarbage } from '../support/gc';
-import { eventually, helper, Inbox, load, serverNode, startRed, stopRed, type FlowNode } from '../support/red';
+import { eventually, helper, Inbox, load, serverNode, startRed, stopRed, USER_CREDENTIALS, type FlowNode } from '../support/red';
 import { simulator, type SimControl, type Simulator } from '../support/sim';
 
 type Msg = Record<string, unknown> & { call?: CallState };
@@ -207,6 +207,42 @@ describe('era-wait', function () {
     await yes.count(2);
     assert.equal(yes.messages[1].which, 'late');
   });
+  it('a wait whose JSONata timeout resolves after a redeploy closed the node is not held: no timer, no message from it', async function () {
+    const props = { until: 'talking', untilType: 'str', timeout: 'gate', timeoutType: 'jsonata' };
+    await loadWait(props);
+    const call = await ctl.startCall();
+    const old = helper.getNode('wait');
+    const sentByOld: unknown[] = [];
+    old.on('call:send', (call: unknown) => sentByOld.push(call));
+    // A JSONata expression whose value comes later (`gate`, a promise the test settles).
+    let open: (seconds: number) => void = () => undefined;
+    const gate = new Promise<number>((resolve) => (open = resolve));
+    old.receive({ connectionId: call.connectionid, gate });
+    // Only the era-wait node is redeployed (changed name): the old one closes while `gate` is pending.
+    await helper.setFlows(
+      [
+        { id: 'tab', type: 'tab' },
+        serverNode(sim),
+        { id: 'wait', z: 'tab', type: 'era-wait', server: 'srv', name: 'redeployed', wires: [['yes'], ['no']], ...props },
+        { id: 'yes', z: 'tab', type: 'helper' },
+        { id: 'no', z: 'tab', type: 'helper' },
+        { id: 'catcher', z: 'tab', type: 'catch', scope: ['wait'], wires: [['caught']] },
+        { id: 'caught', z: 'tab', type: 'helper' },
+      ],
+      'nodes',
+      USER_CREDENTIALS,
+    );
+    const no = new Inbox('no');
+    const caught = new Inbox('caught');
+    open(0.2);
+    // The successor works: its own wait times out on the second output.
+    helper.getNode('wait').receive({ connectionId: call.connectionid, gate: Promise.resolve(0.2), which: 'new' });
+    await no.count(1);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.deepEqual(sentByOld, [], 'the closed node sent nothing: it held no wait, no timer');
+    assert.deepEqual(no.messages.map((m) => m.which), ['new']);
+    assert.deepEqual(caught.messages, []);
+  });
 });
 
 describe('DeadlineQueue', function () {
@@ -230,5 +266,25 @@ describe('DeadlineQueue', function () {
     assert.equal(expired.length, entries.length - removed.length);
     assert.ok(expired.every((e) => e.n % 3 !== 0), 'no removed entry expired');
     for (let i = 1; i < expired.length; i++) assert.ok(expired[i - 1].at <= expired[i].at, 'in deadline order');
+  });
+});
+
+describe('DeadlineQueue: a deadline further than a timer can wait', function () {
+  it('arms no overflowing timer and expires nothing early', async function () {
+    const overflows: Error[] = [];
+    const onWarning = (w: Error) => w.name === 'TimeoutOverflowWarning' && overflows.push(w);
+    process.on('warning', onWarning);
+    const expired: unknown[] = [];
+    const queue = new DeadlineQueue<{ at: number; slot: number }>((e) => expired.push(e));
+    try {
+      queue.add({ at: Date.now() + 30 * 24 * 3600 * 1000, slot: -1 });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.deepEqual(expired, [], 'not expired after 1 ms');
+      assert.equal(queue.size, 1);
+      assert.deepEqual(overflows, []);
+    } finally {
+      queue.clear();
+      process.off('warning', onWarning);
+    }
   });
 });

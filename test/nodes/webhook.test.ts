@@ -1,13 +1,15 @@
 /**
- * era-webhook in a real Node-RED runtime: real HTTP requests to the HTTP nodes' app (served by a
- * plain server in front of RED.httpNode, as Node-RED mounts it), and the simulator registering
- * the webhook and delivering to it for the end-to-end cases.
+ * era-webhook in a real Node-RED runtime: real HTTP requests through Node-RED's HTTP stack as a
+ * default install serves it (the editor's admin app and the HTTP nodes on one root, see
+ * webhook-stack.ts), and the simulator registering the webhook and delivering to it for the
+ * end-to-end cases.
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { ALL_NODES, eventually, helper, Inbox, serverNode, startRed, StatusLog, stopRed, TOKEN_CREDENTIALS, USER_CREDENTIALS, type FlowNode } from '../support/red';
 import { simulator, type SimControl, type Simulator } from '../support/sim';
-import { captureNodeApp, forgetNodeApp, startNodeFront, type NodeFront } from '../support/http-nodes';
+import { callData, event, post as postTo } from './webhook-post';
+import { logged, RedStack } from './webhook-stack';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const CORE_NODES = ['common/25-catch', 'common/25-status'].map((m) => require(`@node-red/nodes/core/${m}.js`));
@@ -17,46 +19,39 @@ const PATH = '/era/events';
 const SECRET = 'w3bh00k-secret';
 const CALL_TOPICS = ['invite', 'dlg_init', 'dlg_call', 'dlg_start', 'dlg_end', 'dlg_stop'].map((t) => `callevents.${t}`);
 
-function event(type: string, data: Record<string, unknown>, cls = 'callevents'): Record<string, unknown> {
-  return { class: cls, type, data, eventts: data.eventts };
-}
-
-function callData(n: number, eventid: string): Record<string, unknown> {
-  return { eventid, eventts: 1_700_000_000_000 + n, cid: `cid-${n}`, connectionid: `cid-${n}.1700000000000`, invitets: 1_700_000_000_000, fromnum: '+79990001122', tonum: '101', dir: 'in' };
-}
-
 describe('era-webhook', function () {
   this.timeout(60_000);
   let sim: Simulator;
   let ctl: SimControl;
-  let front: NodeFront;
+  let stack: RedStack;
   let base: string;
   let statuses: StatusLog;
 
   before(async function () {
-    front = await startNodeFront();
-    base = front.base;
+    stack = await RedStack.start();
+    base = stack.base;
   });
 
   after(async function () {
-    await front.close();
+    await stack.close();
   });
 
   beforeEach(async function () {
     ({ sim, ctl } = await simulator({ dlgStopDelayMs: 20 }));
     statuses = new StatusLog();
+    stack.configure();
     await startRed();
   });
 
   afterEach(async function () {
     statuses.stop();
     await stopRed();
-    forgetNodeApp();
+    stack.unmount();
     await sim.stop();
   });
 
   async function load(flow: FlowNode[], credentials: Record<string, unknown> = {}): Promise<void> {
-    await helper.load([...ALL_NODES, ...CORE_NODES, captureNodeApp], flow, credentials);
+    await helper.load([stack.mount, ...ALL_NODES, ...CORE_NODES], flow, credentials);
   }
 
   /** One era-webhook node (id `wh`) wired to a helper (id `out`); no server unless `props.server`. */
@@ -68,23 +63,8 @@ describe('era-webhook', function () {
     ];
   }
 
-  async function post(body: string | Buffer | object, opts: { query?: string; headers?: Record<string, string>; path?: string } = {}): Promise<{ status: number; text: string }> {
-    const payload = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
-    const res = await fetch(`${base}${opts.path ?? PATH}${opts.query ?? ''}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...opts.headers },
-      body: payload,
-    });
-    return { status: res.status, text: await res.text() };
-  }
-
-  /** Log entries of `level` (20 error, 30 warn) from node `id`. */
-  function logged(id: string, level: number): string[] {
-    return helper
-      .log()
-      .args.map((a) => a[0] as { level?: number; id?: string; msg?: unknown })
-      .filter((e) => e?.level === level && e.id === id)
-      .map((e) => String(e.msg));
+  function post(body: string | Buffer | object, opts: { query?: string; headers?: Record<string, string>; path?: string } = {}): Promise<{ status: number; text: string }> {
+    return postTo(`${base}${opts.path ?? PATH}${opts.query ?? ''}`, body, opts.headers);
   }
 
   /** Token-mode server with registration on: the simulator delivers to this test's front server. */
@@ -110,8 +90,7 @@ describe('era-webhook', function () {
     assert.equal(msg.eventId, 'e-1');
     assert.equal(msg.call, undefined);
     assert.equal(msg.replayed, undefined);
-    assert.ok(statuses.has('wh', 'green', 'dot'), 'green: the URL to set in the channel');
-    assert.match(String(statuses.of('wh').at(-1)?.text), /era-webhook\.status\.manual: <Node-RED>\/era\/events$/);
+    assert.deepEqual(statuses.of('wh').at(-1), { fill: 'yellow', shape: 'ring', text: 'era-webhook.status.noSecret · era-webhook.status.manual: <Node-RED>/era/events' }, 'the URL to set in the channel, and the missing secret');
   });
 
   it('accepts an array of events and every envelope the socket accepts, and filters by its patterns', async function () {
@@ -317,7 +296,7 @@ describe('era-webhook', function () {
     await load(registeringFlow(), TOKEN_CREDENTIALS);
     await eventually(() => statuses.has('wh', 'red', 'ring'), 5000, 'a red status');
     const text = String(statuses.of('wh').find((s) => s.fill === 'red')?.text);
-    assert.match(text, /^era-webhook\.status\.refused: HTTP 403: channel is not of type subscr/);
+    assert.match(text, /^era-webhook\.status\.noSecret · era-webhook\.status\.refused: HTTP 403: channel is not of type subscr/);
     assert.ok(text.endsWith(`era-webhook.status.manual: ${base}${PATH}`), text);
     assert.ok(logged('wh', 30).some((w) => w.includes('channel is not of type subscr') && w.includes(`${base}${PATH}`)), 'the log says it too');
     assert.equal(sim.webhookRegistrations().length, 0);
@@ -330,7 +309,7 @@ describe('era-webhook', function () {
   it('registration on a user-mode server cannot be done: the status says why and shows the URL', async function () {
     await load(webhookFlow({ server: 'srv', register: true, publicUrl: base }, [serverNode(sim)]), USER_CREDENTIALS);
     await eventually(() => statuses.has('wh', 'red', 'ring'), 5000, 'a red status');
-    assert.equal(String(statuses.of('wh').at(-1)?.text), `era-webhook.status.needsToken · era-webhook.status.manual: ${base}${PATH}`);
+    assert.equal(String(statuses.of('wh').at(-1)?.text), `era-webhook.status.noSecret · era-webhook.status.needsToken · era-webhook.status.manual: ${base}${PATH}`);
     assert.ok(!(await ctl.requests()).some((r) => r.path.startsWith('/rest/v1/service/webhooks')), 'nothing asked of the platform');
   });
 

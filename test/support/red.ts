@@ -52,7 +52,9 @@ export const TOKEN_CREDENTIALS = { srv: { token: 'demo-token' } };
 
 /** `modules`: more node modules to load beside the package's and the core ones (e.g. editorRoutes). */
 export async function load(flow: FlowNode[], credentials: Record<string, unknown> = USER_CREDENTIALS, modules: unknown[] = []): Promise<void> {
-  await helper.load([...ALL_NODES, ...CORE_NODES, ...modules], flow, credentials);
+  // Node-RED's credential store keeps the objects it is given and edits them on a later deploy:
+  // each load gets copies, so the shared constants above stay as written.
+  await helper.load([...ALL_NODES, ...CORE_NODES, ...modules], flow, structuredClone(credentials));
 }
 
 /** Collects what reaches a helper node so tests can wait for a count or a condition. */

@@ -2,11 +2,13 @@
  * The call-state table: what the client knows of each call from the events it received.
  * Fed once per distinct event; bounded (ended calls leave after a grace period, and a cap
  * evicts the oldest, ended ones first) so a busy installation cannot grow it without end.
- * No timer: expired entries are swept when the table is touched.
+ * No timer: expired entries are swept when the table is touched. What it learns that others
+ * build on (a call finished, its recording's key came) goes to one observer: the call log and
+ * the live figures consume those changes, not the raw events.
  */
 import { EraError } from '../errors';
-import { emptyCallEventFacts, readCallEvent } from '../protocol/call-events';
 import { listedCall, type ListedCall } from '../protocol/call-list';
+import { emptyCallEventFacts, readCallEvent } from '../protocol/call-events';
 import type { CallState, EraEvent } from '../types';
 
 interface Entry {
@@ -14,10 +16,51 @@ interface Entry {
   /** A dlg_end / invite was made up by a gap fill: the live one, if it ever comes, is not news. */
   replayedEnd: boolean;
   replayedInvite: boolean;
+  /** The number that answered first (a ring group's or a queue's phone), before any transfer. */
+  answeredBy: string | undefined;
+  /** When the current hold began (event time), and the hold time before it. */
+  heldSince: number | undefined;
+  heldMs: number;
+  /** Ended by a failure before it became a dialog (ccsevents.connection_failure). */
+  failed: boolean;
+  /** A recording event said the call is recorded: its key will come after the end. */
+  recording: boolean;
 }
 
 /** Returned by apply() for a live event that only repeats what a replayed one already said. */
 export const SUPPRESSED = Symbol('suppressed');
+
+/**
+ * What the last apply() did to its call, beyond its state: `ended` (the call ended with this
+ * event), `continued` (a dialog event for a call the table holds as ended: the platform went on
+ * after the end — a ring group or transfer sequenced otherwise than modelled), or `none`.
+ */
+export type CallChange = 'none' | 'ended' | 'continued';
+
+/** A finished call as the table knew it at its end, for those who build on it. */
+export interface FinishedCall {
+  /** The table's live state (not a copy): read it in the callback, copy what is kept. */
+  call: CallState;
+  /** The end was made up after an outage (gap fill), not heard. */
+  replayed: boolean;
+  /** It ended by a failure before anyone answered (connection_failure). */
+  failed: boolean;
+  answeredBy: string | undefined;
+  heldMs: number;
+  /** A recording event said it was recorded: its key may still come. */
+  recording: boolean;
+  /** It ended with the dialog's last word (dlg_stop): nothing more will come for it. */
+  last: boolean;
+}
+
+export interface CallTableObserver {
+  /** A call ended (once per call). */
+  ended(finished: FinishedCall): void;
+  /** The recording's key of a call that had already ended came. */
+  recorded(call: CallState): void;
+  /** The dialog's last word (dlg_stop) came for an ended call: nothing more will (era-platform.md §5.3). */
+  stopped(call: CallState): void;
+}
 
 export function snapshot(state: CallState): CallState {
   return { ...state, legs: state.legs.slice(), transfers: state.transfers.slice() };
@@ -50,11 +93,18 @@ function stateFromListed(listed: ListedCall): CallState {
   return state;
 }
 
+/** Event kinds that open or advance a dialog: after the call's end they mean the platform went on. */
+const DIALOG_KINDS = new Set(['progress', 'pickup', 'answer', 'end']);
+
 export class CallTable {
   private readonly entries = new Map<string, Entry>();
   /** Ended calls in the order they ended, with the local time they did. */
   private readonly ended = new Map<string, number>();
   private readonly facts = emptyCallEventFacts();
+  /** What the last apply() did (see CallChange). */
+  change: CallChange = 'none';
+  /** Told of finished calls and late recording keys; one per table (the client's call feed). */
+  observer: CallTableObserver | undefined;
 
   constructor(
     private readonly cap: number,
@@ -95,6 +145,7 @@ export class CallTable {
    * a call, or SUPPRESSED for a live event a replay already reported.
    */
   apply(ev: EraEvent): CallState | undefined | typeof SUPPRESSED {
+    this.change = 'none';
     const f = readCallEvent(ev, this.facts);
     const id = f.connectionId;
     if (id === undefined) return undefined;
@@ -109,6 +160,7 @@ export class CallTable {
       if (f.kind === 'invite' && entry.replayedInvite) return SUPPRESSED;
     }
     const s = entry.state;
+    if (s.state === 'ended' && ev.class === 'callevents' && DIALOG_KINDS.has(f.kind)) this.change = 'continued';
     if (s.callId === undefined && f.callId !== undefined) s.callId = f.callId;
     if (s.direction === undefined && f.direction !== undefined) s.direction = f.direction;
     if (s.from === undefined && f.from !== undefined) s.from = f.from;
@@ -129,34 +181,42 @@ export class CallTable {
         }
         break;
       case 'pickup':
-        // Someone else took the ringing call: the party on the B side is now the one who picked up.
+        // A ring group's or a queue's phone, or another phone, took the ringing call: it is the B side now.
         if (s.state === 'ringing' && f.to !== undefined) s.to = f.to;
         break;
       case 'answer':
-        if (s.state !== 'ended') {
-          s.state = s.held ? 'held' : 'talking';
-          s.answeredAt ??= at;
-        }
+        if (s.state === 'ended') break;
+        // The phone that answered, not the group or queue number dialled (era-platform.md §5.4).
+        if (s.answeredAt === undefined && f.to !== undefined) s.to = f.to;
+        this.answered(entry, at);
+        s.state = s.held ? 'held' : 'talking';
         break;
       case 'leg':
         if (s.state === 'ended') break;
         if (f.legState === 'hold') {
+          if (!s.held) entry.heldSince = at;
           s.held = true;
           s.state = 'held';
         } else if (f.legState === 'talk') {
-          s.held = false;
+          this.resumed(entry, at);
           s.state = 'talking';
-          s.answeredAt ??= at;
+          this.answered(entry, at);
         }
         break;
+      case 'recording':
+        if (f.recording) entry.recording = true;
+        break;
       case 'record':
-        if (f.recordingKey !== undefined) s.recordingKey = f.recordingKey;
+        if (f.recordingKey === undefined) break;
+        s.recordingKey = f.recordingKey;
+        if (s.state === 'ended') this.observer?.recorded(s);
         break;
       case 'end':
       case 'stop':
       case 'failure':
         if (s.endReason === undefined && f.reason !== undefined && f.kind !== 'stop') s.endReason = f.reason;
-        if (s.state !== 'ended') this.end(id, s, at);
+        if (s.state !== 'ended') this.end(id, entry, at, replayed, f.kind === 'failure', f.kind === 'stop');
+        else if (f.kind === 'stop') this.observer?.stopped(s);
         if (replayed && f.kind === 'end') entry.replayedEnd = true;
         break;
       case 'other':
@@ -168,7 +228,11 @@ export class CallTable {
   /** Takes over a call another client knew (a predecessor across a redeploy); a known call stays as it is. */
   restore(state: CallState): void {
     if (this.entries.has(state.connectionId) || state.state === 'ended') return;
-    this.insert(state.connectionId).state = snapshot(state);
+    const entry = this.insert(state.connectionId);
+    entry.state = snapshot(state);
+    // What the predecessor knew beyond the state is lost; this much follows from it.
+    if (state.answeredAt !== undefined) entry.answeredBy = state.to;
+    if (state.held) entry.heldSince = Date.now();
   }
 
   /** Forgets everything: without a socket the table cannot be kept true. */
@@ -184,18 +248,39 @@ export class CallTable {
 
   /** Brings a known call's phase in line with the platform's list, without inventing events. */
   align(listed: ListedCall): void {
-    const s = this.entries.get(listed.connectionId)?.state;
-    if (s === undefined || s.state === 'ended' || listed.state === undefined || listed.state === 'ended') return;
+    const entry = this.entries.get(listed.connectionId);
+    const s = entry?.state;
+    if (entry === undefined || s === undefined || s.state === 'ended' || listed.state === undefined || listed.state === 'ended') return;
+    const now = Date.now();
+    if (listed.state === 'held' && !s.held) entry.heldSince = now;
+    if (listed.state !== 'held' && s.held) this.resumed(entry, now);
     s.state = listed.state;
     s.held = listed.state === 'held';
   }
 
-  private end(id: string, s: CallState, at: number): void {
+  private answered(entry: Entry, at: number): void {
+    const s = entry.state;
+    if (s.answeredAt !== undefined) return;
+    s.answeredAt = at;
+    entry.answeredBy = s.to;
+  }
+
+  private resumed(entry: Entry, at: number): void {
+    if (entry.heldSince !== undefined) entry.heldMs += Math.max(0, at - entry.heldSince);
+    entry.heldSince = undefined;
+    entry.state.held = false;
+  }
+
+  private end(id: string, entry: Entry, at: number, replayed: boolean, failed: boolean, last: boolean): void {
+    const s = entry.state;
+    this.resumed(entry, at);
     s.state = 'ended';
-    s.held = false;
     s.endedAt = at;
+    entry.failed = failed;
+    this.change = 'ended';
     this.ended.set(id, Date.now());
     this.sweep(Date.now());
+    this.observer?.ended({ call: s, replayed, failed, answeredBy: entry.answeredBy, heldMs: entry.heldMs, recording: entry.recording, last });
   }
 
   private insert(id: string): Entry {
@@ -203,6 +288,11 @@ export class CallTable {
       state: { connectionId: id, state: 'ringing', legs: [], held: false, transfers: [] },
       replayedEnd: false,
       replayedInvite: false,
+      answeredBy: undefined,
+      heldSince: undefined,
+      heldMs: 0,
+      failed: false,
+      recording: false,
     };
     this.entries.set(id, entry);
     if (this.entries.size > this.cap) this.evictOne();

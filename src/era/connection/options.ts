@@ -5,10 +5,12 @@
  * ERA_INVALID_INPUT naming the field, never echoing a secret.
  */
 import type { EventClaims } from '../types';
-import { EraError } from '../errors';
+import { EraError, shownUrl } from '../errors';
 import { isObject } from '../protocol/values';
+import { clipText } from '../util/text';
 import type { TlsSettings } from './rest';
 import type { Logger, ProtocolObserver } from '../types';
+import { MAX_TIMER_MS } from '../util/timers';
 
 export interface EraClientOptions {
   /** Base URL of the platform, `https://host[:port]`; REST and WebSocket share it. */
@@ -92,27 +94,31 @@ export function invalid(message: string): EraError {
   return new EraError('ERA_INVALID_INPUT', message);
 }
 
-function baseUrl(raw: unknown): URL {
+/**
+ * The platform's base URL, checked: `http(s)://host[:port]` and nothing more. No message
+ * repeats a user name or password typed into it (shownUrl), whichever check fails first.
+ */
+export function checkedBaseUrl(raw: unknown): URL {
   if (typeof raw !== 'string' || raw.trim() === '') {
     throw invalid('The server URL is empty: give the platform\'s address, e.g. https://era.example.com');
   }
   const text = raw.trim();
-  if (/\s/.test(text)) {
-    throw invalid(`The server URL "${text}" has spaces in it: give the platform's web address, e.g. https://era.example.ru`);
+  // Before anything that repeats the URL: the @ may come after a password.
+  if (text.includes('@')) throw invalid(`The server URL ${shownUrl(text)} must not contain a user name or password: use the login fields`);
+  if (/[\s\x00-\x1f\x7f]/.test(text)) {
+    throw invalid(`The server URL ${shownUrl(text)} has spaces in it (or invisible characters): give the platform's web address, e.g. https://era.example.ru`);
   }
   if (!/^https?:\/\//i.test(text)) {
-    throw invalid(`The server URL "${text}" must start with https:// or http://, e.g. https://${text.replace(/^[a-z]+:\/*/i, '')}`);
+    throw invalid(`The server URL ${shownUrl(text)} must start with https:// or http://, e.g. https://${clipText(text.replace(/^[a-z]+:\/*/i, ''))}`);
   }
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw invalid(`The server URL "${text}" is not a valid address`);
+    throw invalid(`The server URL ${shownUrl(text)} is not a valid address`);
   }
-  // Not echoed: the URL itself holds the secret.
-  if (url.username || url.password) throw invalid('The server URL must not contain a user name or password: use the login fields');
   if (url.pathname !== '/' || url.search || url.hash) {
-    throw invalid(`The server URL "${text}" must be just https://host[:port], without a path`);
+    throw invalid(`The server URL ${shownUrl(text)} must be just https://host[:port], without a path`);
   }
   return url;
 }
@@ -143,16 +149,27 @@ function credential(value: unknown, field: string, where: 'header' | 'body'): st
   return given;
 }
 
+/** The longest a timing option can be: milliseconds as they are, seconds (subscriptionExpires) times 1000. */
+function longest(key: keyof Settings): number | undefined {
+  if (key.endsWith('Ms')) return MAX_TIMER_MS;
+  return key === 'subscriptionExpires' ? Math.floor(MAX_TIMER_MS / 1000) : undefined;
+}
+
+/** Every timing longer than a timer can wait is shortened to what it can, with one warning. */
 function settings(opts: EraClientOptions): Settings {
   const out = { ...DEFAULTS };
+  const shortened: string[] = [];
   for (const key of Object.keys(DEFAULTS) as Array<keyof Settings>) {
     const value = opts[key];
     if (value === undefined) continue;
     const ok = typeof value === 'number' && Number.isFinite(value) && (key === 'recordingRetries' || key === 'socketLingerMs' ? value >= 0 : value > 0);
     if (!ok) throw invalid(`Option ${key} must be a positive number, got ${String(value)}`);
-    out[key] = value;
+    const max = longest(key);
+    if (max !== undefined && value > max) shortened.push(key);
+    out[key] = max !== undefined ? Math.min(value, max) : value;
   }
   if (out.reconnectMaxMs < out.reconnectMinMs) throw invalid('Option reconnectMaxMs must not be below reconnectMinMs');
+  if (shortened.length > 0) opts.logger?.warn(`${shortened.join(', ')} longer than 24.8 days, the longest a timer can wait: shortened to that`);
   return out;
 }
 
@@ -201,5 +218,5 @@ function tlsSettings(options: EraClientOptions): TlsSettings {
 
 export function resolveOptions(options: EraClientOptions): ResolvedOptions {
   if (!isObject(options)) throw invalid('EraClient needs an options object');
-  return { origin: baseUrl(options.url), settings: settings(options), credentials: credentials(options), tls: tlsSettings(options) };
+  return { origin: checkedBaseUrl(options.url), settings: settings(options), credentials: credentials(options), tls: tlsSettings(options) };
 }

@@ -18,21 +18,22 @@ export const CLAIM_TIMEOUT_MS = 2_000;
 /** Claims remembered per replica, so that an event reaching several listeners is claimed once. */
 const REMEMBERED_CLAIMS = 10_000;
 
-/**
- * Event types whose call-level key is claimed too: a made-up (replayed) start or end of a call
- * on one replica and the live one on another carry different ids but report the same thing.
- */
-const ONCE_PER_CALL = new Set(['callevents.invite', 'callevents.dlg_end']);
+const INVITE = 'callevents.invite';
 
 /**
  * The keys an event is claimed under: its id (the platform's, or the derived id of a replayed
- * event, the same on every replica), else a hash of what it says; plus
- * `call:<connectionId>:<type>` for the start and the end of a call.
+ * event, the same on every replica), else a hash of what it says; plus a call-level key for
+ * the start of a call (`call:<connectionId>:invite`) and for the event that ended it
+ * (`call:<connectionId>:end`): a made-up start or end on one replica and the live one on another
+ * carry different ids but report the same thing. Only the end of the CALL is claimed per call:
+ * a call's later dialogs end with events of their own (era-platform.md §5.4), each delivered.
+ * `endsCall`: this event ended the call in the call table (by default: it is a dlg_end).
  */
-export function claimKeys(ev: EraEvent): string[] {
+export function claimKeys(ev: EraEvent, endsCall = ev.topic === 'callevents.dlg_end'): string[] {
   const own = ev.eventId ?? `hash:${createHash('sha1').update(`${ev.topic}\n${JSON.stringify(ev.payload)}`).digest('base64url')}`;
-  if (ev.connectionId === undefined || !ONCE_PER_CALL.has(ev.topic)) return [own];
-  return [own, `call:${ev.connectionId}:${ev.type}`];
+  if (ev.connectionId === undefined) return [own];
+  if (endsCall) return [own, `call:${ev.connectionId}:end`];
+  return ev.topic === INVITE ? [own, `call:${ev.connectionId}:invite`] : [own];
 }
 
 interface Claim {
@@ -68,11 +69,14 @@ export class ClaimQueue {
     private readonly report: ClaimReporter,
   ) {}
 
-  /** Runs `run` once the event is claimed by this replica (never, when another replica won it). */
-  submitEvent(ev: EraEvent, run: () => void): void {
+  /**
+   * Runs `run` once the event is claimed by this replica (never, when another replica won it).
+   * `endsCall` as claimKeys takes it; every submission of one event must give the same.
+   */
+  submitEvent(ev: EraEvent, endsCall: boolean, run: () => void): void {
     if (ev !== this.lastEvent) {
       this.lastEvent = ev;
-      this.lastKeys = claimKeys(ev);
+      this.lastKeys = claimKeys(ev, endsCall);
     }
     this.submit(this.lastKeys, run);
   }

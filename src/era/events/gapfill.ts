@@ -8,6 +8,10 @@
  * before a `dlg_end` is made up, because the list is read page by page while it changes and can
  * skip a call. A call that appeared meanwhile is never a candidate. A failed read is tried again
  * with backoff until it succeeds, or until the call's own events settle it.
+ *
+ * What it missed longer ago than GAP_FILL_HORIZON_MS is brought into the call table but not
+ * reported: replicas of a cluster know a call's start and end apart by a claim kept that long
+ * (src/cluster/redis-claims.ts), so an older one could come out twice.
  */
 import { Backoff } from '../util/backoff';
 import type { CallTable } from '../calls/table';
@@ -17,9 +21,17 @@ import { listedCall, listedCalls, type ListedCall } from '../protocol/call-list'
 import { makeReplayedEvent, replayedEndPayload, replayedInvitePayload } from '../protocol/replayed';
 import { type PlatformRequest } from '../protocol/paths';
 import type { EraEvent } from '../types';
-import { messageOf } from '../util/text';
+import { messageOf, seconds } from '../util/text';
 
 const PAGE = 1000;
+
+/**
+ * How far back gap fill reports: a call's end made up only while its outage began less long
+ * ago, a call's start only while its `invitets` is. A cluster keeps the claims of calls'
+ * starts and ends longer than this, so a made-up event and the live one another replica
+ * emitted within it always meet on the same key.
+ */
+export const GAP_FILL_HORIZON_MS = 24 * 3_600_000;
 
 export interface GapFillDeps {
   /** A REST request with credentials; throws EraError for anything but 2xx (404: ERA_NOT_FOUND). */
@@ -31,6 +43,8 @@ export interface GapFillDeps {
   maxCalls: number;
   retryMinMs: number;
   retryMaxMs: number;
+  /** GAP_FILL_HORIZON_MS unless given (tests give a short one). */
+  horizonMs?: number;
   debug(msg: string): void;
   warnOnce(msg: string): void;
 }
@@ -61,26 +75,32 @@ async function fetchActiveCalls(
 
 
 export class GapFill {
-  /** Calls that were live when an outage began and are not settled yet. */
-  private readonly candidates = new Set<string>();
+  /** Calls that were live when an outage began and are not settled yet, with when it began. */
+  private readonly candidates = new Map<string, number>();
   /** Bumped by every start() and stop(): an older run sees it and ends. */
   private generation = 0;
   private timer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
   private readonly backoff: Backoff;
+  private readonly horizonMs: number;
 
   constructor(private readonly deps: GapFillDeps) {
     this.backoff = new Backoff(deps.retryMinMs, deps.retryMaxMs);
+    this.horizonMs = deps.horizonMs ?? GAP_FILL_HORIZON_MS;
   }
 
   /** The connection is lost: every call live now may end unheard. */
   outage(): void {
-    for (const call of this.deps.table.active()) this.candidates.add(call.connectionId);
+    this.remember(Array.from(this.deps.table.active(), (call) => call.connectionId));
   }
 
-  /** These calls may have ended unheard (they were live when someone else stopped hearing them). */
+  /**
+   * These calls may have ended unheard (they were live when someone else stopped hearing them).
+   * A call that already is a candidate keeps the time it became one: it may have ended since.
+   */
   remember(connectionIds: Iterable<string>): void {
-    for (const id of connectionIds) this.candidates.add(id);
+    const now = Date.now();
+    for (const id of connectionIds) if (!this.candidates.has(id)) this.candidates.set(id, now);
   }
 
   /** Reconciles with the platform's list, retrying until done; resolves when done or stopped. */
@@ -122,16 +142,30 @@ export class GapFill {
     const { table } = this.deps;
     const now = Date.now();
     let made = 0;
+    let old = 0;
     for (const call of listed) {
       if (table.peek(call.connectionId) !== undefined) {
         table.align(call);
         continue;
       }
-      this.deps.replay(makeReplayedEvent('callevents', 'invite', replayedInvitePayload(call, replayedEventId(call.connectionId, 'invite'), now)), call);
+      const ev = makeReplayedEvent('callevents', 'invite', replayedInvitePayload(call, replayedEventId(call.connectionId, 'invite'), now));
+      if (call.startedAt !== undefined && now - call.startedAt > this.horizonMs) {
+        this.quietly(ev, call);
+        old++;
+        continue;
+      }
+      this.deps.replay(ev, call);
       made++;
     }
     if (made > 0) this.deps.debug(`reported ${made} calls that started while disconnected`);
+    if (old > 0) this.deps.debug(`${old} calls that started more than ${seconds(this.horizonMs)} ago are known now, not reported`);
     return listed;
+  }
+
+  /** What is too old to report safely still brings the table in line with the platform. */
+  private quietly(ev: EraEvent, listed?: ListedCall): void {
+    this.deps.table.apply(ev);
+    if (listed !== undefined) this.deps.table.align(listed);
   }
 
   /**
@@ -141,7 +175,7 @@ export class GapFill {
    */
   private async settleCandidates(listedIds: ReadonlySet<string>, generation: number): Promise<void> {
     const { table } = this.deps;
-    for (const id of [...this.candidates]) {
+    for (const [id, since] of [...this.candidates]) {
       if (generation !== this.generation) return;
       const known = table.peek(id);
       if (known === undefined || known.state === 'ended' || listedIds.has(id)) {
@@ -163,7 +197,13 @@ export class GapFill {
       // Its live dlg_end may have come while we asked: then there is nothing to make up.
       const now = table.peek(id);
       if (!ended || now === undefined || now.state === 'ended') continue;
-      this.deps.replay(makeReplayedEvent('callevents', 'dlg_end', replayedEndPayload(now, replayedEventId(id, 'dlg_end'), Date.now())));
+      const ev = makeReplayedEvent('callevents', 'dlg_end', replayedEndPayload(now, replayedEventId(id, 'dlg_end'), Date.now()));
+      if (Date.now() - since > this.horizonMs) {
+        this.quietly(ev);
+        this.deps.debug(`call ${id} ended while disconnected for more than ${seconds(this.horizonMs)}: marked ended, not reported`);
+        continue;
+      }
+      this.deps.replay(ev);
       this.deps.debug(`reported the end of call ${id}, missed while disconnected`);
     }
   }

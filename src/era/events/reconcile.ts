@@ -4,6 +4,9 @@
  * table of the calls it heard of, and on start, every interval and after a lapse of its
  * registration it runs the gap fill against the platform's list — the same GapFill the client
  * runs after a socket outage, treating every call live at that moment as possibly ended.
+ *
+ * Rounds fall on multiples of the interval since the epoch, so that the replicas of a cluster
+ * reach the same round at the same moment and one of them, the one that claims the round, runs it.
  */
 import { CallTable, SUPPRESSED } from '../calls/table';
 import { GapFill } from './gapfill';
@@ -11,13 +14,16 @@ import { emptyCallEventFacts, readCallEvent } from '../protocol/call-events';
 import { type ListedCall } from '../protocol/call-list';
 import { type PlatformRequest } from '../protocol/paths';
 import type { EraEvent } from '../types';
+import { MAX_TIMER_MS } from '../util/timers';
 
 export interface ReconcileDeps {
   /** A REST request with the client's credentials; throws EraError for anything but 2xx (404: ERA_NOT_FOUND). */
   send(req: PlatformRequest): Promise<{ body: unknown }>;
-  /** Delivers a made-up event (`replayed: true`). Must not throw. */
+  /** Delivers a made-up event (`replayed: true`); the table already holds its effect. Must not throw. */
   replay(ev: EraEvent, listed?: ListedCall): void;
-  /** Between runs. */
+  /** Runs `run` for round `round` unless another replica of a cluster runs that round (at once without one). */
+  claimRound(round: number, run: () => void): void;
+  /** Between runs; at most MAX_TIMER_MS. */
   intervalMs: number;
   maxCalls: number;
   endedCallGraceMs: number;
@@ -34,10 +40,12 @@ export class Reconciler {
   readonly table: CallTable;
   private readonly gapFill: GapFill;
   private readonly facts = emptyCallEventFacts();
+  private readonly intervalMs: number;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
   constructor(private readonly deps: ReconcileDeps) {
+    this.intervalMs = Math.min(Math.max(deps.intervalMs, 1), MAX_TIMER_MS);
     this.table = deps.table ?? new CallTable(deps.maxCalls, deps.endedCallGraceMs);
     this.gapFill = new GapFill({
       send: deps.send,
@@ -67,24 +75,40 @@ export class Reconciler {
     return this.table.apply(ev) !== SUPPRESSED;
   }
 
-  /** Reconciles now, then every interval. */
+  /** Reconciles now, then at every round. */
   start(): void {
     this.now();
-    this.timer = setInterval(() => this.now(), this.deps.intervalMs);
-    this.timer.unref();
+    this.schedule();
   }
 
-  /** Reconciles at once (a run still going is replaced by this one). */
+  /** Reconciles at once, unless another replica runs the current round (a run still going is replaced). */
   now(): void {
-    if (this.stopped) return;
-    this.gapFill.outage();
-    void this.gapFill.start();
+    this.run(Math.floor(Date.now() / this.intervalMs));
   }
 
   stop(): void {
     this.stopped = true;
-    clearInterval(this.timer);
+    clearTimeout(this.timer);
     this.timer = undefined;
     this.gapFill.reset();
+  }
+
+  private run(round: number): void {
+    if (this.stopped) return;
+    this.deps.claimRound(round, () => {
+      if (this.stopped) return;
+      this.gapFill.outage();
+      void this.gapFill.start();
+    });
+  }
+
+  /** The round after `after` begins at the next multiple of the interval (by the wall clock, which a timer may wake a little before). */
+  private schedule(after = Math.floor(Date.now() / this.intervalMs)): void {
+    const next = Math.max(Math.floor(Date.now() / this.intervalMs), after) + 1;
+    this.timer = setTimeout(() => {
+      this.run(next);
+      if (!this.stopped) this.schedule(next);
+    }, Math.min(Math.max(next * this.intervalMs - Date.now(), 0), this.intervalMs));
+    this.timer.unref();
   }
 }

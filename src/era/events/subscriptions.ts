@@ -37,6 +37,11 @@ export interface ListenSpec {
    * claims.ts); other listeners (the call table's, era-wait's) get every event at once.
    */
   exclusive?: boolean;
+  /**
+   * Only keeps the events in the subscription, for the call table, which reads every event
+   * before delivery: nothing is delivered to it.
+   */
+  passive?: boolean;
 }
 
 /** An event kept for later delivery, with the call's state as it was then. */
@@ -49,6 +54,7 @@ export interface Listener {
   readonly patterns: Pattern[];
   readonly attachCall: boolean;
   readonly exclusive: boolean;
+  readonly passive: boolean;
   readonly callback: (ev: EraEvent) => void;
   readonly group: Group;
   readonly key: string | undefined;
@@ -182,7 +188,9 @@ export class Subscriptions {
       this.all = [...this.groups.values()];
     }
     const name = typeof spec.key === 'string' && spec.key !== '' ? spec.key : undefined;
-    const listener: Listener = { patterns, attachCall: spec.attachCall === true, exclusive: spec.exclusive === true, callback, group, key: name, backlog: undefined };
+    const listener: Listener = {
+      patterns, attachCall: spec.attachCall === true, exclusive: spec.exclusive === true, passive: spec.passive === true, callback, group, key: name, backlog: undefined,
+    };
     const predecessor = name === undefined ? -1 : group.departed.findIndex((d) => d.key === name && d.until > Date.now());
     if (predecessor >= 0) {
       listener.backlog = group.departed[predecessor]!.kept;

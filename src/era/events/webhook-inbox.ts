@@ -1,23 +1,41 @@
 /**
  * What a webhook receiver does with the events of accepted deliveries: each event id once
- * (the platform, or a proxy, may deliver twice), in arrival order; the call table fed as by
- * the socket (a webhook copy and a socket copy of one event count once there) without opening
- * the socket; then the receiver's own patterns decide what it emits. Made-up events of its
- * reconciliation take the same way out.
+ * (the platform, or a proxy, may deliver twice), in arrival order; the server's call table fed
+ * as by the socket (a webhook copy and a socket copy of one event count once there) without
+ * opening the socket; then the receiver's own patterns decide what it emits, and in a cluster
+ * the claims decide which replica emits it.
+ *
+ * Made-up events of its reconciliation take the same way out but stay out of the server's
+ * table: there they would mark the call as reported by a replay, and the socket's live copy
+ * of the event would then be held back from every era-events node of that server.
  */
-import { SeenEvents } from './dispatch';
+import { claimKeys } from './claims';
+import { SeenEvents } from './dedup';
 import { matchesAny, type Pattern } from './patterns';
 import { Reconciler, type ReconcileDeps } from './reconcile';
 import type { CallState, EraEvent } from '../types';
 
+/** The linked server's client, as far as a receiver uses it. */
+export interface InboxServer {
+  /** Feeds a live event into the call table (through its dedup); the call's state after it. */
+  ingest(ev: EraEvent): CallState | undefined;
+  /** Runs `emit` unless another replica claimed one of `keys` first (at once without a cluster). */
+  onceInCluster(keys: readonly string[], emit: () => void): void;
+}
+
 export interface InboxDeps {
   patterns: readonly Pattern[];
-  /** The linked server's client: the call table, and `msg.call`. Absent: events go out without it. */
-  calls?: { ingest(ev: EraEvent): CallState | undefined };
+  /** The linked server: `msg.call`, reconciliation and cluster claims. Absent: events go out at once, without `msg.call`. */
+  server?: InboxServer;
+  /**
+   * Put before every claim key (the receiver's path): another receiver, or an era-events node,
+   * claiming the same event on another replica does not take this receiver's copy away.
+   */
+  claimScope: string;
   /** Emits one event (with `ev.call` set when linked). */
   emit(ev: EraEvent): void;
-  /** Reconciliation with the platform's list of calls (through a server); absent: none. */
-  reconcile?: Omit<ReconcileDeps, 'replay'>;
+  /** Reconciliation with the platform's list of calls (needs the server); absent: none. */
+  reconcile?: Omit<ReconcileDeps, 'replay' | 'claimRound'>;
 }
 
 export class WebhookInbox {
@@ -26,7 +44,12 @@ export class WebhookInbox {
   private readonly seen = new SeenEvents();
 
   constructor(private readonly deps: InboxDeps) {
-    this.reconciler = deps.reconcile === undefined ? undefined : new Reconciler({ ...deps.reconcile, replay: (ev) => this.out(ev) });
+    const server = deps.server;
+    this.reconciler = deps.reconcile === undefined || server === undefined ? undefined : new Reconciler({
+      ...deps.reconcile,
+      replay: (ev) => this.out(ev, ev.connectionId === undefined ? undefined : this.reconciler?.table.get(ev.connectionId)),
+      claimRound: (round, run) => server.onceInCluster([`${deps.claimScope}reconcile:${round}`], run),
+    });
   }
 
   /** The events of one delivery, in order. */
@@ -35,14 +58,15 @@ export class WebhookInbox {
       if (ev.eventId !== undefined && !this.seen.first(ev.eventId)) continue;
       // A live event a reconciliation already reported (made up) is not news.
       if (this.reconciler !== undefined && !this.reconciler.heard(ev)) continue;
-      this.out(ev);
+      this.out(ev, this.deps.server?.ingest(ev));
     }
   }
 
-  private out(ev: EraEvent): void {
-    const call = this.deps.calls?.ingest(ev);
+  private out(ev: EraEvent, call: CallState | undefined): void {
     if (!matchesAny(this.deps.patterns, ev.class, ev.type)) return;
     ev.call = call;
-    this.deps.emit(ev);
+    const { server, claimScope } = this.deps;
+    if (server === undefined) this.deps.emit(ev);
+    else server.onceInCluster(claimKeys(ev).map((key) => `${claimScope}${key}`), () => this.deps.emit(ev));
   }
 }

@@ -2,20 +2,19 @@
  * A webhook registration's life on the platform (era-platform.md §8a): created for a URL and
  * the classes asked for, renewed at 80% of the lifetime granted (webhooks lapse like socket
  * subscriptions), re-created when a renewal is refused or lost — a lapse, after which the
- * events of the gap must be reconciled — and deleted when its owner goes for good. Failures are
- * retried with backoff and reported with the platform's words.
+ * events of the gap must be reconciled. Failures are retried with backoff and reported with the
+ * platform's words; its owner deletes it when it goes for good.
  */
 import { Backoff } from '../util/backoff';
 import { EraError } from '../errors';
 import { compilePatterns, matchesAny } from './patterns';
+import { MAX_TIMER_MS } from '../util/timers';
 import { WEBHOOK_CLASSES, webhookAnswer, webhookCreateRequest, webhookDeleteRequest, webhookRenewRequest, type WebhookSpec } from '../protocol/webhooks';
 import { type PlatformRequest } from '../protocol/paths';
 import { messageOf } from '../util/text';
 
 /** Renewal at this share of the lifetime granted, as for subscriptions. */
 const RENEW_AT = 0.8;
-/** The longest wait setTimeout can hold; a webhook renewed that rarely is renewed sooner. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export type RegistrationState =
   | { kind: 'registering' }
@@ -25,7 +24,7 @@ export type RegistrationState =
 
 export interface RegistrationDeps {
   /** A REST request with the client's credentials; throws EraError for anything but 2xx. */
-  send(req: PlatformRequest, timeoutMs?: number): Promise<{ body: unknown }>;
+  send(req: PlatformRequest): Promise<{ body: unknown }>;
   spec: WebhookSpec;
   retryMinMs: number;
   retryMaxMs: number;
@@ -84,14 +83,6 @@ export class WebhookRegistration {
     clearTimeout(this.timer);
     this.timer = undefined;
     return this.id;
-  }
-
-  /** Stops and deletes the webhook, best-effort within `timeoutMs`. */
-  async remove(timeoutMs: number): Promise<void> {
-    const id = this.stop();
-    if (id === undefined) return;
-    this.id = undefined;
-    await this.deleteQuietly(id, timeoutMs);
   }
 
   private async create(afterLapse: boolean): Promise<void> {
@@ -160,9 +151,9 @@ export class WebhookRegistration {
     this.timer.unref();
   }
 
-  private async deleteQuietly(id: string, timeoutMs?: number): Promise<void> {
+  private async deleteQuietly(id: string): Promise<void> {
     try {
-      await this.deps.send(webhookDeleteRequest(id), timeoutMs);
+      await this.deps.send(webhookDeleteRequest(id));
       this.deps.debug(`webhook ${id} deleted`);
     } catch (err) {
       this.deps.debug(`deleting webhook ${id} failed: ${this.deps.redact(messageOf(err))}`);

@@ -5,7 +5,7 @@
 import type { CallDirection, EraEvent, JsonObject } from '../types';
 import { callDirection, flag, num, text } from './values';
 
-export type CallEventKind = 'invite' | 'progress' | 'pickup' | 'answer' | 'end' | 'stop' | 'leg' | 'record' | 'failure' | 'other';
+export type CallEventKind = 'invite' | 'progress' | 'pickup' | 'answer' | 'end' | 'stop' | 'leg' | 'recording' | 'record' | 'failure' | 'other';
 
 /** Scratch record filled by readCallEvent; reused for every event so reading allocates nothing. */
 export interface CallEventFacts {
@@ -24,6 +24,8 @@ export interface CallEventFacts {
   legState: 'ring' | 'talk' | 'hold' | 'end' | undefined;
   reason: string | undefined;
   recordingKey: string | undefined;
+  /** A recording event says the dialog is being recorded (rec_info's `isrec`, connection_start_record). */
+  recording: boolean;
   /** The new B party of a blind transfer (a referred dialog calling B again). */
   transfer: string | undefined;
 }
@@ -32,7 +34,7 @@ export function emptyCallEventFacts(): CallEventFacts {
   return {
     kind: 'other', connectionId: undefined, callId: undefined, at: undefined, startedAt: undefined,
     from: undefined, to: undefined, direction: undefined, legA: undefined, legB: undefined,
-    leg: undefined, legState: undefined, reason: undefined, recordingKey: undefined, transfer: undefined,
+    leg: undefined, legState: undefined, reason: undefined, recordingKey: undefined, recording: false, transfer: undefined,
   };
 }
 
@@ -49,6 +51,7 @@ const CALLEVENT_KINDS = new Map<string, CallEventKind>([
   ['dlg_start', 'answer'],
   ['dlg_end', 'end'],
   ['dlg_stop', 'stop'],
+  ['rec_info', 'recording'],
 ]);
 
 const CCSEVENT_KINDS = new Map<string, CallEventKind>([
@@ -57,6 +60,7 @@ const CCSEVENT_KINDS = new Map<string, CallEventKind>([
   ['call_set_state', 'leg'],
   ['call_delete', 'leg'],
   ['call_dtmf', 'leg'],
+  ['connection_start_record', 'recording'],
   ['connection_set_record_info', 'record'],
   // One build's recording page names the same event so.
   ['set_call_record_info', 'record'],
@@ -83,9 +87,18 @@ export const AFTER_END_TOPICS: readonly string[] = [
 
 /**
  * What the call table subscribes to: every call event, and of the call-centre layer only the
- * types it reads (named one by one: the documentation shows `*` only for "all types").
+ * types that change what it knows (named one by one: the documentation shows `*` only for "all
+ * types"): a leg's state (hold), the recording's key, a failure. The other leg events
+ * (create, update, delete, DTMF) would only repeat leg ids the dialog events and the leg's state
+ * already carry; each pushed frame costs a parse and an acknowledgement, so they are left out.
+ * A listener that subscribes to them still feeds the table.
  */
-export const CALL_TABLE_EVENTS: readonly string[] = ['callevents.*', ...[...CCSEVENT_KINDS.keys()].map((t) => `ccsevents.${t}`)];
+export const CALL_TABLE_EVENTS: readonly string[] = [
+  'callevents.*',
+  'ccsevents.call_set_state',
+  ...RECORDING_TOPICS,
+  'ccsevents.connection_failure',
+];
 
 /** The dialog events by which a referred (transferred) dialog calls its new B party. */
 const REFERRED_DIALOG_TYPES = new Set(['dlg_init', 'dlg_call']);
@@ -112,6 +125,7 @@ export function readCallEvent(ev: EraEvent, out: CallEventFacts): CallEventFacts
   out.legState = legState(p.state);
   out.reason = text(p.reason);
   out.recordingKey = text(p.key);
+  out.recording = out.kind === 'recording' && (ev.type === 'connection_start_record' || flag(p.isrec));
   // A dialog that calls B again with `isreferred` is a transfer; with `isreplacing` it is an
   // attended one, whose replaced call only the command names. The platform sends both flags
   // as strings ("true"/"false"/empty); booleans and the old `isreplaced` are read too.

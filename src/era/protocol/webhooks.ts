@@ -67,18 +67,12 @@ export interface DeliveryContents {
 }
 
 /**
- * The events of a webhook delivery's body, undefined when it is not JSON. A body is the
- * documented event object `{class, type, data, eventts}`, a frame in any envelope the socket
- * accepts (`["event", {...}]`, the flat form, `["callevents.invite", {...}]`), or an array of
- * such items (one event per request is the model; several cost nothing to accept).
+ * The events of a webhook delivery's body, parsed as JSON. A body is the documented event object
+ * `{class, type, data, eventts}`, a frame in any envelope the socket accepts (`["event", {...}]`,
+ * the flat form, `["callevents.invite", {...}]`), or an array of such items (one event per
+ * request is the model; several cost nothing to accept).
  */
-export function decodeDelivery(raw: string): DeliveryContents | undefined {
-  let body: unknown;
-  try {
-    body = JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
+export function deliveryEvents(body: unknown): DeliveryContents {
   const out: DeliveryContents = { events: [], skipped: 0 };
   const items: readonly unknown[] = Array.isArray(body) && !isFrame(body) ? body : [body];
   for (const item of items) {

@@ -1,3 +1,5 @@
+import { MAX_TIMER_MS } from '../../era';
+
 /**
  * Many waits with one timer: entries sit in a binary heap ordered by deadline and a single
  * timeout is armed for the earliest one, so 1,000 waits cost one timer, not 1,000.
@@ -97,7 +99,8 @@ export class DeadlineQueue<T extends Deadline> {
     this.disarm();
     if (this.heap.length === 0) return;
     this.armedFor = this.heap[0].at;
-    this.timer = setTimeout(() => this.expire(), Math.max(0, this.armedFor - Date.now()));
+    // A deadline further than a timer can wait is reached in steps: expire() takes only what is due.
+    this.timer = setTimeout(() => this.expire(), Math.min(MAX_TIMER_MS, Math.max(0, this.armedFor - Date.now())));
   }
 
   private expire(): void {

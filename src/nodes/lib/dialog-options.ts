@@ -1,4 +1,4 @@
-import type { EraClientOptions } from '../../era';
+import { checkedBaseUrl, type EraClientOptions, EraError } from '../../era';
 import { clientOptions, tlsConfigOf } from './client-options';
 import type { NodeDef, RedApi, RedNode } from './red';
 
@@ -15,16 +15,62 @@ export interface DialogRequest {
   credentials?: Record<string, string | undefined>;
 }
 
+/** The platform a server's credentials are for: its URL, domain and mode, normalised. */
+export interface Platform {
+  url: string;
+  domain: string;
+  authMode: 'user' | 'token';
+}
+
+/** A deployed era-server keeps the platform its stored credentials were deployed with. */
+export interface StoredServer extends RedNode {
+  storedFor?: Platform;
+}
+
+/** Node-RED's stand-in for a stored password in the dialog: "unchanged". */
+const UNCHANGED = '__PWRD__';
+
 /**
- * Client options for the values in the dialog. Secrets the dialog left blank (Node-RED never
- * sends stored passwords to the editor) are taken from the deployed node with the same id.
- * Throws EraError ERA_INVALID_INPUT as the config node would for the same values.
+ * The platform as a comparable value: the URL's scheme and host lower-case, a default port
+ * dropped, a lone trailing slash dropped (the WHATWG parser does all of this), user info left
+ * out; the domain trimmed and lower-case (the platform reads it case-insensitively). A URL that
+ * does not parse stays as typed, trimmed: it can only equal itself.
+ */
+export function platformOf(fields: Readonly<Record<string, unknown>>): Platform {
+  const typed = String(fields.url ?? '').trim();
+  let url = typed;
+  try {
+    const u = new URL(typed);
+    url = `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}${u.search}${u.hash}`;
+  } catch {
+    // kept as typed
+  }
+  return { url, domain: String(fields.domain ?? '').trim().toLowerCase(), authMode: fields.authMode === 'token' ? 'token' : 'user' };
+}
+
+function samePlatform(a: Platform, b: Platform): boolean {
+  return a.url === b.url && a.domain === b.domain && a.authMode === b.authMode;
+}
+
+const blank = (value: string | undefined): boolean => value === undefined || value === '' || value === UNCHANGED;
+
+/**
+ * Client options for the values in the dialog. Credentials the dialog left blank (Node-RED
+ * never sends stored passwords to the editor) are taken from the deployed node with the same
+ * id, but only while the dialog names the platform they were deployed for: a stored password
+ * never goes to another host, domain or mode. Otherwise the answer asks for it to be typed
+ * again, and nothing is sent. Throws EraError ERA_INVALID_INPUT as the config node would for
+ * the same values.
  */
 export function dialogClientOptions(RED: RedApi, request: unknown): EraClientOptions {
   const body = (request ?? {}) as DialogRequest;
-  const stored = storedCredentials(RED, body.id);
+  // A URL that cannot work says so first, before any question of secrets.
+  checkedBaseUrl(body.url);
   const given = body.credentials ?? {};
-  const pick = (k: string) => (given[k] && given[k] !== '__PWRD__' ? given[k] : stored[k]);
+  const asked = platformOf({ url: body.url, domain: body.domain, authMode: body.authMode });
+  const secret = asked.authMode === 'user' ? 'password' : 'token';
+  const stored = storedCredentials(RED, body.id, asked, blank(given[secret]) ? secret : undefined);
+  const pick = (k: string) => (blank(given[k]) ? stored[k] : given[k]);
   const def: NodeDef = {
     id: body.id ?? 'test',
     type: 'era-server',
@@ -37,10 +83,20 @@ export function dialogClientOptions(RED: RedApi, request: unknown): EraClientOpt
   return clientOptions(def, { login: pick('login'), password: pick('password'), token: pick('token') }, tlsConfigOf(RED, body.tls));
 }
 
-function storedCredentials(RED: RedApi, id: string | undefined): Record<string, string | undefined> {
+/**
+ * The deployed node's credentials when they were deployed for `asked`; none otherwise. When
+ * the dialog needs the stored `secret` and it is kept for another platform, says so.
+ */
+function storedCredentials(RED: RedApi, id: string | undefined, asked: Platform, secret: string | undefined): Record<string, string | undefined> {
   if (!id) return {};
-  const fromStore = RED.nodes.getCredentials?.(id);
-  if (fromStore) return fromStore;
-  const deployed = RED.nodes.getNode(id) as RedNode | null;
-  return deployed?.credentials ?? {};
+  const deployed = RED.nodes.getNode(id) as StoredServer | null;
+  const credentials = RED.nodes.getCredentials?.(id) ?? deployed?.credentials ?? {};
+  if (deployed?.storedFor !== undefined && samePlatform(deployed.storedFor, asked)) return credentials;
+  if (secret !== undefined && !blank(credentials[secret])) {
+    throw new EraError(
+      'ERA_INVALID_INPUT',
+      `The stored ${secret} belongs to the server as deployed; with another URL, domain or mode it is not sent: type the ${secret} again to test these settings`,
+    );
+  }
+  return {};
 }

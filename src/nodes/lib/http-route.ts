@@ -1,10 +1,16 @@
-import type { NodeApp, NodeRouteHandler, RouterLayer } from './red';
+/**
+ * A POST route on Node-RED's HTTP-nodes app, held the way the core `http in` node holds its own,
+ * and the other routes that answer the same path. Express answers a path with the first route
+ * whose pattern matches it (case-insensitive, a trailing slash optional), so two nodes on one
+ * path silently shadow one another; each node finds the other, whichever was deployed first.
+ */
+import type { ErrorMiddleware, ExpressApp, Middleware, RouterLayer } from './webhook-red';
 
 /** A route path the way a user types it: segments of letters, digits and `. _ ~ -` (no express patterns). */
 const PLAIN_PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
 
 /** Paths held by our nodes, per HTTP-nodes app (a runtime), lower-cased as express matches them. */
-const claims = new WeakMap<NodeApp, Map<string, string>>();
+const held = new WeakMap<ExpressApp, Map<string, string>>();
 
 /** `/era/events` from `era/events/`, or undefined when the text is not a plain path. */
 export function routePath(raw: unknown): string | undefined {
@@ -13,7 +19,7 @@ export function routePath(raw: unknown): string | undefined {
   return PLAIN_PATH.test(path) ? path : undefined;
 }
 
-function routerStack(app: NodeApp): RouterLayer[] {
+export function routerStack(app: ExpressApp): RouterLayer[] {
   if (app._router) return app._router.stack;
   try {
     return app.router?.stack ?? [];
@@ -23,38 +29,65 @@ function routerStack(app: NodeApp): RouterLayer[] {
   }
 }
 
-function isPostRoute(layer: RouterLayer, path: string): boolean {
+/** Whether a layer is a route that answers POST `path`, by its pattern as express matches it. */
+function answersPost(layer: RouterLayer, path: string): boolean {
   const route = layer.route;
-  return route !== undefined && typeof route.path === 'string' && route.path.toLowerCase() === path && route.methods.post === true;
+  if (route === undefined || (route.methods.post !== true && route.methods._all !== true)) return false;
+  if (typeof layer.match !== 'function') return typeof route.path === 'string' && route.path.toLowerCase() === path.toLowerCase();
+  try {
+    return layer.match(path);
+  } catch {
+    return false;
+  }
 }
 
-export type RouteClaim = { ok: true; release(): void } | { ok: false; holder: string };
+export interface PostRoute {
+  /** The other routes that answer POST on the path (a core `http in` node's, say), as `POST <their path>`. */
+  others(): string[];
+  /** Puts the route back if something took it out (the core `http in` node removes every route of its path when it closes); true when it did. */
+  restore(): boolean;
+  /** Removes exactly this route, as the core `http in` node removes its own on close, so that a redeploy can add it again. */
+  release(): void;
+}
+
+export type RouteClaim = { ok: true; route: PostRoute } | { ok: false; holder: string };
 
 /**
- * Adds `POST path` to the HTTP nodes' app for `owner`, unless another node already serves it
- * (one of ours, or a core `http in` node): then nothing is added and `holder` says who.
- * release() removes exactly this route, as the core `http in` node removes its own on close,
- * so that a redeploy can add it again.
+ * Adds `POST path` with `handlers` to the HTTP nodes' app for `owner`, unless something already
+ * answers it (another of our nodes, or any other route): then nothing is added and `holder`
+ * says who.
  */
-export function claimPostRoute(app: NodeApp, path: string, owner: string, handler: NodeRouteHandler): RouteClaim {
+export function claimPostRoute(app: ExpressApp, path: string, owner: string, handlers: ReadonlyArray<Middleware | ErrorMiddleware>): RouteClaim {
   const key = path.toLowerCase();
-  let held = claims.get(app);
-  if (held === undefined) claims.set(app, (held = new Map()));
-  const holder = held.get(key);
+  let ours = held.get(app);
+  if (ours === undefined) held.set(app, (ours = new Map()));
+  const holder = ours.get(key);
   if (holder !== undefined) return { ok: false, holder };
-  if (routerStack(app).some((layer) => isPostRoute(layer, key))) return { ok: false, holder: 'another node (http in?)' };
-  app.post(path, handler);
-  held.set(key, owner);
+  const other = routerStack(app).find((layer) => answersPost(layer, path));
+  if (other !== undefined) return { ok: false, holder: `another route (POST ${String(other.route?.path)}, an http in node?)` };
+
+  const mark = handlers[0];
+  const isMine = (layer: RouterLayer): boolean => layer.route?.stack.some((s) => s.handle === mark) === true;
+  app.post(path, ...handlers);
+  ours.set(key, owner);
   let released = false;
   return {
     ok: true,
-    release: () => {
-      if (released) return;
-      released = true;
-      if (held.get(key) === owner) held.delete(key);
-      const stack = routerStack(app);
-      const index = stack.findIndex((layer) => isPostRoute(layer, key) && layer.route!.stack.some((s) => s.handle === handler));
-      if (index !== -1) stack.splice(index, 1);
+    route: {
+      others: () => routerStack(app).filter((layer) => !isMine(layer) && answersPost(layer, path)).map((layer) => `POST ${String(layer.route?.path)}`),
+      restore: () => {
+        if (released || routerStack(app).some(isMine)) return false;
+        app.post(path, ...handlers);
+        return true;
+      },
+      release: () => {
+        if (released) return;
+        released = true;
+        if (ours.get(key) === owner) ours.delete(key);
+        const stack = routerStack(app);
+        const index = stack.findIndex(isMine);
+        if (index !== -1) stack.splice(index, 1);
+      },
     },
   };
 }

@@ -1,6 +1,5 @@
 // The slice of Node-RED's runtime API these nodes use. Written here rather than taken from
 // @types/node-red, which pulls express and a dozen other type packages into the build.
-import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export type NodeMessage = Record<string, unknown> & { _msgid?: string };
 
@@ -48,21 +47,6 @@ export interface HttpResponse {
 
 type Handler = (req: HttpRequest, res: HttpResponse, next: () => void) => void;
 
-/** A route handler on the HTTP nodes' app: Node's own request and response (express adds to them). */
-export type NodeRouteHandler = (req: IncomingMessage, res: ServerResponse) => void;
-
-/** One layer of an express router's stack: what adding and removing a route touches. */
-export interface RouterLayer {
-  route?: { path: unknown; methods: Record<string, boolean | undefined>; stack: Array<{ handle: unknown }> };
-}
-
-/** The slice of express the HTTP nodes' app offers: `_router` in express 4, `router` in 5. */
-export interface NodeApp {
-  post(path: string, handler: NodeRouteHandler): void;
-  _router?: { stack: RouterLayer[] };
-  router?: { stack: RouterLayer[] };
-}
-
 export interface RedApi {
   nodes: {
     createNode(node: object, def: NodeDef): void;
@@ -84,8 +68,6 @@ export interface RedApi {
     ): void;
   };
   httpAdmin: { post(path: string, ...handlers: Handler[]): void };
-  /** The express app of HTTP nodes (served under settings.httpNodeRoot). */
-  httpNode: NodeApp;
   /** The runtime's settings (settings.js); only what these nodes read. */
   settings: { readonly fileWorkingDirectory?: unknown; readonly httpNodeRoot?: unknown };
   auth: { needsPermission(permission: string): Handler };

@@ -1,20 +1,17 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { decodeDelivery, type DeliveryContents } from '../../era';
-import type { NodeRouteHandler } from './red';
+import { deliveryEvents, type DeliveryContents, messageOf, shownValue } from '../../era';
+import { readDelivery } from './webhook-body';
+import type { ErrorMiddleware, Middleware } from './webhook-red';
 
-/** Bodies above this are refused (413) unread: one event is a few hundred bytes. */
-const MAX_DELIVERY_BYTES = 1024 * 1024;
 const SECRET_HEADER = 'x-era-secret';
 export const SECRET_PARAM = 'secret';
-
-/** Why a delivery was refused, for the node's log. */
-export type Refusal = 'no secret or a wrong one' | 'a body over 1 MiB' | 'an empty body' | 'a body that is not JSON' | 'JSON that holds no event';
 
 export interface EndpointHandlers {
   /** The delivery was answered 200; its events, in order. Must not throw. */
   accepted(contents: DeliveryContents): void;
-  refused(status: number, why: Refusal): void;
+  /** The delivery was answered `status`, for a reason in a few words (for the node's log). */
+  refused(status: number, why: string): void;
 }
 
 const OK_BODY = '{"result":"ok"}';
@@ -47,56 +44,48 @@ function answer(res: ServerResponse, status: number, body: string): void {
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) }).end(body);
 }
 
-function refuse(res: ServerResponse, status: number, why: Refusal, handlers: EndpointHandlers): void {
+function refuse(res: ServerResponse, status: number, why: string, handlers: EndpointHandlers): void {
   answer(res, status, JSON.stringify({ result: 'error', errormsg: `refused: ${why}` }));
   handlers.refused(status, why);
 }
 
 /**
  * The POST handler of a webhook endpoint. A delivery is answered at once — 401 without the
- * secret, 413 over 1 MiB (the rest of the body is read and dropped, as body-parser does, so
- * the connection stays usable), 400 when it holds no event, else 200 — and its events are
- * handed on only after the 200 went out.
+ * secret, 413 over 1 MiB, 415 in a charset it cannot decode, 400 when it holds no event, else
+ * 200 — and its events are handed on only after the 200 went out.
  */
-export function webhookEndpoint(secret: string | undefined, handlers: EndpointHandlers): NodeRouteHandler {
+export function webhookEndpoint(secret: string | undefined, handlers: EndpointHandlers): Middleware {
   const authorised = secretChecker(secret);
   return (req, res) => {
     if (authorised !== undefined && !authorised(req)) {
-      req.resume();
+      if (!req.readableEnded) req.resume();
       refuse(res, 401, 'no secret or a wrong one', handlers);
       return;
     }
-    const declared = Number(req.headers['content-length']);
-    if (declared > MAX_DELIVERY_BYTES) {
-      req.resume();
-      refuse(res, 413, 'a body over 1 MiB', handlers);
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooBig = false;
-    req.on('data', (chunk: Buffer) => {
-      if (tooBig) return;
-      size += chunk.length;
-      if (size > MAX_DELIVERY_BYTES) {
-        tooBig = true;
-        chunks.length = 0;
-        refuse(res, 413, 'a body over 1 MiB', handlers);
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (tooBig) return;
-      const raw = Buffer.concat(chunks, size).toString('utf8');
-      if (raw.trim() === '') return refuse(res, 400, 'an empty body', handlers);
-      const contents = decodeDelivery(raw);
-      if (contents === undefined) return refuse(res, 400, 'a body that is not JSON', handlers);
+    readDelivery(req, (body) => {
+      if (res.headersSent) return;
+      if ('why' in body) return refuse(res, body.status, body.why, handlers);
+      const contents = deliveryEvents(body.json);
       if (contents.events.length === 0) return refuse(res, 400, 'JSON that holds no event', handlers);
       answer(res, 200, OK_BODY);
       handlers.accepted(contents);
     });
-    // A client that goes away mid-body has nothing to be answered; its events never came.
-    req.on('error', () => undefined);
+  };
+}
+
+/**
+ * After the webhook's route: an error of a middleware in front of the endpoint (the user's
+ * `httpNodeMiddleware`: a body parser refusing a charset, say) is answered with its status,
+ * and nothing is emitted.
+ */
+export function middlewareFailed(handlers: EndpointHandlers): ErrorMiddleware {
+  // Four parameters: express tells an error handler by its arity.
+  return (err, _req, res, _next) => {
+    const given = typeof err === 'object' && err !== null ? Number((err as { status?: unknown; statusCode?: unknown }).status ?? (err as { statusCode?: unknown }).statusCode) : NaN;
+    const status = Number.isInteger(given) && given >= 400 && given < 600 ? given : 500;
+    if (res.headersSent) return;
+    // The middleware's own words go to the log only: they are not the platform's business.
+    answer(res, status, JSON.stringify({ result: 'error', errormsg: `refused: a middleware in front of the endpoint failed (HTTP ${status})` }));
+    handlers.refused(status, `httpNodeMiddleware failed: ${shownValue(messageOf(err))}`);
   };
 }

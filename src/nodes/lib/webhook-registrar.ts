@@ -1,23 +1,43 @@
-import { type EraClient, makeRedactor, type PlatformRequest, type RegistrationDeps, type RegistrationState, webhookClasses, WebhookRegistration } from '../../era';
+import { EraClient, type EraClientOptions, makeRedactor, type PlatformRequest, type RegistrationDeps, type RegistrationState, webhookClasses, webhookDeleteRequest, WebhookRegistration } from '../../era';
 import type { NodeStatus } from './red';
-import { registeredUrl, type WebhookConfig } from './webhook-config';
+import { registeredUrl, secretForms, type WebhookConfig } from './webhook-config';
 
 /** Lifetime asked for a webhook (the platform's recommended long form: 3600 s, renewed after ~3000 s). */
 const WEBHOOK_EXPIRES_S = 3600;
 const RETRY_MIN_MS = 2_000;
 const RETRY_MAX_MS = 300_000;
 /** Deleting a webhook that is not wanted any more may take this long. */
-export const DELETE_TIMEOUT_MS = 1_500;
+const DELETE_TIMEOUT_MS = 1_500;
 
 /** A REST sender over the client's credentials, in the shape the client's modules take. */
 export function platformSender(client: EraClient): (req: PlatformRequest, timeoutMs?: number) => Promise<{ body: unknown }> {
   return (req, timeoutMs) => client.rest(req.method, req.path, req.body, { query: req.query, timeoutMs });
 }
 
+/** Deletes a webhook nobody will renew, best-effort (it lapses by itself within its lifetime anyway). */
+export function deleteWebhook(client: EraClient, id: string): Promise<void> {
+  return platformSender(client)(webhookDeleteRequest(id), DELETE_TIMEOUT_MS).then(
+    () => undefined,
+    () => undefined,
+  );
+}
+
+/** The same through a client of its own, closed afterwards (the server's may be closing). */
+export async function deleteWebhookApart(options: EraClientOptions, id: string): Promise<void> {
+  let client: EraClient;
+  try {
+    client = new EraClient(options);
+  } catch {
+    return;
+  }
+  await deleteWebhook(client, id);
+  await client.close();
+}
+
 export interface RegistrarOptions {
   config: WebhookConfig;
   client: EraClient | undefined;
-  /** The endpoint's URL (without the secret). */
+  /** The endpoint's URL (without credentials or the secret). */
   url: string;
   /** The URL as a person may see it: to set by hand in the channel's settings. */
   shown: string;
@@ -46,7 +66,7 @@ export function startRegistrar(o: RegistrarOptions): WebhookRegistration | undef
         : config.publicUrl === '' ? o.t('needsPublicUrl') : undefined;
   if (!config.register || cannot !== undefined || client === undefined) {
     // Registered before but not now: the old webhook would go on sending here.
-    if (o.keptId !== undefined && client !== undefined) void new WebhookRegistration(deps(o, client, () => undefined), o.keptId).remove(DELETE_TIMEOUT_MS);
+    if (o.keptId !== undefined && client !== undefined) void deleteWebhook(client, o.keptId);
     if (cannot === undefined) {
       o.show({ fill: 'green', shape: 'dot', text: manual });
     } else {
@@ -73,13 +93,13 @@ function status(o: RegistrarOptions, state: RegistrationState, manual: string): 
 }
 
 function deps(o: RegistrarOptions, client: EraClient, state: (s: RegistrationState) => void): RegistrationDeps {
-  const { secret, patterns } = o.config;
+  const { config } = o;
   return {
     send: platformSender(client),
-    spec: { url: registeredUrl(o.url, secret), classes: webhookClasses(patterns), expires: WEBHOOK_EXPIRES_S },
+    spec: { url: registeredUrl(o.url, config), classes: webhookClasses(config.patterns), expires: WEBHOOK_EXPIRES_S },
     retryMinMs: RETRY_MIN_MS,
     retryMaxMs: RETRY_MAX_MS,
-    redact: makeRedactor(secret === undefined ? [] : [secret, encodeURIComponent(secret)]),
+    redact: makeRedactor(secretForms(config)),
     state,
     lapsed: o.lapsed,
     debug: o.debug,
