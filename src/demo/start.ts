@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startSimulator, type Simulator } from '../simulator';
 import { demoFlow } from './flow';
+import { flowsLoaded } from './node-red';
 import { writeDemoSettings } from './settings';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -29,19 +30,6 @@ function linkPackage(): void {
   }
 }
 
-async function waitForEditor(url: string, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`Node-RED exited with code ${child.exitCode}`);
-    try {
-      const res = await fetch(`${url}flows`, { headers: { 'Node-RED-API-Version': 'v2' } });
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error('Node-RED did not start within 60 s');
-}
 
 async function deployDemo(url: string, simUrl: string): Promise<void> {
   const res = await fetch(`${url}flows`, {
@@ -92,7 +80,7 @@ async function main(): Promise<void> {
     child.once('exit', (code) => void shutdown(code ?? 0));
     const editor = `http://127.0.0.1:${redPort}/`;
 
-    await waitForEditor(editor, child);
+    await flowsLoaded(editor, child);
     if (fresh) await deployDemo(editor, sim.url);
     console.log('');
     console.log(`Node-RED editor: ${editor}`);

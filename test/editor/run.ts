@@ -27,6 +27,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Page } from 'playwright-core';
+import { flowsLoaded } from '../../src/demo/node-red';
 import { startSimulator, type Simulator } from '../../src/simulator';
 import { checkDemoStart } from './demo-start';
 import { dialogProblems, invalidNodes } from './imported';
@@ -97,17 +98,12 @@ async function startNodeRed(userDir: string, port: number): Promise<{ child: Chi
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const url = `http://127.0.0.1:${port}/`;
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`Node-RED exited with code ${child.exitCode}:\n${output}`);
-    try {
-      const res = await fetch(`${url}settings`);
-      if (res.ok) return { child, url, log: () => output };
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
+  try {
+    await flowsLoaded(url, child);
+  } catch (err) {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}:\n${output}`);
   }
-  throw new Error(`Node-RED did not start within 60 s:\n${output}`);
+  return { child, url, log: () => output };
 }
 
 function readExample(file: string): Array<Record<string, unknown>> {
