@@ -44,11 +44,11 @@ export interface LoadOptions {
   credentials?: Record<string, Record<string, string>>;
 }
 
-/** Loads the example; answers the ids of the nodes the era-call-log node(s) were wired to. */
-export async function loadExample(file: string, opts: LoadOptions): Promise<string[]> {
+/** The example as Node-RED is given it: tabs, nodes (era-call-log taken out), credentials. */
+function prepared(file: string, opts: LoadOptions): { flow: FlowNode[]; credentials: Record<string, unknown>; callLogTargets: string[] } {
   const all = readExample(file);
   const callLogTargets = all.filter((n) => n.type === 'era-call-log').flatMap((n) => ((n.wires as string[][]) ?? []).flat());
-  const flow = all
+  const nodes = all
     .filter((n) => n.type !== 'era-call-log')
     .map((n): FlowNode => {
       let node: FlowNode = { ...n };
@@ -56,13 +56,25 @@ export async function loadExample(file: string, opts: LoadOptions): Promise<stri
       if (opts.helpers?.includes(node.id)) node = { id: node.id, type: 'helper', z: node.z, wires: node.wires ?? [] };
       return { ...node, ...opts.patch?.[node.id] };
     });
-  const tabs = [...new Set(flow.map((n) => n.z).filter((z): z is string => typeof z === 'string'))];
-  await helper.load(
-    [...ALL_NODES, ...CORE_NODES, captureNodeApp],
-    [...tabs.map((id) => ({ id, type: 'tab', label: id })), ...flow],
-    { [SERVER_ID]: { login: 'operator', password: 'operator' }, ...opts.credentials },
-  );
+  const tabs = [...new Set(nodes.map((n) => n.z).filter((z): z is string => typeof z === 'string'))];
+  return {
+    flow: [...tabs.map((id) => ({ id, type: 'tab', label: id })), ...nodes],
+    credentials: { [SERVER_ID]: { login: 'operator', password: 'operator' }, ...opts.credentials },
+    callLogTargets,
+  };
+}
+
+/** Loads the example; answers the ids of the nodes the era-call-log node(s) were wired to. */
+export async function loadExample(file: string, opts: LoadOptions): Promise<string[]> {
+  const { flow, credentials, callLogTargets } = prepared(file, opts);
+  await helper.load([...ALL_NODES, ...CORE_NODES, captureNodeApp], flow, credentials);
   return callLogTargets;
+}
+
+/** Deploys the same example again, in full (every node stopped and started; context kept). */
+export async function redeploy(file: string, opts: LoadOptions): Promise<void> {
+  const { flow, credentials } = prepared(file, opts);
+  await helper.setFlows(flow, 'full', credentials);
 }
 
 /** The record era-call-log emits for a finished call (nodes.md, "Call log node"). */
