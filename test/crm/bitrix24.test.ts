@@ -8,7 +8,7 @@ import { startRed, stopRed } from '../support/red';
 import { forgetNodeApp, startNodeFront, type NodeFront } from '../support/http-nodes';
 import { simulator, type SimCall, type SimControl, type Simulator } from '../support/sim';
 import { Bitrix24StandIn } from './standins/bitrix24';
-import { type CallRecord, deliver, errorMatching, errorTexts, eventually, flowContext, helper, Inbox, loadExample, logText, recordOf, setEnv } from './support';
+import { type CallRecord, type LoadOptions, deliver, errorMatching, errorTexts, eventually, flowContext, helper, Inbox, loadExample, logText, recordOf, redeploy, setEnv } from './support';
 
 const FILE = '14-bitrix24-call-log.json';
 
@@ -22,6 +22,7 @@ describe('CRM: Bitrix24 (examples/14)', function () {
   let done: Inbox;
   let skipped: Inbox;
   let errors: Inbox;
+  let loadOptions: LoadOptions;
 
   before(async function () {
     front = await startNodeFront();
@@ -53,11 +54,12 @@ describe('CRM: Bitrix24 (examples/14)', function () {
       ...opts.env,
     });
     await startRed();
-    callLog = await loadExample(FILE, {
+    loadOptions = {
       simUrl: sim.url,
       helpers: ['ex14-done', 'ex14-skipped', 'ex14-errors-debug'],
       patch: { 'ex14-pace': { rate: String(opts.perSecond ?? 50) } },
-    });
+    };
+    callLog = await loadExample(FILE, loadOptions);
     done = new Inbox('ex14-done');
     skipped = new Inbox('ex14-skipped');
     errors = new Inbox('ex14-errors-debug');
@@ -241,6 +243,18 @@ describe('CRM: Bitrix24 (examples/14)', function () {
     const [fin] = [...b24.finished.values()];
     assert.equal(fin.registration.params.EXTERNAL_CALL_ID, call.connectionid);
     assert.equal(registers().length, 1, 'registered once');
+  });
+
+  it('a redeploy between the ringing and the record: the CALL_ID is kept, the call is finished once', async function () {
+    await start();
+    const { call, callId } = await ring('+79123456789');
+    await redeploy(FILE, loadOptions);
+    await eventually(async () => (await ctl.subscriptions()).length > 0, 5000, 'subscribed again');
+    await ctl.answer(call.id);
+    await ctl.hangup(call.id);
+    deliver(callLog, recordOf(call));
+    assert.equal((await finished(callId)).STATUS_CODE, '200');
+    assert.equal(registers().length, 1);
   });
 
   describe('numbers', function () {
