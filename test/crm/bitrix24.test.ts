@@ -248,6 +248,7 @@ describe('CRM: Bitrix24 (examples/14)', function () {
   it('a redeploy between the ringing and the record: the CALL_ID is kept, the call is finished once', async function () {
     await start();
     const { call, callId } = await ring('+79123456789');
+    await eventually(() => flowContext<Record<string, { state: string }>>('ex14-register', 'b24Calls')?.[call.connectionid]?.state === 'registered', 5000, 'the CALL_ID kept');
     await redeploy(FILE, loadOptions);
     await eventually(async () => (await ctl.subscriptions()).length > 0, 5000, 'subscribed again');
     await ctl.answer(call.id);
@@ -409,7 +410,8 @@ describe('CRM: Bitrix24 (examples/14)', function () {
       assert.match(errorTexts(errors)[0], /HTTP 500 INTERNAL_SERVER_ERROR.*retrying in/);
       const tries = b24.requests((r) => r.path.endsWith('telephony.externalcall.finish'));
       assert.equal(tries.length, 3);
-      assert.ok(tries[2].at - tries[1].at >= tries[1].at - tries[0].at - 5, 'the pause grows');
+      // CRM_RETRY_BASE_MS is 50: the pauses are at least 50 ms, then 100 ms.
+      assert.ok(tries[1].at - tries[0].at >= 45 && tries[2].at - tries[1].at >= 95, `the pause doubles (${tries[1].at - tries[0].at} ms, ${tries[2].at - tries[1].at} ms)`);
       helper.getNode('ex14-retry').receive({});
       await finished(callId);
       assert.equal(flowContext<unknown[]>('ex14-park', 'b24Parked')!.length, 0);

@@ -40,7 +40,7 @@ describe('CRM examples, deployed before anything is set', function () {
       const flow = readExample(file).filter((n) => n.type !== 'era-call-log');
       for (const node of flow) assert.ok(helper.getNode(node.id), `${node.id} (${node.type}) started`);
       const listeners = flow.filter((n) => n.type === 'era-events');
-      await eventually(() => listeners.every((n) => statuses.has(n.id, 'green', 'dot')), 5000, 'the event nodes to connect');
+      await eventually(() => listeners.every((n) => statuses.has(n.id, 'green', 'dot')), 10000, 'the event nodes to connect');
       const logged = helper
         .log()
         .args.filter((a) => ((a[0] as { level?: number })?.level ?? 99) <= 20)
