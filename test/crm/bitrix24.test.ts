@@ -283,6 +283,17 @@ describe('CRM: Bitrix24 (examples/14)', function () {
       assert.deepEqual(skipped.messages.slice(1).map((m) => m.reason), ['no caller number (anonymous)', 'no caller number (anonymous)', 'no caller number ("abc")', 'no caller number (anonymous)', 'no caller number (anonymous)']);
       assert.deepEqual(b24.calls().map((c) => c.method), ['event.bind'], 'nothing but the install\'s event.bind reached the portal');
     });
+
+    it('a connectionId that is not Era\'s shape is refused before it becomes a context key; a pasted line break after the operator\'s number is trimmed', async function () {
+      await start();
+      const { call, callId } = await ring('+79123456789');
+      await ctl.hangup(call.id, 'cancel');
+      deliver(callLog, recordOf(call, { connectionId: '__proto__' }));
+      await skipped.count(1);
+      assert.equal(skipped.messages[0].reason, 'no usable connectionId on the message');
+      deliver(callLog, recordOf(call, { answeredBy: '102\r\n' }));
+      assert.equal((await finished(callId)).USER_PHONE_INNER, '102');
+    });
   });
 
   describe('click-to-call', function () {
