@@ -1,10 +1,36 @@
-import { shownValue, type LoggedCall } from '../era';
+import { shownValue, type CallLogDirection, type LoggedCall } from '../era';
 import type { NodeDef, NodeMessage, RedApi, RedNode } from './lib/red';
 import { linkToServer } from './lib/server-link';
 import { linkStatus } from './lib/status';
 
-const DIRECTIONS = new Set(['all', 'in', 'out']);
+const DIRECTIONS: readonly CallLogDirection[] = ['all', 'in', 'out'];
 const DEFAULT_WAIT_RECORDING_S = 10;
+/** A day, as the package's other seconds fields: a key comes within seconds of the end, or never. */
+const MAX_WAIT_RECORDING_S = 86_400;
+/**
+ * Seconds as a person types them: digits, an optional fraction, spaces around. Number() alone
+ * would take a pasted line break ("10\n"), hex, exponents and Infinity.
+ */
+const SECONDS_TEXT = /^ *\d+(?:\.\d+)? *$/;
+
+interface CallLogConfig {
+  direction: CallLogDirection;
+  waitRecordingMs: number;
+}
+
+/** The node's properties as the flow stores them, or why they cannot be used. */
+function callLogConfig(def: NodeDef): CallLogConfig | { error: string } {
+  const direction = def.direction === undefined || def.direction === null || def.direction === '' ? 'all' : def.direction;
+  if (!DIRECTIONS.includes(direction as CallLogDirection)) return { error: `unknown direction ${shownValue(direction)} (use all, in or out)` };
+  const raw = def.waitRecording;
+  const seconds = raw === undefined || raw === null || raw === ''
+    ? DEFAULT_WAIT_RECORDING_S
+    : typeof raw === 'number' ? raw : typeof raw === 'string' && SECONDS_TEXT.test(raw) ? Number(raw) : Number.NaN;
+  if (!(seconds >= 0 && seconds <= MAX_WAIT_RECORDING_S)) {
+    return { error: `waitRecording must be 0 to ${MAX_WAIT_RECORDING_S} seconds, not ${shownValue(raw)}` };
+  }
+  return { direction: direction as CallLogDirection, waitRecordingMs: Math.round(seconds * 1000) };
+}
 
 /** The message of one finished call (nodes.md, "Call log node"). */
 function recordMessage(logged: LoggedCall): NodeMessage {
@@ -15,33 +41,21 @@ function recordMessage(logged: LoggedCall): NodeMessage {
   return msg;
 }
 
-/** `waitRecording` in seconds as the flow stores it; absent or blank is the default. */
-function waitRecordingMs(raw: unknown): number | undefined {
-  if (raw === undefined || raw === null || raw === '') return DEFAULT_WAIT_RECORDING_S * 1000;
-  const seconds = Number(raw);
-  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
-}
-
 export = function register(RED: RedApi): void {
   function EraCallLog(this: RedNode, def: NodeDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const link = linkToServer(RED, node, def);
-    let close = () => link.close();
-    const direction = def.direction === undefined || def.direction === '' ? 'all' : String(def.direction);
-    const wait = waitRecordingMs(def.waitRecording);
-    const why = !DIRECTIONS.has(direction)
-      ? `unknown direction ${shownValue(direction)} (use all, in or out)`
-      : wait === undefined ? 'waitRecording must be a number of seconds, 0 or more' : undefined;
-    if (why !== undefined) {
-      node.error(`era-call-log: ${why}`);
-      link.view.show(linkStatus(RED, 'invalid_config', why));
+    let close = (): void => undefined;
+    const config = callLogConfig(def);
+    if ('error' in config) {
+      // No tie to the server: its connection status would cover the red one.
+      node.error(`era-call-log: ${config.error}`);
+      node.status(linkStatus(RED, 'invalid_config', config.error));
     } else {
+      const link = linkToServer(RED, node, def);
+      close = () => link.close();
       try {
-        const handle = link.client().callLog(
-          { direction: direction as 'all' | 'in' | 'out', waitRecordingMs: wait, key: node.id },
-          (logged) => node.send(recordMessage(logged)),
-        );
+        const handle = link.client().callLog({ ...config, key: node.id }, (logged) => node.send(recordMessage(logged)));
         close = () => {
           handle.close();
           link.close();
