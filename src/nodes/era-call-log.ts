@@ -21,7 +21,7 @@ interface CallLogConfig {
 /** The node's properties as the flow stores them, or why they cannot be used. */
 function callLogConfig(def: NodeDef): CallLogConfig | { error: string } {
   const direction = def.direction === undefined || def.direction === null || def.direction === '' ? 'all' : def.direction;
-  if (!DIRECTIONS.includes(direction as CallLogDirection)) return { error: `unknown direction ${shownValue(direction)} (use all, in or out)` };
+  if (!DIRECTIONS.includes(direction as CallLogDirection)) return { error: `direction must be all, in or out, not ${shownValue(direction)}` };
   const raw = def.waitRecording;
   const seconds = raw === undefined || raw === null || raw === ''
     ? DEFAULT_WAIT_RECORDING_S
