@@ -1,10 +1,10 @@
 /**
  * Loads a CRM example flow into a real Node-RED runtime against the simulator, as a user would
  * run it (server node pointed at the simulator, credentials typed in), with debug nodes turned
- * into helper nodes so a test sees what reaches them.
- *
- * `era-call-log` is not in this package yet: its nodes are taken out of the flow and the test
- * hands records shaped as nodes.md describes ("Call log node") to the nodes wired after it.
+ * into helper nodes so a test sees what reaches them. Calls are driven through the simulator and
+ * the flow's era-call-log emits their records; each record is also copied to a helper node
+ * (RECORDS), so a test can count them. A record the simulator cannot play (a value only a
+ * broken or hostile platform would send) is handed to the nodes wired after era-call-log.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,6 +13,8 @@ import { captureNodeApp } from '../support/http-nodes';
 import type { SimCall } from '../support/sim';
 
 export const SERVER_ID = 'era-example-server';
+/** The helper node every era-call-log of the example is also wired to. */
+export const RECORDS = 'crm-test-records';
 const EXAMPLES = path.join(__dirname, '..', '..', 'examples');
 
 // The core nodes the CRM examples use (the same set test/examples.test.ts allows).
@@ -44,21 +46,20 @@ export interface LoadOptions {
   credentials?: Record<string, Record<string, string>>;
 }
 
-/** The example as Node-RED is given it: tabs, nodes (era-call-log taken out), credentials. */
+/** The example as Node-RED is given it: tabs, nodes (era-call-log also wired to RECORDS), credentials. */
 function prepared(file: string, opts: LoadOptions): { flow: FlowNode[]; credentials: Record<string, unknown>; callLogTargets: string[] } {
   const all = readExample(file);
   const callLogTargets = all.filter((n) => n.type === 'era-call-log').flatMap((n) => ((n.wires as string[][]) ?? []).flat());
-  const nodes = all
-    .filter((n) => n.type !== 'era-call-log')
-    .map((n): FlowNode => {
-      let node: FlowNode = { ...n };
-      if (node.type === 'era-server') node.url = opts.simUrl;
-      if (opts.helpers?.includes(node.id)) node = { id: node.id, type: 'helper', z: node.z, wires: node.wires ?? [] };
-      return { ...node, ...opts.patch?.[node.id] };
-    });
+  const nodes = all.map((n): FlowNode => {
+    let node: FlowNode = { ...n };
+    if (node.type === 'era-server') node.url = opts.simUrl;
+    if (node.type === 'era-call-log') node.wires = [[...((node.wires as string[][] | undefined)?.[0] ?? []), RECORDS]];
+    if (opts.helpers?.includes(node.id)) node = { id: node.id, type: 'helper', z: node.z, wires: node.wires ?? [] };
+    return { ...node, ...opts.patch?.[node.id] };
+  });
   const tabs = [...new Set(nodes.map((n) => n.z).filter((z): z is string => typeof z === 'string'))];
   return {
-    flow: [...tabs.map((id) => ({ id, type: 'tab', label: id })), ...nodes],
+    flow: [...tabs.map((id) => ({ id, type: 'tab', label: id })), ...nodes, { id: RECORDS, type: 'helper', z: all.find((n) => n.type === 'era-call-log')?.z }],
     credentials: { [SERVER_ID]: { login: 'operator', password: 'operator' }, ...opts.credentials },
     callLogTargets,
   };
@@ -133,7 +134,7 @@ export function recordOf(call: SimCall, over: Partial<CallRecord> = {}): CallRec
   return { ...record, ...over };
 }
 
-/** Hands a record to the nodes era-call-log is wired to, as era-call-log would send it. */
+/** Hands a record the simulator cannot play to the nodes era-call-log is wired to, as era-call-log would send it. */
 export function deliver(targets: string[], record: CallRecord, opts: { replayed?: boolean } = {}): void {
   for (const id of targets) {
     helper.getNode(id).receive({
