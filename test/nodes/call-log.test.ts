@@ -11,7 +11,7 @@ import { eventually, helper, Inbox, load, serverNode, startRed, stopRed, type Fl
 import { simulator, type Simulator } from '../support/sim';
 
 type Msg = Record<string, unknown>;
-type Record_ = Record<string, unknown>;
+type Fields = Record<string, unknown>;
 
 /** The times the platform gave a call's start, answer and end, from the simulator's own events. */
 class Heard {
@@ -71,14 +71,14 @@ describe('era-call-log', function () {
     return inbox.messages.filter((m) => m.connectionId === call.id);
   }
 
-  async function oneRecord(inbox: Inbox, call: SimCall, ms = 5000): Promise<{ msg: Msg; record: Record_; state: Record_ }> {
+  async function oneRecord(inbox: Inbox, call: SimCall, ms = 5000): Promise<{ msg: Msg; record: Fields; state: Fields }> {
     await inbox.until((m) => m.some((x) => x.connectionId === call.id), ms, `the record of ${call.id}`);
     const msg = recordsOf(inbox, call)[0]!;
-    return { msg, record: msg.payload as Record_, state: msg.call as Record_ };
+    return { msg, record: msg.payload as Fields, state: msg.call as Fields };
   }
 
   /** The record of a call nobody answered, from what the platform said of it. */
-  function unansweredRecord(call: SimCall, outcome: string, endReason: string, over: Record_ = {}): Record_ {
+  function unansweredRecord(call: SimCall, outcome: string, endReason: string, over: Fields = {}): Fields {
     const startedAt = Number(call.invitets);
     const endedAt = heard.at(call.id, 'dlg_end');
     return {
@@ -286,9 +286,9 @@ describe('era-call-log', function () {
     await inbound!.count(1);
     await outbound!.count(1);
     await sleep(300);
-    assert.deepEqual(all!.messages.map((m) => (m.payload as Record_).direction).sort(), ['in', 'local', 'out']);
-    assert.deepEqual(inbound!.messages.map((m) => [m.connectionId, (m.payload as Record_).direction]), [[calls[0]!.id, 'in']]);
-    assert.deepEqual(outbound!.messages.map((m) => [m.connectionId, (m.payload as Record_).direction]), [[calls[1]!.id, 'out']]);
+    assert.deepEqual(all!.messages.map((m) => (m.payload as Fields).direction).sort(), ['in', 'local', 'out']);
+    assert.deepEqual(inbound!.messages.map((m) => [m.connectionId, (m.payload as Fields).direction]), [[calls[0]!.id, 'in']]);
+    assert.deepEqual(outbound!.messages.map((m) => [m.connectionId, (m.payload as Fields).direction]), [[calls[1]!.id, 'out']]);
   });
 
   it('a caller number that is anonymous or empty: the record comes, with what the platform said', async function () {
@@ -367,7 +367,7 @@ describe('era-call-log', function () {
     sim.hangupCall(call.id, 'cancel');
     await a!.count(1);
     await b!.count(1);
-    assert.equal((a!.messages[0]!.payload as Record_).outcome, 'EDITED');
-    assert.deepEqual([(b!.messages[0]!.payload as Record_).outcome, (b!.messages[0]!.payload as Record_).transfers, (b!.messages[0]!.call as Record_).state], ['missed', [], 'ended']);
+    assert.equal((a!.messages[0]!.payload as Fields).outcome, 'EDITED');
+    assert.deepEqual([(b!.messages[0]!.payload as Fields).outcome, (b!.messages[0]!.payload as Fields).transfers, (b!.messages[0]!.call as Fields).state], ['missed', [], 'ended']);
   });
 });
