@@ -42,6 +42,7 @@ const OUR_PROPERTIES: Record<string, string[]> = {
   'era-call': typed('call'),
   'era-wait': typed('call', 'until', 'timeout'),
   'era-webhook': ['path', 'events', 'reconcile', 'register', 'publicUrl'],
+  'era-call-log': ['direction', 'waitRecording'],
 };
 const TYPED_INPUT_TYPES = new Set(['msg', 'flow', 'global', 'str', 'num', 'bool', 'json', 'env', 'jsonata', 'date', 'bin']);
 
@@ -276,31 +277,40 @@ describe('examples', function () {
       await eventually(async () => (await restCalls('POST')).length === 2, 5000, 'the inject button to place a call');
     });
 
-    it('03: a finished call becomes one call record, as a DB-shaped message and a JSON line in the file', async function () {
+    it('03: each finished call becomes one call record from era-call-log, as a DB-shaped message and a JSON line in the file', async function () {
       await loadExample('03-call-log.json', ['ex03-db']);
       const rows = new Inbox('ex03-db');
       await subscribed();
-      const call = await ctl.startCall({ from: '+79990001122', to: '101', answer: true });
+      const call = await ctl.startCall({ from: '+79990001122', to: '200', group: ['101', '102'] });
+      await ctl.call('POST', `calls/${encodeURIComponent(call.id)}/answer`, { by: '102' });
       await ctl.hangup(call.id);
-      await rows.count(1);
-      const msg = rows.messages[0];
+      const missed = await ctl.startCall({ from: '+79990003344', to: '101', record: true });
+      await ctl.hangup(missed.id, 'cancel');
+      const recorded = await ctl.startCall({ from: '+79990005566', to: '103', answer: true, record: true });
+      await ctl.hangup(recorded.id);
+      await rows.count(3);
+      const rowOf = (id: string) => rows.messages.find((m) => (m.payload as Record<string, unknown>).connection_id === id)!;
+      const msg = rowOf(call.connectionid);
       const row = msg.payload as Record<string, unknown>;
-      assert.equal(row.connection_id, call.connectionid);
-      assert.equal(row.direction, 'in');
-      assert.equal(row.from_number, '+79990001122');
-      assert.equal(row.to_number, '101');
-      assert.equal(row.answered, true);
-      assert.equal(row.end_reason, 'bye');
+      assert.deepEqual(
+        [row.call_id, row.direction, row.from_number, row.to_number, row.answered_by, row.outcome, row.end_reason, row.transfers, row.recording_key, row.replayed],
+        [call.cid, 'in', '+79990001122', '102', '102', 'answered', 'bye', '', null, false],
+      );
       for (const t of ['started_at', 'answered_at', 'ended_at']) assert.match(String(row[t]), /^\d{4}-\d\d-\d\dT/, t);
-      assert.equal(typeof row.talk_seconds, 'number');
+      for (const t of ['ring_seconds', 'talk_seconds', 'hold_seconds']) assert.equal(typeof row[t], 'number', t);
       assert.match(String(msg.topic), /^INSERT INTO call_log \(connection_id, .*\) VALUES \(\$connection_id, /);
       assert.equal((msg.params as Record<string, unknown>).$connection_id, call.connectionid);
+      const m = rowOf(missed.connectionid).payload as Record<string, unknown>;
+      assert.deepEqual([m.outcome, m.answered_by, m.answered_at, m.talk_seconds, m.end_reason], ['missed', null, null, 0, 'cancel']);
+      const r = rowOf(recorded.connectionid).payload as Record<string, unknown>;
+      assert.equal(r.recording_key, (await ctl.getCall(recorded.id)).recordingKey);
 
       const log = path.join(tmp, 'era-call-log.jsonl');
-      await eventually(() => fs.existsSync(log) && fs.readFileSync(log, 'utf8').endsWith('\n'), 5000, 'the call log file');
-      const lines = fs.readFileSync(log, 'utf8').trim().split('\n');
-      assert.equal(lines.length, 1);
-      assert.deepEqual(JSON.parse(lines[0]), JSON.parse(JSON.stringify(row)));
+      await eventually(() => fs.existsSync(log) && fs.readFileSync(log, 'utf8').trim().split('\n').length === 3, 5000, 'the call log file');
+      const lines = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      assert.deepEqual(lines.find((l) => l.connection_id === call.connectionid), JSON.parse(JSON.stringify(row)));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(rows.messages.length, 3, 'one record per call');
     });
 
     it('04: once a recorded call ends, its recording arrives as a temporary link and as a saved file', async function () {
