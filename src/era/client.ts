@@ -11,7 +11,7 @@ import { clipText, messageOf, shownValue } from './util/text';
 import { unserialisable, validateCommand, type CallCommand } from './commands/validate';
 import { EventPipeline } from './events/pipeline';
 import { CallFeed } from './calls/feed';
-import { CallLogs } from './calls/call-logs';
+import { CallLogs, type CallLogHandOver } from './calls/call-logs';
 import type { CallLogDirection, LoggedCall } from './calls/call-log';
 import { EraError, makeRedactor, type Redactor } from './errors';
 import { GapFill } from './events/gapfill';
@@ -391,15 +391,27 @@ export class EraClient extends EventEmitter {
   /**
    * The calls a predecessor (the client of the same server before a redeploy) knew as live:
    * they enter the table, and the first connection is treated as a return after an outage,
-   * so whatever happened to them in between is reported (gap fill), not lost.
+   * so whatever happened to them in between is reported (gap fill), not lost. And what its
+   * named call logs held (`takeCallLogs()` there): their successors here take it over.
    */
-  resume(calls: readonly CallState[]): void {
+  resume(calls: readonly CallState[], callLogs: readonly CallLogHandOver[] = []): void {
     this.assertUsable();
+    // Calls whose records still wait for their recording's key: ended here too, so the key finds them.
+    for (const h of callLogs) for (const w of h.waiting) this.calls.restoreEnded(w.logged.call);
+    this.callLogs.restore(callLogs);
     const live = calls.filter((c) => c.state !== 'ended');
     if (live.length === 0) return;
     for (const call of live) this.calls.restore(call);
     this.gapFill.remember(live.map((c) => c.connectionId));
     this.hadConnection = true;
+  }
+
+  /**
+   * What the named call logs hold — records waiting for recording keys, records waiting for a
+   * node being redeployed — taken out for a successor client (a full redeploy): `resume()` there.
+   */
+  takeCallLogs(): CallLogHandOver[] {
+    return this.closing ? [] : this.callLogs.take();
   }
 
   /** Keeps the call table fed (the calls subscription open) until the handle is closed. */

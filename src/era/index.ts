@@ -42,5 +42,6 @@ export { copyJson } from './util/copy';
 export { MAX_TIMER_MS } from './util/timers';
 export type { CallLogSpec } from './client';
 export type { CallLogDirection, LoggedCall } from './calls/call-log';
+export type { CallLogHandOver } from './calls/call-logs';
 export type { CallOutcome, CallRecord } from './calls/record';
 export { messageOf, shownValue } from './util/text';

@@ -176,4 +176,24 @@ describe('client: call table', () => {
     });
     assert.throws(() => callFromPlatform('nope'), { code: 'ERA_HTTP' });
   });
+  it('makes no entry of the tail of a call it never heard of (an end, a dlg_stop, a key, a leg\'s end): it would ring forever or tell a bogus story', () => {
+    const t = new CallTable(100, 60_000);
+    t.apply(ev('callevents', 'dlg_end', { reason: 'bye' }, 'x1'));
+    t.apply(ev('callevents', 'dlg_stop', { reason: 'bye' }, 'x2'));
+    t.apply(ev('ccsevents', 'connection_set_record_info', { key: 'fs:k' }, 'x3'));
+    t.apply(ev('ccsevents', 'call_set_state', { idcall: 'b@x', state: 'end' }, 'x4'));
+    t.apply(ev('ccsevents', 'connection_failure', {}, 'x5'));
+    assert.equal(t.size, 0);
+    // A call heard of in the middle is going on: it gets an entry.
+    t.apply(ev('ccsevents', 'call_set_state', { idcall: 'b@x', state: 'talk', eventts: 5 }, 'x6'));
+    assert.equal(t.get('x6')?.state, 'talking');
+  });
+
+  it('a call the platform lists as talking after an outage counts as answered', () => {
+    const t = new CallTable(100, 60_000);
+    t.apply(makeReplayedEvent('callevents', 'invite', { eventid: 'replayed-x-invite', connectionid: ID, cid: CID, tonum: '101' }));
+    t.align({ connectionId: ID, state: 'talking' });
+    assert.equal(state(t).state, 'talking');
+    assert.ok(state(t).answeredAt !== undefined);
+  });
 });

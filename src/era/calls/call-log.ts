@@ -3,7 +3,8 @@
  * after its recording's key, which comes a moment later (era-platform.md §5.3: dlg_end →
  * connection_set_record_info → dlg_stop). A record waits for the key at most `waitRecordingMs`;
  * a call no recording event announced waits only for its dlg_stop. Waits are bounded: beyond
- * `maxPending` the oldest record goes out without its key.
+ * `maxPending` the oldest record goes out without its key. A record that went out is held by
+ * nothing here.
  */
 import type { CallState } from '../types';
 import { callRecord, type CallRecord } from './record';
@@ -25,12 +26,19 @@ export interface LoggedCall {
   replayed: boolean;
 }
 
-interface Pending {
+/** A record waiting for its call's recording key, as another client can take it over (a full redeploy). */
+export interface WaitingRecord {
   logged: LoggedCall;
   /** A recording event announced the call: its key is worth the whole wait. */
   recording: boolean;
+  /** When the wait ends (ms timestamp). */
   deadline: number;
-  done: boolean;
+}
+
+interface Pending {
+  connectionId: string;
+  /** Undefined once the record went out: the queue keeps the entry, not the record. */
+  waiting: WaitingRecord | undefined;
 }
 
 export class CallLog implements CallTableObserver {
@@ -66,35 +74,34 @@ export class CallLog implements CallTableObserver {
       this.emit(logged);
       return;
     }
-    const entry: Pending = { logged, recording: finished.recording, deadline: Date.now() + waitRecordingMs, done: false };
-    const earlier = this.pending.get(c.connectionId);
-    if (earlier !== undefined) this.settle(earlier);
-    this.pending.set(c.connectionId, entry);
-    this.queue.push(entry);
-    if (this.pending.size > this.options.maxPending) this.settleOldest();
-    this.timer ??= this.arm(waitRecordingMs);
+    this.wait({ logged, recording: finished.recording, deadline: Date.now() + waitRecordingMs });
   }
 
   recorded(call: CallState): void {
     const entry = this.pending.get(call.connectionId);
-    if (entry === undefined || call.recordingKey === undefined) return;
-    entry.logged.record.recordingKey = call.recordingKey;
-    entry.logged.call.recordingKey = call.recordingKey;
+    const waiting = entry?.waiting;
+    if (entry === undefined || waiting === undefined || call.recordingKey === undefined) return;
+    waiting.logged.record.recordingKey = call.recordingKey;
+    waiting.logged.call.recordingKey = call.recordingKey;
     this.settle(entry);
   }
 
   stopped(call: CallState): void {
     const entry = this.pending.get(call.connectionId);
-    if (entry !== undefined && !entry.recording) this.settle(entry);
+    if (entry?.waiting !== undefined && !entry.waiting.recording) this.settle(entry);
   }
 
-  /** Every record still waiting, out now without its key; nothing is kept or armed afterwards. */
-  drain(): LoggedCall[] {
-    const out: LoggedCall[] = [];
-    for (const entry of this.queue.slice(this.head)) {
-      if (entry.done) continue;
-      entry.done = true;
-      out.push(entry.logged);
+  /** Records that waited in another client's log for the same calls (a full redeploy), waiting here now. */
+  restore(waiting: readonly WaitingRecord[]): void {
+    for (const w of waiting) this.wait(w);
+  }
+
+  /** Every record still waiting, taken out; nothing is kept or armed afterwards. */
+  take(): WaitingRecord[] {
+    const out: WaitingRecord[] = [];
+    for (let i = this.head; i < this.queue.length; i++) {
+      const waiting = this.queue[i]!.waiting;
+      if (waiting !== undefined) out.push(waiting);
     }
     this.pending.clear();
     this.queue = [];
@@ -104,17 +111,29 @@ export class CallLog implements CallTableObserver {
     return out;
   }
 
+  private wait(waiting: WaitingRecord): void {
+    const id = waiting.logged.record.connectionId;
+    const earlier = this.pending.get(id);
+    if (earlier !== undefined) this.settle(earlier);
+    const entry: Pending = { connectionId: id, waiting };
+    this.pending.set(id, entry);
+    this.queue.push(entry);
+    if (this.pending.size > this.options.maxPending) this.settleOldest();
+    this.timer ??= this.arm(waiting.deadline - Date.now());
+  }
+
   private settle(entry: Pending): void {
-    if (entry.done) return;
-    entry.done = true;
-    if (this.pending.get(entry.logged.record.connectionId) === entry) this.pending.delete(entry.logged.record.connectionId);
-    this.emit(entry.logged);
+    const waiting = entry.waiting;
+    if (waiting === undefined) return;
+    entry.waiting = undefined;
+    if (this.pending.get(entry.connectionId) === entry) this.pending.delete(entry.connectionId);
+    this.emit(waiting.logged);
   }
 
   private settleOldest(): void {
     while (this.head < this.queue.length) {
       const entry = this.queue[this.head++]!;
-      if (!entry.done) {
+      if (entry.waiting !== undefined) {
         this.settle(entry);
         return;
       }
@@ -133,7 +152,7 @@ export class CallLog implements CallTableObserver {
     const now = Date.now();
     while (this.head < this.queue.length) {
       const entry = this.queue[this.head]!;
-      if (!entry.done && entry.deadline > now) break;
+      if (entry.waiting !== undefined && entry.waiting.deadline > now) break;
       this.head++;
       this.settle(entry);
     }
@@ -145,7 +164,7 @@ export class CallLog implements CallTableObserver {
         this.queue = this.queue.slice(this.head);
         this.head = 0;
       }
-      this.timer = this.arm(this.queue[this.head]!.deadline - now);
+      this.timer = this.arm(this.queue[this.head]!.waiting!.deadline - now);
     }
   }
 }

@@ -3,9 +3,11 @@
  * closes a node and starts its successor a moment later; a named log that closes keeps running
  * for the linger — its records still wait for their keys, records of calls that end meanwhile
  * are kept — and a successor with the same name takes it over, receiving what was kept first.
- * In a cluster of replicas each record goes out of one replica (`once`, claimed by log and call).
+ * A full redeploy replaces the client too: what the named logs hold is taken from the old one and
+ * given to the new one, as the live calls are. In a cluster of replicas each record goes out of
+ * one replica (`once`, claimed by log and call).
  */
-import { CallLog, type CallLogOptions, type LoggedCall } from './call-log';
+import { CallLog, type CallLogOptions, type LoggedCall, type WaitingRecord } from './call-log';
 import type { CallFeed } from './feed';
 import { messageOf } from '../util/text';
 
@@ -17,12 +19,21 @@ export interface CallLogsDeps {
   warnOnce(msg: string): void;
 }
 
+/** What one named log holds when its client goes: records waiting for keys, records waiting for a node. */
+export interface CallLogHandOver {
+  name: string;
+  options: CallLogOptions;
+  waiting: WaitingRecord[];
+  kept: LoggedCall[];
+}
+
 /** A log's records kept for its successor at most. */
 const KEPT_MAX = 10_000;
 
 interface Named {
   readonly name: string;
   readonly log: CallLog;
+  options: CallLogOptions;
   callback: ((logged: LoggedCall) => void) | undefined;
   /** Records that came while nobody owned the log (a redeploy in progress). */
   kept: LoggedCall[];
@@ -42,6 +53,7 @@ export class CallLogs {
     if (existing !== undefined && existing.callback === undefined) {
       clearTimeout(existing.lingerTimer);
       existing.lingerTimer = undefined;
+      existing.options = options;
       existing.log.configure(options);
       existing.callback = callback;
       const kept = existing.kept;
@@ -51,18 +63,49 @@ export class CallLogs {
       return this.handle(existing, name !== undefined);
     }
     if (existing !== undefined) this.drop(existing);
-    // The log emits through the entry that owns it, which needs the log first.
-    let entry: Named;
-    const log = new CallLog(options, (logged) => this.deps.once([`calllog:${key}:${logged.record.connectionId}`], () => this.deliver(entry, logged)));
-    entry = { name: key, log, callback, kept: [], lingerTimer: undefined };
-    this.named.set(key, entry);
-    this.deps.feed.add(entry.log);
+    const entry = this.create(key, options, callback);
     return this.handle(entry, name !== undefined);
+  }
+
+  /** What the named logs hold, taken out (the client goes; a successor client may take it over). */
+  take(): CallLogHandOver[] {
+    const out: CallLogHandOver[] = [];
+    for (const entry of this.named.values()) {
+      if (entry.name.startsWith('anonymous-')) continue;
+      const waiting = entry.log.take();
+      if (waiting.length > 0 || entry.kept.length > 0) out.push({ name: entry.name, options: entry.options, waiting, kept: entry.kept });
+      entry.kept = [];
+    }
+    return out;
+  }
+
+  /**
+   * What another client's logs held: each waits, unowned, for the linger, for a log of the same
+   * name to take it over — its records keep waiting for their keys meanwhile.
+   */
+  restore(handOvers: readonly CallLogHandOver[]): void {
+    for (const h of handOvers) {
+      if (this.named.has(h.name)) continue;
+      const entry = this.create(h.name, h.options, undefined);
+      entry.kept = h.kept.slice(0, KEPT_MAX);
+      entry.log.restore(h.waiting);
+      this.linger(entry);
+    }
   }
 
   /** Every log stops; records still waiting are dropped. */
   close(): void {
     for (const entry of [...this.named.values()]) this.drop(entry);
+  }
+
+  private create(name: string, options: CallLogOptions, callback: ((logged: LoggedCall) => void) | undefined): Named {
+    // The log emits through the entry that owns it, which needs the log first.
+    let entry: Named;
+    const log = new CallLog(options, (logged) => this.deps.once([`calllog:${name}:${logged.record.connectionId}`], () => this.deliver(entry, logged)));
+    entry = { name, log, options, callback, kept: [], lingerTimer: undefined };
+    this.named.set(name, entry);
+    this.deps.feed.add(log);
+    return entry;
   }
 
   private handle(entry: Named, lingers: boolean): { close(): void } {
@@ -72,14 +115,15 @@ export class CallLogs {
         if (!open || entry.callback === undefined || this.named.get(entry.name) !== entry) return;
         open = false;
         entry.callback = undefined;
-        if (!lingers || this.deps.lingerMs <= 0) {
-          this.drop(entry);
-          return;
-        }
-        entry.lingerTimer = setTimeout(() => this.drop(entry), this.deps.lingerMs);
-        entry.lingerTimer.unref();
+        if (lingers && this.deps.lingerMs > 0) this.linger(entry);
+        else this.drop(entry);
       },
     };
+  }
+
+  private linger(entry: Named): void {
+    entry.lingerTimer = setTimeout(() => this.drop(entry), this.deps.lingerMs);
+    entry.lingerTimer.unref();
   }
 
   private drop(entry: Named): void {
@@ -88,7 +132,7 @@ export class CallLogs {
     entry.callback = undefined;
     entry.kept = [];
     this.deps.feed.remove(entry.log);
-    entry.log.drain();
+    entry.log.take();
     if (this.named.get(entry.name) === entry) this.named.delete(entry.name);
   }
 

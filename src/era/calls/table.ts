@@ -8,7 +8,7 @@
  */
 import { EraError } from '../errors';
 import { listedCall, type ListedCall } from '../protocol/call-list';
-import { emptyCallEventFacts, readCallEvent } from '../protocol/call-events';
+import { emptyCallEventFacts, readCallEvent, type CallEventKind } from '../protocol/call-events';
 import type { CallState, EraEvent } from '../types';
 
 interface Entry {
@@ -93,6 +93,22 @@ function stateFromListed(listed: ListedCall): CallState {
   return state;
 }
 
+/** Whether an event of this kind, for a call the table does not know, is worth an entry: it is going on. */
+function startsEntry(kind: CallEventKind, legState: string | undefined): boolean {
+  switch (kind) {
+    case 'other':
+    case 'end':
+    case 'stop':
+    case 'failure':
+    case 'record':
+      return false;
+    case 'leg':
+      return legState !== 'end';
+    default:
+      return true;
+  }
+}
+
 /** Event kinds that open or advance a dialog: after the call's end they mean the platform went on. */
 const DIALOG_KINDS = new Set(['progress', 'pickup', 'answer', 'end']);
 
@@ -151,7 +167,9 @@ export class CallTable {
     if (id === undefined) return undefined;
     let entry = this.entries.get(id);
     if (entry === undefined) {
-      if (f.kind === 'other') return undefined;
+      // The tail of a call the table never heard of (after a restart, an end heard without its
+      // start) says too little to tell its story: it would come out as a bogus call, or ring forever.
+      if (!startsEntry(f.kind, f.legState)) return undefined;
       entry = this.insert(id);
     }
     const replayed = ev.replayed === true;
@@ -235,6 +253,16 @@ export class CallTable {
     if (state.held) entry.heldSince = Date.now();
   }
 
+  /**
+   * Takes over a call another client knew as ended whose record still waits for its recording's
+   * key (a full redeploy): the key, when it comes, then finds it. Tells no observer of its end.
+   */
+  restoreEnded(state: CallState): void {
+    if (this.entries.has(state.connectionId) || state.state !== 'ended') return;
+    this.insert(state.connectionId).state = snapshot(state);
+    this.ended.set(state.connectionId, Date.now());
+  }
+
   /** Forgets everything: without a socket the table cannot be kept true. */
   clear(): void {
     this.entries.clear();
@@ -254,6 +282,8 @@ export class CallTable {
     const now = Date.now();
     if (listed.state === 'held' && !s.held) entry.heldSince = now;
     if (listed.state !== 'held' && s.held) this.resumed(entry, now);
+    // Answered while unheard (an outage): the answer's time is unknown, not its having happened.
+    if (listed.state !== 'ringing') this.answered(entry, now);
     s.state = listed.state;
     s.held = listed.state === 'held';
   }
