@@ -20,12 +20,14 @@ import { handleRest } from './rest';
 import { SimServer } from './server';
 import { DEFAULT_TRAFFIC_INTERVAL_MS, TrafficGenerator } from './traffic';
 import type {
+  AnswerOptions,
   BurstOptions,
   BurstResult,
   Envelope,
   Faults,
   FaultsPatch,
   LoginDomainField,
+  NextPhoneOptions,
   RecordEventName,
   ResolvedOptions,
   SendToSocketsOptions,
@@ -219,9 +221,17 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
     return simView(this.calls.start({ ...options, dir }));
   }
 
-  answerCall(id: string): SimCall {
+  /** The called phone answers; `by` names which one of a ring group's or queue's phones ringing now. */
+  answerCall(id: string, options: AnswerOptions = {}): SimCall {
     const call = this.calls.knownCall(id);
-    this.calls.answer(call);
+    this.calls.answer(call, options.by);
+    return simView(call);
+  }
+
+  /** A queue call moves on to its next phone (with `ring: false`, only the phone ringing now stops). */
+  nextPhone(id: string, options: NextPhoneOptions = {}): SimCall {
+    const call = this.calls.knownCall(id);
+    this.calls.nextPhone(call, options.ring !== false);
     return simView(call);
   }
 

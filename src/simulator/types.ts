@@ -104,14 +104,50 @@ export interface SimCall {
   recordingKey?: string;
   conference?: string;
   reason?: string;
+  /** The phones a ring group rings at once (the call was started with `group`). */
+  group?: string[];
+  /** The phones a queue rings one after another (the call was started with `queue`). */
+  queue?: string[];
+  /** A ring group's or queue's forks started so far, in order. */
+  forks?: SimFork[];
+}
+
+/** One fork of a ring group or queue call (`fork_start`): one phone being rung. */
+export interface SimFork {
+  phone: string;
+  /** The fork's own SIP Call-Id: its `forkcallid`, and `idcall` of its leg events. */
+  forkcallid: string;
+  state: 'ring' | 'stopped' | 'answered';
 }
 
 export interface StartCallOptions {
+  /** The caller. */
   from: string;
+  /** The number dialled: one phone, or the number of the ring group or queue. */
   to: string;
   dir?: CallDir;
   record?: boolean;
+  /** Answered at once (by the first phone of a group or queue). */
   answer?: boolean;
+  /** A ring group: these phones ring at once, in one dialog. */
+  group?: string[];
+  /** A queue (hunt group): these phones ring one after another, in one dialog. */
+  queue?: string[];
+  /**
+   * With `group` or `queue`: how long each phone rings. A queue then moves on to its next phone
+   * (and ends `timeout` after the last); a group ends `timeout`. Without it they ring until told.
+   */
+  ringMs?: number;
+}
+
+export interface AnswerOptions {
+  /** The phone that answers: one of a group's or queue's phones ringing now; default the first ringing. */
+  by?: string;
+}
+
+export interface NextPhoneOptions {
+  /** false: the phone ringing now stops, and the queue waits before the next one (`next` again). Default true. */
+  ring?: boolean;
 }
 
 export interface SimRequestLog {
