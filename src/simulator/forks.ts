@@ -37,7 +37,7 @@ export interface Forking extends ForkPlan {
 }
 
 /** More phones than any group has: a request beyond this is a mistake, not a group. */
-export const MAX_PHONES = 100;
+const MAX_PHONES = 100;
 /** An hour: the longest ring time taken. */
 const MAX_RING_MS = 3_600_000;
 
