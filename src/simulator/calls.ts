@@ -1,13 +1,17 @@
 /**
  * The call model: calls, their legs and conferences, and the events every change produces, in
- * the order of era-platform.md §5.3. Everything that changes a call goes through here, whether
- * it came from REST, the WebSocket API, the control API or the traffic generator.
+ * the order of era-platform.md §5.3 and §5.4. Everything that changes a call goes through here,
+ * whether it came from REST, the WebSocket API, the control API or the traffic generator.
  *
  * Leg events (`call_*`) are about the B leg (`idcall` = `bcallid`) unless a request named
- * another leg of the call; `call_dtmf` names the leg whose party pressed the keys.
+ * another leg of the call; `call_dtmf` names the leg whose party pressed the keys. A ring group
+ * or queue call (forks.ts) has a leg per fork: each fork's `call_*` events name its
+ * `forkcallid`, and `bcallid` is the leg of the first fork ringing (a queue: the latest) until
+ * a phone answers, then that phone's.
  */
 import { badRequest, invalidState, notFound } from './errors';
-import { isInternal, sipCallId, uuid } from './ids';
+import { forkingOf, forkPlan, forkView, newFork, ringingForks, type Fork, type Forking } from './forks';
+import { directionOf, isInternal, requireNumber, sipCallId, uuid } from './ids';
 import type { Recordings } from './recordings';
 import { TimerSet } from './timers';
 import type { CallDir, EventClass, RecordEventName, SimCall, SimCallState, SimEvent, SimEventData } from './types';
@@ -42,8 +46,10 @@ export interface CallRecord {
   recordingKey?: string;
   conference?: string;
   reason?: string;
-  /** fromnum, tonum, callednum: what a subscription's `objects` are compared with. */
+  /** fromnum, tonum, callednum and a group's or queue's phones: what a subscription's `objects` are compared with. */
   numbers: readonly string[];
+  /** The phones of a ring group or queue call; undefined for a call to one phone. */
+  readonly forking?: Forking;
 }
 
 export interface NewCall {
@@ -54,6 +60,9 @@ export interface NewCall {
   record?: boolean;
   answer?: boolean;
   fromusername?: string;
+  group?: unknown;
+  queue?: unknown;
+  ringMs?: unknown;
 }
 
 export interface ConferenceView {
@@ -97,6 +106,10 @@ export class CallModel {
   start(spec: NewCall): CallRecord {
     const from = requireNumber(spec.from, 'from');
     const to = requireNumber(spec.to, 'to');
+    const plan = forkPlan(spec);
+    const forking = plan && forkingOf(plan);
+    // A group rings every phone at once, a queue its first one.
+    if (forking) forking.forks.push(...forking.phones.slice(0, forking.kind === 'group' ? undefined : 1).map(newFork));
     const cid = uuid();
     const invitets = Date.now();
     const call: CallRecord = {
@@ -110,49 +123,108 @@ export class CallModel {
       dir: spec.dir ?? directionOf(from, to),
       state: 'ring',
       acallid: sipCallId(),
-      bcallid: sipCallId(),
+      bcallid: forking?.forks[0]?.callid ?? sipCallId(),
       dialogid: uuid(),
       fromusername: spec.fromusername ?? (isInternal(from) ? `Operator ${from}` : from),
       record: spec.record === true,
       recorded: false,
       isreferred: false,
-      numbers: [from, to],
+      numbers: [from, to, ...(forking?.phones ?? [])],
+      ...(forking && { forking }),
     };
     this.active.set(call.id, call);
 
     this.callEvent('invite', call, this.inviteFields(call));
     this.ccsEvent('connection_create', call, { fromnum: call.fromnum, tonum: call.tonum, dir: call.dir });
     this.dialogEvent('dlg_init', call);
+    for (const fork of forking?.forks ?? []) this.forkEvent(call, fork);
     this.dialogEvent('dlg_call', call, this.transferFlags(false));
-    this.ccsEvent('call_create', call, { idcall: call.bcallid });
-    this.ccsEvent('call_set_state', call, { idcall: call.bcallid, state: 'ring' });
+    if (forking) {
+      for (const fork of forking.forks) this.ringLeg(call, fork.callid);
+      this.startRingTime(call, forking);
+    } else {
+      this.ringLeg(call, call.bcallid);
+    }
     if (spec.answer === true) this.answer(call);
     return call;
   }
 
-  /** Another phone picks up a ringing call (§5.1 `dlg_pickup`): it becomes the B side and answers. */
-  pickup(call: CallRecord, by: unknown): void {
-    const picker = requireNumber(by, 'by');
-    if (call.state !== 'ring') throw invalidState(`call ${call.id} is not ringing (${call.state})`);
-    this.retarget(call, picker);
-    this.dialogEvent('dlg_pickup', call);
-    this.answer(call);
+  /**
+   * A phone answers: `by`, or when left out the called phone (a group's or queue's first phone
+   * ringing). A group's or queue's phone answers with `dlg_pickup` before `dlg_start` (§5.4).
+   */
+  answer(call: CallRecord, by?: unknown): void {
+    this.requireRinging(call);
+    const phone = by === undefined ? undefined : requireNumber(by, 'by');
+    if (!call.forking) {
+      if (phone !== undefined && phone !== call.tonum) throw invalidState(`phone ${phone} is not ringing on call ${call.id}`);
+      this.talk(call, call.bcallid);
+      return;
+    }
+    const fork = ringingForks(call.forking).find((f) => phone === undefined || f.phone === phone);
+    if (!fork) throw invalidState(phone === undefined ? `no phone is ringing on call ${call.id}` : `phone ${phone} is not ringing on call ${call.id}`);
+    this.takeFork(call, fork);
   }
 
-  /** B answers. */
-  answer(call: CallRecord, idcall = call.bcallid): void {
-    if (call.state !== 'ring') throw invalidState(`call ${call.id} is not ringing (${call.state})`);
-    call.state = 'talk';
-    this.dialogEvent('dlg_start', call);
-    this.ccsEvent('call_set_state', call, { idcall, state: 'talk' });
-    if (call.record) this.startRecording(call);
+  /**
+   * Another phone picks up a ringing call (§5.1 `dlg_pickup`): it becomes the B side and
+   * answers. A group's or queue's own phone ringing now answers as itself; any other phone
+   * silences the forks and talks on a new leg.
+   */
+  pickup(call: CallRecord, by: unknown): void {
+    const picker = requireNumber(by, 'by');
+    this.requireRinging(call);
+    const { forking } = call;
+    if (!forking) {
+      this.retarget(call, picker);
+      this.dialogEvent('dlg_pickup', call);
+      this.talk(call, call.bcallid);
+      return;
+    }
+    const own = ringingForks(forking).find((f) => f.phone === picker);
+    if (own) {
+      this.takeFork(call, own);
+      return;
+    }
+    call.bcallid = sipCallId();
+    this.retarget(call, picker);
+    this.dialogEvent('dlg_pickup', call);
+    this.endLegs(call, this.silenceForks(forking));
+    this.ccsEvent('call_create', call, { idcall: call.bcallid });
+    this.talk(call, call.bcallid);
+  }
+
+  /**
+   * A queue moves on (§5.4): the phone ringing now stops (its leg ends; the dialog goes on) and
+   * the next one rings; with `ring` false the queue waits between the two until `next` again.
+   * With no phone left the dialog ends `timeout`.
+   */
+  nextPhone(call: CallRecord, ring = true): void {
+    const { forking } = call;
+    if (forking?.kind !== 'queue') throw invalidState(`call ${call.id} is not a queue call`);
+    this.requireRinging(call);
+    const stopped = this.silenceForks(forking);
+    if (!ring && stopped.length === 0) throw invalidState(`no phone is ringing on call ${call.id}`);
+    this.endLegs(call, stopped);
+    const phone = forking.phones[forking.forks.length];
+    if (phone === undefined) {
+      this.hangup(call, 'timeout');
+      return;
+    }
+    if (!ring) return;
+    const fork = newFork(phone);
+    forking.forks.push(fork);
+    call.bcallid = fork.callid;
+    this.forkEvent(call, fork);
+    this.ringLeg(call, fork.callid);
+    this.startRingTime(call, forking);
   }
 
   /** The device-control NOTIFY: `talk` answers or resumes, `hold` holds. */
   notify(call: CallRecord, event: unknown, leg?: unknown): void {
     const idcall = this.leg(call, leg, 'b');
     if (event === 'talk') {
-      if (call.state === 'ring') this.answer(call, idcall);
+      if (call.state === 'ring') this.answerLeg(call, idcall);
       else if (call.state === 'hold') this.setState(call, 'talk', idcall);
     } else if (event === 'hold') {
       if (call.state === 'ring') throw invalidState(`call ${call.id} is ringing and cannot be held`);
@@ -219,6 +291,8 @@ export class CallModel {
   /** End the dialog: dlg_end now, dlg_stop after `stopDelayMs` (0: at once). */
   hangup(call: CallRecord, reason: string, stopDelayMs = this.deps.dlgStopDelayMs): void {
     if (call.state === 'ended') throw invalidState(`call ${call.id} has already ended`);
+    // Unanswered, a group's or queue's legs are those of the phones still ringing (maybe none).
+    const legs = call.forking && call.state === 'ring' ? this.silenceForks(call.forking) : [call.bcallid];
     call.state = 'ended';
     call.reason = reason;
     this.active.delete(call.id);
@@ -227,8 +301,7 @@ export class CallModel {
     this.leaveConference(call);
 
     this.dialogEvent('dlg_end', call, { reason });
-    this.ccsEvent('call_set_state', call, { idcall: call.bcallid, state: 'end' });
-    this.ccsEvent('call_delete', call, { idcall: call.bcallid });
+    this.endLegs(call, legs);
     if (call.recorded) {
       call.recordingKey = this.deps.recordings.add(call.id, call.invitets);
       this.ccsEvent(this.deps.recordEventName, call, { key: call.recordingKey });
@@ -308,17 +381,19 @@ export class CallModel {
     const name = leg === undefined || leg === null || leg === '' ? fallback : leg;
     if (name === 'a' || name === call.acallid) return call.acallid;
     if (name === 'b' || name === call.bcallid) return call.bcallid;
+    const fork = call.forking && ringingForks(call.forking).find((f) => f.callid === name);
+    if (fork) return fork.callid;
     throw notFound(`call ${call.id} has no leg ${String(name)}`);
   }
 
   private replaceB(call: CallRecord, tonum: string, replacing: boolean): void {
-    const oldLeg = call.bcallid;
+    const oldLegs = call.forking && call.state === 'ring' ? this.silenceForks(call.forking) : [call.bcallid];
     call.bcallid = sipCallId();
     call.dialogid = uuid();
     this.retarget(call, tonum);
     call.isreferred = true;
     this.dialogEvent('dlg_call', call, this.transferFlags(true, replacing));
-    this.ccsEvent('call_delete', call, { idcall: oldLeg });
+    for (const idcall of oldLegs) this.ccsEvent('call_delete', call, { idcall });
     this.ccsEvent('call_create', call, { idcall: call.bcallid });
     this.ccsEvent('connection_update', call, { fromnum: call.fromnum, tonum: call.tonum });
     call.state = 'talk';
@@ -327,10 +402,98 @@ export class CallModel {
     if (call.record && !call.recorded) this.startRecording(call);
   }
 
-  /** A new B party; the number first dialled stays among the numbers `objects` match. */
+  /** A new B party; the number first dialled (and a group's phones) stay among the numbers `objects` match. */
   private retarget(call: CallRecord, tonum: string): void {
     call.tonum = tonum;
-    call.numbers = [call.fromnum, tonum, call.callednum];
+    call.numbers = [call.fromnum, tonum, call.callednum, ...(call.forking?.phones ?? [])];
+  }
+
+  private requireRinging(call: CallRecord): void {
+    if (call.state !== 'ring') throw invalidState(`call ${call.id} is not ringing (${call.state})`);
+  }
+
+  /** The conversation starts on leg `idcall`. */
+  private talk(call: CallRecord, idcall: string): void {
+    call.state = 'talk';
+    this.dialogEvent('dlg_start', call);
+    this.ccsEvent('call_set_state', call, { idcall, state: 'talk' });
+    if (call.record) this.startRecording(call);
+  }
+
+  /** NOTIFY talk on a ringing call: the leg named answers (a group's or queue's: one of its phones ringing). */
+  private answerLeg(call: CallRecord, idcall: string): void {
+    if (!call.forking) {
+      this.talk(call, idcall);
+      return;
+    }
+    const fork = ringingForks(call.forking).find((f) => f.callid === idcall);
+    if (!fork) throw invalidState(`leg ${idcall} of call ${call.id} is not ringing`);
+    this.takeFork(call, fork);
+  }
+
+  /** A fork's phone answers: `dlg_pickup`, the other phones stop ringing, `dlg_start`. */
+  private takeFork(call: CallRecord, fork: Fork): void {
+    fork.state = 'answered';
+    call.bcallid = fork.callid;
+    this.retarget(call, fork.phone);
+    this.dialogEvent('dlg_pickup', call);
+    this.endLegs(call, this.silenceForks(call.forking as Forking));
+    this.talk(call, fork.callid);
+  }
+
+  /** A new leg rings. */
+  private ringLeg(call: CallRecord, idcall: string): void {
+    this.ccsEvent('call_create', call, { idcall });
+    this.ccsEvent('call_set_state', call, { idcall, state: 'ring' });
+  }
+
+  /** Legs that stop: `call_set_state end` and `call_delete` each. */
+  private endLegs(call: CallRecord, legs: readonly string[]): void {
+    for (const idcall of legs) {
+      this.ccsEvent('call_set_state', call, { idcall, state: 'end' });
+      this.ccsEvent('call_delete', call, { idcall });
+    }
+  }
+
+  /** The phones ringing now stop, with their ring timer; returns their legs (their events are the caller's to emit). */
+  private silenceForks(forking: Forking): string[] {
+    this.timers.cancel(forking.timer);
+    forking.timer = undefined;
+    const legs: string[] = [];
+    for (const fork of ringingForks(forking)) {
+      fork.state = 'stopped';
+      legs.push(fork.callid);
+    }
+    return legs;
+  }
+
+  /** After `ringMs` unanswered, a queue tries its next phone and a group gives up (`timeout`). */
+  private startRingTime(call: CallRecord, forking: Forking): void {
+    if (forking.ringMs === 0) return;
+    forking.timer = this.timers.after(forking.ringMs, () => {
+      forking.timer = undefined;
+      // Every change to the ringing phones cancels this timer; the check only keeps a timer from ever throwing.
+      if (!this.isActive(call) || call.state !== 'ring') return;
+      if (forking.kind === 'queue') this.nextPhone(call);
+      else this.hangup(call, 'timeout');
+    });
+  }
+
+  /** `fork_start` (§5.1): the dialog forks to one phone. */
+  private forkEvent(call: CallRecord, fork: Fork): void {
+    const { domain } = this.deps;
+    this.callEvent('fork_start', call, {
+      dialogid: call.dialogid,
+      localuri: sipUri(call.fromnum, domain),
+      localtag: (call.forking as Forking).localtag,
+      remoteuri: sipUri(call.callednum, domain),
+      forkrequesturi: sipUri(fork.phone, domain),
+      forkremoteuri: sipUri(fork.phone, domain),
+      forklocaltag: fork.localtag,
+      forkcallid: fork.callid,
+      forkcallednum: fork.phone,
+      forkdir: call.dir,
+    });
   }
 
   private inviteFields(call: CallRecord): Record<string, unknown> {
@@ -338,7 +501,7 @@ export class CallModel {
     if (!this.deps.strict) return fields;
     const { domain } = this.deps;
     // A fresh call was referred by nobody: the platform sends the field empty.
-    return { ...fields, fromdomain: domain, urifrom: `sip:${call.fromnum}@${domain}`, urito: `sip:${call.tonum}@${domain}`, urireferedby: '' };
+    return { ...fields, fromdomain: domain, urifrom: sipUri(call.fromnum, domain), urito: sipUri(call.tonum, domain), urireferedby: '' };
   }
 
   /**
@@ -431,11 +594,12 @@ export function simView(call: CallRecord): SimCall {
     isreferred: call.isreferred,
     ...(call.recordingKey !== undefined && { recordingKey: call.recordingKey }),
     ...(call.reason !== undefined && { reason: call.reason }),
+    ...(call.forking && { [call.forking.kind]: [...call.forking.phones], forks: call.forking.forks.map(forkView) }),
   };
 }
 
 /** The platform's view of an active call (`GET /rest/v1/uc/calls`). */
-export function restView(call: CallRecord): Omit<SimCall, 'record' | 'isreferred' | 'recordingKey' | 'reason'> {
+export function restView(call: CallRecord): Omit<SimCall, 'record' | 'isreferred' | 'recordingKey' | 'reason' | 'group' | 'queue' | 'forks'> {
   return {
     id: call.id,
     connectionid: call.id,
@@ -452,13 +616,6 @@ export function restView(call: CallRecord): Omit<SimCall, 'record' | 'isreferred
   };
 }
 
-function requireNumber(value: unknown, name: string): string {
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  if (typeof value !== 'string' || value.trim() === '') throw badRequest(`"${name}" must be a phone number`);
-  return value.trim();
-}
-
-function directionOf(from: string, to: string): CallDir {
-  if (isInternal(from)) return isInternal(to) ? 'local' : 'out';
-  return 'in';
+function sipUri(num: string, domain: string): string {
+  return `sip:${num}@${domain}`;
 }

@@ -6,16 +6,17 @@ import { badRequest, notFound } from './errors';
 import type { HttpReply, HttpRequest } from './http';
 import type { Simulator } from './index';
 import { errorReply, json, jsonBody, methodNotAllowed, routePath, segment, type JsonObject } from './reply';
-import type { CallDir, SendToSocketsOptions } from './types';
+import type { CallDir, SendToSocketsOptions, StartCallOptions } from './types';
 
 const DIRS: readonly CallDir[] = ['in', 'out', 'local'];
 
 /** `GET /_sim/` lists what is here, for someone exploring the demo with curl. */
 const ROUTES = [
-  'POST /_sim/calls {from, to, dir?, record?, answer?}',
+  'POST /_sim/calls {from, to, dir?, record?, answer?, group?: [phone], queue?: [phone], ringMs?}',
   'GET /_sim/calls',
   'GET /_sim/calls/<id>',
-  'POST /_sim/calls/<id>/answer',
+  'POST /_sim/calls/<id>/answer {by?}',
+  'POST /_sim/calls/<id>/next {ring?}',
   'POST /_sim/calls/<id>/pickup {by}',
   'POST /_sim/calls/<id>/hangup {reason?}',
   'POST /_sim/calls/<id>/dtmf {digits, leg?}',
@@ -104,10 +105,12 @@ async function route(sim: Simulator, req: HttpRequest, path: string): Promise<Ht
   const params = body();
   switch (verb) {
     case 'answer':
-      return json(200, sim.answerCall(id));
+      return json(200, sim.answerCall(id, params.by === undefined ? {} : { by: phoneParam(params.by, '"by" must be the number of the phone that answers') }));
+    case 'next':
+      if (params.ring !== undefined && typeof params.ring !== 'boolean') throw badRequest('"ring" must be a boolean');
+      return json(200, sim.nextPhone(id, params.ring === undefined ? {} : { ring: params.ring }));
     case 'pickup':
-      if (typeof params.by !== 'string' && typeof params.by !== 'number') throw badRequest('"by" must be the number of the phone that picks up');
-      return json(200, sim.pickupCall(id, String(params.by)));
+      return json(200, sim.pickupCall(id, phoneParam(params.by, '"by" must be the number of the phone that picks up')));
     case 'hangup':
       if (params.reason !== undefined && typeof params.reason !== 'string') throw badRequest('"reason" must be a string');
       return json(200, sim.hangupCall(id, params.reason));
@@ -120,20 +123,33 @@ async function route(sim: Simulator, req: HttpRequest, path: string): Promise<Ht
   }
 }
 
-function startCallOptions(b: JsonObject): Parameters<Simulator['startCall']>[0] {
-  const { from, to, dir, record, answer } = b;
-  if (typeof from !== 'string' && typeof from !== 'number') throw badRequest('"from" must be a number');
-  if (typeof to !== 'string' && typeof to !== 'number') throw badRequest('"to" must be a number');
+function startCallOptions(b: JsonObject): StartCallOptions {
+  const { from, to, dir, record, answer, group, queue, ringMs } = b;
   if (dir !== undefined && !DIRS.includes(dir as CallDir)) throw badRequest('"dir" must be in, out or local');
   if (record !== undefined && typeof record !== 'boolean') throw badRequest('"record" must be a boolean');
   if (answer !== undefined && typeof answer !== 'boolean') throw badRequest('"answer" must be a boolean');
+  if (ringMs !== undefined && typeof ringMs !== 'number') throw badRequest('"ringMs" must be a number of milliseconds');
   return {
-    from: String(from),
-    to: String(to),
+    from: phoneParam(from, '"from" must be a number'),
+    to: phoneParam(to, '"to" must be a number'),
     ...(dir !== undefined && { dir: dir as CallDir }),
     ...(record !== undefined && { record }),
     ...(answer !== undefined && { answer }),
+    ...(group !== undefined && { group: phoneList(group, 'group') }),
+    ...(queue !== undefined && { queue: phoneList(queue, 'queue') }),
+    ...(ringMs !== undefined && { ringMs }),
   };
+}
+
+/** A phone number in a JSON body: a string or a number (the call model checks what it says). */
+function phoneParam(value: unknown, message: string): string {
+  if (typeof value !== 'string' && typeof value !== 'number') throw badRequest(message);
+  return String(value);
+}
+
+function phoneList(value: unknown, name: string): string[] {
+  if (!Array.isArray(value)) throw badRequest(`"${name}" must be an array of phone numbers`);
+  return value.map((phone: unknown, i) => phoneParam(phone, `"${name}[${i}]" must be a phone number`));
 }
 
 function sendOptions(b: JsonObject): SendToSocketsOptions {

@@ -1,4 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { badRequest } from './errors';
+import type { CallDir } from './types';
 
 export const uuid = (): string => randomUUID();
 
@@ -6,6 +8,9 @@ export const uuid = (): string => randomUUID();
 export function sipCallId(): string {
   return `${randomBytes(12).toString('hex')}@10.20.${randomInt(0, 255)}.${randomInt(1, 254)}`;
 }
+
+/** A SIP tag (From/To `tag=`): a short random token. */
+export const sipTag = (): string => randomBytes(5).toString('hex');
 
 const ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -38,3 +43,16 @@ export const extension = (): string => String(randomInt(101, 120));
 
 /** Internal numbers are short; anything else is outside the PBX. */
 export const isInternal = (num: string): boolean => /^\d{2,6}$/.test(num);
+
+/** A phone number from a request: a non-blank string (trimmed) or a finite number; else a 400 naming `name`. */
+export function requireNumber(value: unknown, name: string): string {
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value !== 'string' || value.trim() === '') throw badRequest(`"${name}" must be a phone number`);
+  return value.trim();
+}
+
+/** A call's direction from its numbers: internal→internal `local`, internal→outside `out`, else `in`. */
+export function directionOf(from: string, to: string): CallDir {
+  if (isInternal(from)) return isInternal(to) ? 'local' : 'out';
+  return 'in';
+}

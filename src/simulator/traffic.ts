@@ -1,7 +1,7 @@
 /**
  * Background calls for the demo: a new call every interval, of the kinds an office sees
- * (answered and unanswered inbound, outbound, transferred, recorded, internal), with DTMF and
- * holds now and then. Durations are those of real calls at the default rate (a call every
+ * (answered and unanswered inbound, to one phone, a ring group or a queue; outbound,
+ * transferred, recorded, internal), with DTMF and holds now and then. Durations are those of real calls at the default rate (a call every
  * ~2 s) and shrink with a faster rate, so the number of calls in progress stays about the same.
  */
 import type { CallModel, CallRecord } from './calls';
@@ -101,6 +101,60 @@ const transferred: Scenario = (t) => {
   });
 };
 
+/** Ring groups and queues have numbers of their own; their phones are the office's extensions. */
+const RING_GROUPS = ['200', '201', '202'];
+const QUEUES = ['300', '301'];
+
+/** A ring group: its phones ring at once; a random one answers. */
+const groupAnswered: Scenario = (t) => {
+  const group = extensions(randomInt(2, 4));
+  const call = t.calls.start({ from: russianMobile(), to: pick(RING_GROUPS), dir: 'in', group });
+  t.later(call, randomInt(3, 8), (c) => {
+    t.calls.answer(c, pick(group));
+    conversation(t, c, randomInt(6, 20));
+  });
+};
+
+/** Nobody in the group answers: the caller gives up, or the platform does. */
+const groupUnanswered: Scenario = (t) => {
+  const call = t.calls.start({ from: russianMobile(), to: pick(RING_GROUPS), dir: 'in', group: extensions(randomInt(2, 4)) });
+  t.later(call, randomInt(8, 20), (c) => t.calls.hangup(c, pick(['cancel', 'timeout'])));
+};
+
+/** A queue rings its phones in turn until one answers. */
+const queueAnswered: Scenario = (t) => {
+  const queue = extensions(randomInt(2, 4));
+  const call = t.calls.start({ from: russianMobile(), to: pick(QUEUES), dir: 'in', queue });
+  const answerer = randomInt(1, queue.length);
+  t.later(call, huntThrough(t, call, answerer) + randomInt(2, 4), (c) => {
+    t.calls.answer(c, queue[answerer - 1]);
+    conversation(t, c, randomInt(6, 20));
+  });
+};
+
+/** The caller gives up while a queue's phone rings, or (half the time) between two phones. */
+const queueUnanswered: Scenario = (t) => {
+  const queue = extensions(randomInt(2, 4));
+  const call = t.calls.start({ from: russianMobile(), to: pick(QUEUES), dir: 'in', queue });
+  const tried = randomInt(1, queue.length);
+  let at = huntThrough(t, call, tried) + randomInt(3, 6);
+  if (tried < queue.length && Math.random() < 0.5) {
+    t.later(call, at, (c) => t.calls.nextPhone(c, false));
+    at += 1;
+  }
+  t.later(call, at, (c) => t.calls.hangup(c, 'cancel'));
+};
+
+/** The queue moves on to its next phone every few seconds until `phones` of them rang; returns when the last one started (s). */
+function huntThrough(t: TrafficGenerator, call: CallRecord, phones: number): number {
+  let at = 0;
+  for (let i = 1; i < phones; i++) {
+    at += randomInt(4, 6);
+    t.later(call, at, (c) => t.calls.nextPhone(c));
+  }
+  return at;
+}
+
 const recorded: Scenario = (t) =>
   answered(t, t.calls.start({ from: russianMobile(), to: extension(), dir: 'in', record: true }), randomInt(2, 5), randomInt(6, 15));
 
@@ -109,15 +163,27 @@ const internal: Scenario = (t) => {
   answered(t, t.calls.start({ from, to: otherExtension(from), dir: 'local' }), randomInt(1, 4), randomInt(3, 8));
 };
 
+/** Inbound calls keep their 45%: 31 answered, 14 not, spread over one phone, ring groups and queues. */
 const SCENARIOS: ReadonlyArray<readonly [number, Scenario]> = [
-  [30, inboundAnswered],
-  [15, inboundUnanswered],
+  [20, inboundAnswered],
+  [10, inboundUnanswered],
+  [6, groupAnswered],
+  [2, groupUnanswered],
+  [5, queueAnswered],
+  [2, queueUnanswered],
   [20, outbound],
   [15, transferred],
   [15, recorded],
   [5, internal],
 ];
 const TOTAL_WEIGHT = SCENARIOS.reduce((sum, [weight]) => sum + weight, 0);
+
+/** `count` different extensions. */
+function extensions(count: number): string[] {
+  const picked = new Set<string>();
+  while (picked.size < count) picked.add(extension());
+  return [...picked];
+}
 
 function otherExtension(not: string): string {
   for (;;) {

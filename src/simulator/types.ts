@@ -3,6 +3,9 @@
  * events it emits. The contract is written down in docs/ARCHITECTURE.md ("The simulator").
  */
 
+export type BanRestStatus = 403 | 429;
+export type BanUpgrade = 403 | 429 | 'open';
+
 /** Which of the push envelopes of era-platform.md §4 the simulator uses for events. */
 export type Envelope = 'model' | 'flat' | 'method';
 
@@ -35,6 +38,14 @@ export interface SimulatorOptions {
   banThreshold?: number;
   banWindowMs?: number;
   banMs?: number;
+  /** The status of a REST request from a banned address: 403 (default), or 429 with `Retry-After`. */
+  banRestStatus?: BanRestStatus;
+  /**
+   * A WebSocket upgrade from a banned address: 403 (default), 429 with `Retry-After`, or `open`:
+   * a strict `/ws` lets the socket in and refuses its in-band `login` (the token API, authorised
+   * by its upgrade, and a lenient `/ws` then answer 403).
+   */
+  banUpgrade?: BanUpgrade;
   recordLinkTtlMs?: number;
   dlgStopDelayMs?: number;
   /** Seconds; a longer subscription lifetime asked for is granted this. */
@@ -104,14 +115,50 @@ export interface SimCall {
   recordingKey?: string;
   conference?: string;
   reason?: string;
+  /** The phones a ring group rings at once (the call was started with `group`). */
+  group?: string[];
+  /** The phones a queue rings one after another (the call was started with `queue`). */
+  queue?: string[];
+  /** A ring group's or queue's forks started so far, in order. */
+  forks?: SimFork[];
+}
+
+/** One fork of a ring group or queue call (`fork_start`): one phone being rung. */
+export interface SimFork {
+  phone: string;
+  /** The fork's own SIP Call-Id: its `forkcallid`, and `idcall` of its leg events. */
+  forkcallid: string;
+  state: 'ring' | 'stopped' | 'answered';
 }
 
 export interface StartCallOptions {
+  /** The caller. */
   from: string;
+  /** The number dialled: one phone, or the number of the ring group or queue. */
   to: string;
   dir?: CallDir;
   record?: boolean;
+  /** Answered at once (by the first phone of a group or queue). */
   answer?: boolean;
+  /** A ring group: these phones ring at once, in one dialog. */
+  group?: string[];
+  /** A queue (hunt group): these phones ring one after another, in one dialog. */
+  queue?: string[];
+  /**
+   * With `group` or `queue`: how long each phone rings. A queue then moves on to its next phone
+   * (and ends `timeout` after the last); a group ends `timeout`. Without it they ring until told.
+   */
+  ringMs?: number;
+}
+
+export interface AnswerOptions {
+  /** The phone that answers: one of a group's or queue's phones ringing now; default the first ringing. */
+  by?: string;
+}
+
+export interface NextPhoneOptions {
+  /** false: the phone ringing now stops, and the queue waits before the next one (`next` again). Default true. */
+  ring?: boolean;
 }
 
 export interface SimRequestLog {
@@ -152,6 +199,12 @@ export interface CountedRefusal {
   errormsg?: string;
 }
 
+/** How a banned address is answered while the fault is set, over the `banRestStatus` / `banUpgrade` options. */
+export interface BanAnswerFault {
+  rest?: BanRestStatus;
+  upgrade?: BanUpgrade;
+}
+
 export interface Faults {
   restStatus?: RestStatusFault;
   restHang?: { count: number };
@@ -184,6 +237,7 @@ export interface Faults {
   webhookCreateError?: WebhookRefusal;
   /** The next `count` webhook renewals (PUT) are refused likewise. */
   webhookRenewError?: WebhookRefusal;
+  banAnswer?: BanAnswerFault;
 }
 
 export interface WebhookRefusal {
