@@ -192,7 +192,7 @@ describe('client: connection setup (§2.3)', function () {
     }
     const logins = (await requests(s)).filter((r) => r.kind === 'rest' && r.path === '/rest/v1/iam/sessions');
     assert.equal(logins.length, 3, 'three reached the platform, which bans at five');
-    assert.match(outcomes[4]!, /^Not logging in to 127\.0\.0\.1:\d+ again for \d:\d\d: 3 logins failed in the last 3 minutes, and the platform bans an address after 5$/);
+    assert.match(outcomes[4]!, /^Not logging in to 127\.0\.0\.1:\d+ again for \d:\d\d: 3 failed logins or stale sessions from this address in the last 3 minutes, and the platform bans an address after 5$/);
     const good = track(userClient(s.url));
     const res = await fetch(`${s.url}/rest/v1/iam/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ domain: 'demo.local', login: 'operator', pwd: 'operator', session_type: 'token' }) });
     assert.equal(res.status, 200, 'the address is not banned');
