@@ -29,6 +29,8 @@ export interface Attempt {
   fingerprint: string;
 }
 
+export type CredentialsAttempt = Attempt & { kind: 'credentials' };
+
 /**
  * How an attempt ended: `accepted` (credentials taken by a login: the count starts again),
  * `answered` (taken, or answered by anything but a refusal or a ban), `refused` (a failure the

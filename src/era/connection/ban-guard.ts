@@ -7,7 +7,7 @@
 import { EraError } from '../errors';
 import { seconds } from '../util/text';
 import { addressKeys } from './address';
-import { budgetsFor, limitFor, type AddressBudget, type Attempt, type Outcome, Reservation } from './ban-budget';
+import { budgetsFor, limitFor, type AddressBudget, type Attempt, type CredentialsAttempt, type Outcome, Reservation } from './ban-budget';
 
 export interface BanGuardOptions {
   /** How long a ban is waited out when the platform does not say (doubled while bans follow each other). */
@@ -53,11 +53,15 @@ export class BanGuard {
   /**
    * Holds a place for `attempt` in the budgets, waiting while attempts in flight fill them.
    * Resolves to 'refused' when the same credentials were in flight meanwhile and the platform
-   * refused them: their answer is this attempt's too, and it is not sent. Throws while a ban
-   * lasts, when recent failures leave no room, and when the client closes. `resolveAgain`: look
-   * the host up afresh (every login does; a session's check may use the last answer).
+   * refused them: their answer is this attempt's too, and it is not sent; to 'no room' for a
+   * session that recent failures leave no place for: it is not presented (a login with
+   * credentials may still fit). Throws while a ban lasts, when recent failures leave
+   * credentials no room, and when the client closes. `resolveAgain`: look the host up afresh
+   * (every login does; a session's check may use the last answer).
    */
-  async reserve(attempt: Attempt, resolveAgain: boolean): Promise<Reservation | 'refused'> {
+  reserve(attempt: CredentialsAttempt, resolveAgain: boolean): Promise<Reservation | 'refused'>;
+  reserve(attempt: Attempt, resolveAgain: boolean): Promise<Reservation | 'refused' | 'no room'>;
+  async reserve(attempt: Attempt, resolveAgain: boolean): Promise<Reservation | 'refused' | 'no room'> {
     if (resolveAgain || this.held.length === 0) this.held = budgetsFor(await addressKeys(this.origin, this.o.timeoutMs));
     const held = this.held;
     const deadline = Date.now() + this.o.timeoutMs;
@@ -71,7 +75,10 @@ export class BanGuard {
         const limit = limitFor(attempt, held, now);
         const used = Math.max(...held.map((b) => b.used(now)));
         if (used < limit) return new Reservation(attempt, held);
-        if (!held.some((b) => b.busy)) throw this.spent(attempt, held, used, limit, now);
+        if (!held.some((b) => b.busy)) {
+          if (attempt.kind === 'session') return 'no room';
+          throw this.spent(held, used, limit, now);
+        }
       }
       await this.nextSettled(held, deadline);
       if (same?.outcome === 'refused') return 'refused';
@@ -121,12 +128,9 @@ export class BanGuard {
     });
   }
 
-  private spent(attempt: Attempt, held: readonly AddressBudget[], used: number, limit: number, now: number): EraError {
+  private spent(held: readonly AddressBudget[], used: number, limit: number, now: number): EraError {
     const wait = Math.max(...held.map((b) => b.freeIn(limit, now)));
-    const why = `${used} failed logins or stale sessions from this address in the last 3 minutes, and the platform bans an address after 5`;
-    return attempt.kind === 'credentials'
-      ? new EraError('ERA_AUTH_FAILED', `Not logging in to ${this.host} again for ${minutesAndSeconds(wait)}: ${why}`)
-      : new EraError('ERA_NOT_CONNECTED', `Not sending the session to ${this.host} again for ${minutesAndSeconds(wait)}: ${why}`);
+    return new EraError('ERA_AUTH_FAILED', `Not logging in to ${this.host} again for ${minutesAndSeconds(wait)}: ${used} failed logins or stale sessions from this address in the last 3 minutes, and the platform bans an address after 5`);
   }
 }
 

@@ -36,8 +36,12 @@ export interface GateDeps {
   attempt: Attempt;
   host: string;
   closing: AbortSignal;
-  /** The platform refused the session (or the same credentials elsewhere): its owner drops it. */
-  refused(): void;
+  /**
+   * The session is lost: the platform refused it (or the same credentials elsewhere), or the
+   * ban budget has no room left to present it. Its owner drops it (and logs in afresh, which
+   * the budget keeps a place for).
+   */
+  lost(): void;
 }
 
 interface Waiter {
@@ -113,7 +117,7 @@ export class SessionGate {
           this.lastAnswerAt = Date.now();
         } else if (outcome === 'stale') {
           this.d.guard.refused(this.d.attempt);
-          this.refusedNow();
+          this.lostNow();
         } else if (outcome === 'unknown') {
           this.proven = false;
         } else if (outcome !== 'neutral') {
@@ -127,17 +131,17 @@ export class SessionGate {
 
   private async probe(): Promise<Pass | undefined> {
     this.probing = true;
-    let reservation: Reservation | 'refused';
+    let reservation: Reservation | 'refused' | 'no room';
     try {
       reservation = await this.d.guard.reserve(this.d.attempt, false);
     } catch (err) {
       this.probeEnded();
       throw err;
     }
-    if (reservation === 'refused' || this.dropped) {
-      if (reservation !== 'refused') reservation.settle('unanswered');
+    if (typeof reservation === 'string' || this.dropped) {
+      if (typeof reservation !== 'string') reservation.settle('unanswered');
       this.probing = false;
-      if (reservation === 'refused') this.refusedNow();
+      if (typeof reservation === 'string') this.lostNow();
       return undefined;
     }
     const held = reservation;
@@ -158,7 +162,7 @@ export class SessionGate {
         } else if (outcome === 'stale') {
           held.settle('refused');
           this.probing = false;
-          this.refusedNow();
+          this.lostNow();
         } else {
           held.settle(outcome === 'unknown' || outcome === 'neutral' ? 'unanswered' : this.d.guard.banOutcome(outcome.retryAfterMs));
           this.probeEnded();
@@ -176,8 +180,8 @@ export class SessionGate {
     this.enter(0).then(next.resolve, next.reject);
   }
 
-  private refusedNow(): void {
-    this.d.refused();
+  private lostNow(): void {
+    this.d.lost();
     this.drop();
   }
 

@@ -8,7 +8,7 @@
  * token API needs no login, the user API takes the REST session's id or the password.
  */
 import { EraError, type Redactor } from '../errors';
-import { fingerprint, type Attempt } from './ban-budget';
+import { fingerprint, type Attempt, type CredentialsAttempt } from './ban-budget';
 import type { BanGuard } from './ban-guard';
 import { PATHS } from '../protocol/paths';
 import { cookieValue, isBanAnswer, isBanReply, loginRequest, retryAfterMs, saysBanned, sessionFromLogin, sessionHeaders, sessionIdFrom, tokenHeaders, type SessionCredentials } from '../protocol/session';
@@ -138,7 +138,7 @@ export class UserSession implements Session {
   /** The session-id form of the socket login was refused while the password worked: skip it. */
   private sessionIdRefused = false;
   /** The password, to the ban budget. */
-  private readonly credentials: Attempt;
+  private readonly credentials: CredentialsAttempt;
 
   constructor(
     private readonly rest: RestTransport,
@@ -353,7 +353,7 @@ export class UserSession implements Session {
         attempt: sessionAttempt(creds),
         host: this.o.host,
         closing: this.o.closing,
-        refused: () => this.forget(held),
+        lost: () => this.forget(held),
       }, true),
     };
     this.held = held;
@@ -398,7 +398,7 @@ export class TokenSession implements Session {
       attempt: { kind: 'credentials', fingerprint: fingerprint('token', token) },
       host: o.host,
       closing: o.closing,
-      refused: () => this.refuse('HTTP 401 on a REST request'),
+      lost: () => this.refuse('HTTP 401 on a REST request'),
     }, false);
   }
 

@@ -103,6 +103,7 @@ const RETRY_AFTER_MAX_MS = 60 * 60_000;
 export function retryAfterMs(value: string | string[] | undefined, now = Date.now()): number | undefined {
   const raw = (Array.isArray(value) ? value[0] : value)?.trim();
   if (raw === undefined || raw === '') return undefined;
-  const ms = /^\d+$/.test(raw) ? Number(raw) * 1000 : Date.parse(raw) - now;
+  // An HTTP date names its day and month in letters; Date.parse would also read "-5" as a year.
+  const ms = /^\d+$/.test(raw) ? Number(raw) * 1000 : /[a-z]{3}/i.test(raw) ? Date.parse(raw) - now : NaN;
   return Number.isNaN(ms) ? undefined : Math.min(RETRY_AFTER_MAX_MS, Math.max(0, ms));
 }
