@@ -25,7 +25,7 @@ export const QUIET_MS = 10_000;
  */
 export type PassOutcome = 'proof' | 'stale' | 'unknown' | 'neutral' | { retryAfterMs: number | undefined };
 
-/** A request's leave to go; it reports what came back, once. */
+/** A request's leave to go; it must report what came back, exactly once. */
 export interface Pass {
   settle(outcome: PassOutcome): void;
 }
@@ -74,15 +74,27 @@ export class SessionGate {
   }
 
   /**
+   * A pass at once while the session is proven and nothing probes it; undefined when the
+   * request must go through `enter()`. Throws while a ban lasts. The path of every request
+   * while answers keep coming, so it allocates nothing.
+   */
+  now(): Pass | undefined {
+    if (this.dropped) return undefined;
+    const ban = this.d.guard.banRefusal();
+    if (ban) throw ban;
+    if (!this.proven || this.probing || Date.now() - this.lastAnswerAt > QUIET_MS) return undefined;
+    this.inFlight++;
+    return this.fastPass;
+  }
+
+  /**
    * Resolves when a request may present the session, with the pass it reports its answer on;
    * undefined once the session is dropped (its owner has a new one, or a failure). Throws
    * while a ban lasts, when the ban budget has no room, and after `timeoutMs` of waiting.
    */
   async enter(timeoutMs: number): Promise<Pass | undefined> {
-    if (this.dropped) return undefined;
-    const ban = this.d.guard.banRefusal();
-    if (ban) throw ban;
-    if (this.proven && !this.probing && Date.now() - this.lastAnswerAt <= QUIET_MS) return this.fast();
+    const pass = this.now();
+    if (pass !== undefined || this.dropped) return pass;
     if (!this.probing) return this.probe();
     return new Promise<Pass | undefined>((resolve, reject) => {
       const waiter: Waiter = {
@@ -105,29 +117,24 @@ export class SessionGate {
     for (const w of this.takeWaiters()) w.resolve(undefined);
   }
 
-  private fast(): Pass {
-    this.inFlight++;
-    let open = true;
-    return {
-      settle: (outcome) => {
-        if (!open) return;
-        open = false;
-        this.inFlight--;
-        if (outcome === 'proof') {
-          this.lastAnswerAt = Date.now();
-        } else if (outcome === 'stale') {
-          this.d.guard.refused(this.d.attempt);
-          this.lostNow();
-        } else if (outcome === 'unknown') {
-          this.proven = false;
-        } else if (outcome !== 'neutral') {
-          this.d.guard.banned(outcome.retryAfterMs);
-          this.proven = false;
-        }
-        if (this.inFlight === 0) this.proven = false;
-      },
-    };
-  }
+  /** The pass of requests sent while the session is proven: one object for all, each settles it once. */
+  private readonly fastPass: Pass = {
+    settle: (outcome) => {
+      this.inFlight--;
+      if (outcome === 'proof') {
+        this.lastAnswerAt = Date.now();
+      } else if (outcome === 'stale') {
+        this.d.guard.refused(this.d.attempt);
+        this.lostNow();
+      } else if (outcome === 'unknown') {
+        this.proven = false;
+      } else if (outcome !== 'neutral') {
+        this.d.guard.banned(outcome.retryAfterMs);
+        this.proven = false;
+      }
+      if (this.inFlight === 0) this.proven = false;
+    },
+  };
 
   private async probe(): Promise<Pass | undefined> {
     this.probing = true;
@@ -158,7 +165,10 @@ export class SessionGate {
           this.lastAnswerAt = Date.now();
           this.probing = false;
           // Those who waited go now, together, on the proof they waited for.
-          for (const w of this.takeWaiters()) w.resolve(this.fast());
+          for (const w of this.takeWaiters()) {
+            this.inFlight++;
+            w.resolve(this.fastPass);
+          }
         } else if (outcome === 'stale') {
           held.settle('refused');
           this.probing = false;

@@ -158,8 +158,8 @@ export class UserSession implements Session {
   async send(req: RestRequest): Promise<RestResponse> {
     let repeated = false;
     for (;;) {
-      const held = await this.session();
-      const pass = await held.gate.enter(req.timeoutMs ?? this.o.timeoutMs);
+      const held = this.held ?? (await this.session());
+      const pass = held.gate.now() ?? (await held.gate.enter(req.timeoutMs ?? this.o.timeoutMs));
       if (pass === undefined) continue; // that session was dropped while this one waited: the next one
       const res = await present(this.rest, pass, { ...req, headers: { ...req.headers, ...sessionHeaders(held.creds) } }, this.o);
       // A 401 dropped the session: every request that met it waits for the same single re-login, then goes once more.
@@ -413,7 +413,7 @@ export class TokenSession implements Session {
   async send(req: RestRequest): Promise<RestResponse> {
     for (;;) {
       if (this.failure) throw this.failure;
-      const pass = await this.gate.enter(req.timeoutMs ?? this.o.timeoutMs);
+      const pass = this.gate.now() ?? (await this.gate.enter(req.timeoutMs ?? this.o.timeoutMs));
       if (pass === undefined) continue;
       return present(this.rest, pass, { ...req, headers: { ...req.headers, ...this.headers } }, this.o);
     }
