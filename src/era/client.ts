@@ -161,13 +161,17 @@ export class EraClient extends EventEmitter {
     this.redact = makeRedactor([credentials.secret]);
     this.tls = tls;
     this.transport = new RestTransport(this.origin, tls, this.settings.requestTimeoutMs, options.observer);
+    const onBan = () => {
+      if (!this.closing) this.banCountdown.run();
+    };
+    const closing = this.closeController.signal;
     const sessionOptions = {
-      guard: new BanGuard(this.origin, { banWaitMs: this.settings.banWaitMs, timeoutMs: this.settings.requestTimeoutMs, closing: this.closeController.signal }),
+      guard: new BanGuard(this.origin, { banWaitMs: this.settings.banWaitMs, timeoutMs: this.settings.requestTimeoutMs, closing, onBan }),
       host: this.origin.host,
-      closing: this.closeController.signal,
+      closing,
       timeoutMs: this.settings.requestTimeoutMs,
       onFailure: (err: EraError) => this.authFailed(err),
-      onBan: () => this.banCountdown.run(),
+      onBan,
     };
     this.session = credentials.mode === 'user'
       ? new UserSession(this.transport, { ...sessionOptions, domain: credentials.domain, login: credentials.login, password: credentials.secret, redact: this.redact })

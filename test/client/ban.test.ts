@@ -150,6 +150,8 @@ describe('client: bans recognised everywhere', function () {
     await failure(c.command({ op: 'list' }));
     const other = track(userClient(byName(s)));
     assert.match((await failure(other.command({ op: 'list' }))).message, /a ban\); trying again in/, 'another client of the process, by another name');
+    assert.equal(other.state, 'disconnected');
+    assert.match(String(other.stateDetail), COUNTDOWN, 'it shows the countdown too');
     assert.match((await other.testConnection()).message, /a ban\)/);
     assert.deepEqual(await requests(s), [], 'nothing reached the banned address');
     await waitForState(c, 'idle', 5000);

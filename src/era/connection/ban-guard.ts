@@ -16,6 +16,8 @@ export interface BanGuardOptions {
   timeoutMs: number;
   /** Aborted when the client closes: whatever waits then fails. */
   closing: AbortSignal;
+  /** Something of this client met a ban, known or new: its countdown shows. */
+  onBan(): void;
 }
 
 /** "2:41" for a countdown a person reads. */
@@ -43,10 +45,11 @@ export class BanGuard {
     return end;
   }
 
-  /** The error anything bound for this address fails with while a ban lasts; undefined when none. */
+  /** The error anything bound for this address fails with while a ban lasts (its countdown shows); undefined when none. */
   banRefusal(now = Date.now()): EraError | undefined {
     const end = this.banEndsAt(now);
     if (end === 0) return undefined;
+    this.o.onBan();
     return new EraError('ERA_NOT_CONNECTED', `${this.host} refuses this address after failed logins (a ban); trying again in ${minutesAndSeconds(end - now)}`);
   }
 
@@ -93,6 +96,7 @@ export class BanGuard {
   /** A ban met outside a reservation (an ordinary request's answer). */
   banned(retryAfterMs: number | undefined): void {
     this.record({ kind: 'session', fingerprint: '' }, { retryAfterMs, baseMs: this.o.banWaitMs });
+    this.o.onBan();
   }
 
   /** A ban as a reservation's outcome. */

@@ -202,7 +202,7 @@ export class UserSession implements Session {
     held.gate.drop();
     // A session not seen working lately may be gone already, and presenting it would count
     // towards the ban; a live one expires by itself.
-    if (!held.gate.provenWithin(QUIET_MS) || this.o.guard.banRefusal()) return;
+    if (!held.gate.provenWithin(QUIET_MS) || this.o.guard.banEndsAt() > 0) return;
     const res = await this.rest
       .send({ method: 'DELETE', path: PATHS.currentSession, headers: sessionHeaders(held.creds), timeoutMs })
       .catch(() => undefined);
