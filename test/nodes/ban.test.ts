@@ -42,21 +42,34 @@ describe('no deploy, click or burst gets the address banned', function () {
   }
 
   for (const count of [5, 20]) {
-    it(`${count} era-server nodes with one wrong password, started together by name and by IP: at most 3 failures reach the platform, each shows auth failed, no ban`, async function () {
+    it(`${count} era-server nodes with one wrong password, started together by name and by IP: at most 3 failures reach the platform, each shows auth failed, no ban, and a good server beside them delivers`, async function () {
       await start();
-      const flow: FlowNode[] = [];
-      const credentials: Record<string, unknown> = {};
+      // A password from a Russian keyboard: any alphabet travels, and none is ever shown.
+      const wrong = 'неверный пароль';
+      const flow: FlowNode[] = [
+        { ...serverNode(sim), id: 'good' },
+        { id: 'good-ev', type: 'era-events', server: 'good', events: 'callevents.*', wires: [['out']] },
+        { id: 'out', type: 'helper' },
+      ];
+      const credentials: Record<string, unknown> = { good: { login: 'operator', password: 'operator' } };
       for (let i = 0; i < count; i++) {
         const url = i % 2 ? sim.url.replace('127.0.0.1', 'localhost') : sim.url;
         flow.push({ ...serverNode(sim, { url }), id: `srv${i}` }, { id: `ev${i}`, type: 'era-events', server: `srv${i}`, events: 'callevents.*', wires: [] });
-        credentials[`srv${i}`] = { login: 'operator', password: 'wrong' };
+        credentials[`srv${i}`] = { login: 'operator', password: wrong };
       }
       await load(flow, credentials);
-      await eventually(() => flow.filter((n) => n.type === 'era-events').every((n) => statuses.has(n.id, 'red', 'dot')), 10_000, 'auth failed on every node');
+      const out = new Inbox('out');
+      const bad = flow.filter((n) => /^ev\d+$/.test(n.id));
+      await eventually(() => bad.every((n) => statuses.has(n.id, 'red', 'dot')), 10_000, 'auth failed on every node of a wrong password');
       const failed = await failedLogins(ctl);
       assert.ok(failed >= 1 && failed <= 3, `${failed} failed logins reached the platform`);
       assert.ok((await ctl.requests()).every((r) => r.status !== 403), 'nothing was refused as banned');
       assert.equal(await loginStatus(sim, 'operator'), 200, 'the address is not banned');
+      await eventually(() => statuses.has('good-ev', 'green', 'dot'), 5000, 'the good server connected');
+      await eventually(async () => (await ctl.subscriptions()).length > 0, 5000, 'subscribed');
+      await ctl.startCall();
+      await out.count(1, 5000);
+      assert.ok(!JSON.stringify(statuses.events).includes(wrong), 'the password is in no status');
     });
   }
 
