@@ -206,6 +206,21 @@ describe('client: bans recognised everywhere', function () {
     await got.waitFor('events after the ban', (e) => e.connectionId === call.id);
   });
 
+  it('a burst whose first request meets the ban: one reached the address, the others fail at once with the ban, none waits for a timeout', async () => {
+    s = await sim({ banMs: 60_000 });
+    const c = track(userClient(s.url, { banWaitMs: 60_000 }));
+    await c.command({ op: 'list' });
+    await othersFail(s, 5);
+    await ctl(s, 'DELETE', 'requests');
+    const errors = await Promise.all(Array.from({ length: 8 }, () => failure(c.command({ op: 'list' }))));
+    assert.equal(errors[0]!.statusCode, 403, 'the first went, alone, and met the ban');
+    for (const err of errors.slice(1)) {
+      assert.equal(err.code, 'ERA_NOT_CONNECTED', err.message);
+      assert.match(err.message, /a ban\); trying again in (1:00|0:5\d)$/);
+    }
+    assert.equal((await requests(s)).length, 1);
+  });
+
   it('a ban met by a command while the socket is connected: the countdown beside "connected", events still come, and it clears by itself', async () => {
     s = await sim({ banMs: 1500 });
     const c = track(userClient(s.url, { banWaitMs: 2000 }));

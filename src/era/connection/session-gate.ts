@@ -58,6 +58,25 @@ export class SessionGate {
   private dropped = false;
   private readonly waiters = new Set<Waiter>();
 
+  /** The pass of requests sent while the session is proven: one object for all, each settles it once. */
+  private readonly fastPass: Pass = {
+    settle: (outcome) => {
+      this.inFlight--;
+      if (outcome === 'proof') {
+        this.lastAnswerAt = Date.now();
+      } else if (outcome === 'stale') {
+        this.d.guard.refused(this.d.attempt);
+        this.lostNow();
+      } else if (outcome === 'unknown') {
+        this.proven = false;
+      } else if (outcome !== 'neutral') {
+        this.d.guard.banned(outcome.retryAfterMs);
+        this.proven = false;
+      }
+      if (this.inFlight === 0) this.proven = false;
+    },
+  };
+
   /** `proven`: a login has just opened the session. */
   constructor(
     private readonly d: GateDeps,
@@ -117,25 +136,6 @@ export class SessionGate {
     for (const w of this.takeWaiters()) w.resolve(undefined);
   }
 
-  /** The pass of requests sent while the session is proven: one object for all, each settles it once. */
-  private readonly fastPass: Pass = {
-    settle: (outcome) => {
-      this.inFlight--;
-      if (outcome === 'proof') {
-        this.lastAnswerAt = Date.now();
-      } else if (outcome === 'stale') {
-        this.d.guard.refused(this.d.attempt);
-        this.lostNow();
-      } else if (outcome === 'unknown') {
-        this.proven = false;
-      } else if (outcome !== 'neutral') {
-        this.d.guard.banned(outcome.retryAfterMs);
-        this.proven = false;
-      }
-      if (this.inFlight === 0) this.proven = false;
-    },
-  };
-
   private async probe(): Promise<Pass | undefined> {
     this.probing = true;
     let reservation: Reservation | 'refused' | 'no room';
@@ -182,12 +182,18 @@ export class SessionGate {
     };
   }
 
-  /** The probe told nothing: the next in line proves the session (or meets the ban, at once). */
+  /**
+   * The probe told nothing: the next in line probes. Those that need not wait — they fail at
+   * once (a ban), or the session was proven meanwhile — go, and the next after them.
+   */
   private probeEnded(): void {
     this.probing = false;
-    const next = this.takeWaiters(1)[0];
-    if (next === undefined) return;
-    this.enter(0).then(next.resolve, next.reject);
+    while (!this.probing) {
+      const next = this.takeWaiters(1)[0];
+      if (next === undefined) return;
+      // enter() runs to its first await at once: by then it is the probe, or done.
+      this.enter(0).then(next.resolve, next.reject);
+    }
   }
 
   private lostNow(): void {
