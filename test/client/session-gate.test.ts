@@ -131,9 +131,10 @@ describe('client: one request proves a session that may have expired', function 
     await c.command({ op: 'list' });
     const port = s.port;
     await s.stop();
+    await sleep(100); // down for a moment, as a restart is
     s = await startSimulator({ port, token: 'rotated-token' });
     const settled = await Promise.allSettled(Array.from({ length: 8 }, () => c.command({ op: 'list' })));
-    assert.ok(settled.every((r) => r.status === 'rejected' && (r.reason as { code?: string }).code === 'ERA_AUTH_FAILED'), settled.map((r) => r.status).join());
+    assert.ok(settled.every((r) => r.status === 'rejected' && (r.reason as { code?: string }).code === 'ERA_AUTH_FAILED'), settled.map((r) => (r.status === 'rejected' ? String((r.reason as Error).message) : 'ok')).join(' | '));
     assert.equal((await requests(s)).length, 1);
     assert.equal(c.state, 'auth_failed');
   });

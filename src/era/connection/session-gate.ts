@@ -6,9 +6,10 @@
  * A session is proven by the login that opened it and by each answer (anything but a 401) to
  * a request that presented it. It stays proven while requests keep going and answers keep
  * coming. It may have expired — and the next request goes alone, holding a place in the
- * address's ban budget, while the others wait for its answer — once nothing is in flight (an
- * expiry or a platform restart between two requests cannot be seen), after a 401, after a
- * request that got no answer, and after more than 10 s without an answer.
+ * address's ban budget, while the others wait for its answer — once nothing is in flight past
+ * the turn of the event loop of the last answer (an expiry or a platform restart between two
+ * requests cannot be seen), after a 401, after a request that got no answer, and after more
+ * than 10 s without an answer.
  */
 import { EraError } from '../errors';
 import { seconds } from '../util/text';
@@ -56,6 +57,7 @@ export class SessionGate {
   private inFlight = 0;
   private probing = false;
   private dropped = false;
+  private drainCheck: NodeJS.Immediate | undefined;
   private readonly waiters = new Set<Waiter>();
 
   /** The pass of requests sent while the session is proven: one object for all, each settles it once. */
@@ -73,7 +75,7 @@ export class SessionGate {
         this.d.guard.banned(outcome.retryAfterMs);
         this.proven = false;
       }
-      if (this.inFlight === 0) this.proven = false;
+      this.maybeDrained();
     },
   };
 
@@ -177,9 +179,23 @@ export class SessionGate {
           held.settle(outcome === 'unknown' || outcome === 'neutral' ? 'unanswered' : this.d.guard.banOutcome(outcome.retryAfterMs));
           this.probeEnded();
         }
-        if (this.inFlight === 0) this.proven = false;
+        this.maybeDrained();
       },
     };
+  }
+
+  /**
+   * Nothing in flight: the session is no longer proven once this turn of the event loop is
+   * over. An expiry is only learnt of through I/O, so requests that follow the last answer
+   * within its turn (a flow answering its own messages) are part of what it fed; anything
+   * later may come after an expiry nothing could have seen.
+   */
+  private maybeDrained(): void {
+    if (this.inFlight > 0 || this.drainCheck !== undefined) return;
+    this.drainCheck = setImmediate(() => {
+      this.drainCheck = undefined;
+      if (this.inFlight === 0) this.proven = false;
+    });
   }
 
   /**
