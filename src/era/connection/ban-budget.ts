@@ -14,7 +14,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 
-export const WINDOW_MS = 180_000;
+const WINDOW_MS = 180_000;
 const LIMIT = 3;
 const NEW_CREDENTIALS_LIMIT = 4;
 /** A ban still on when its wait ends doubles the next wait, up to this. */

@@ -5,7 +5,7 @@
 import { minutesAndSeconds } from './ban-guard';
 
 /** The connection's status while a ban is waited out: short, for a node's status line. */
-export function banStatus(msLeft: number): string {
+function banStatus(msLeft: number): string {
   return `banned by the platform, retry in ${minutesAndSeconds(msLeft)}`;
 }
 
