@@ -15,14 +15,14 @@ import { CallLogs, type CallLogHandOver } from './calls/call-logs';
 import type { CallLogDirection, LoggedCall } from './calls/call-log';
 import { EraError, makeRedactor, type Redactor } from './errors';
 import { GapFill } from './events/gapfill';
-import { granted, refusal, setUpConnection, type ConnectionSetup } from './connection/handshake';
-import { Backoff } from './util/backoff';
-import { banStatus, loginGuardFor } from './connection/login-guard';
+import { granted, setUpConnection, type ConnectionSetup } from './connection/handshake';
+import { BanGuard } from './connection/ban-guard';
+import { BanCountdown } from './connection/ban-countdown';
+import { EventsCapability } from './connection/events-capability';
 import { invalid, resolveOptions, type EraClientOptions, type Settings } from './connection/options';
 import { MAX_TIMER_MS } from './util/timers';
 import { PATHS, type PlatformRequest, type Query } from './protocol/paths';
 import { CALL_TABLE_EVENTS } from './protocol/call-events';
-import { SETUP_METHOD, capabilityResults, setupParams } from './protocol/setup';
 import { buildCallRequest, connectionIdFromResponse } from './protocol/commands';
 import { excerpt, isNotFoundReply, isUnknownMethodReply, replyError } from './protocol/replies';
 import { isObject } from './protocol/values';
@@ -104,9 +104,6 @@ const WARNINGS_KEPT = 200;
 const DEFAULT_WAIT_RECORDING_MS = 10_000;
 /** Records of one call log waiting for recording keys at most; beyond, the oldest goes out without its key. */
 const CALL_LOG_PENDING_MAX = 10_000;
-/** A refused `subscr` is asked for again on the same socket, from every 30 s to every 5 min: roles change. */
-const CAPABILITY_RETRY_MIN_MS = 30_000;
-const CAPABILITY_RETRY_MAX_MS = 300_000;
 /** An HTTP method token; the platform's longest verb is 13 letters, so 32 is generous. */
 const METHOD_TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,32}$/;
 /** A request target as HTTP/1.1 sends it: printable ASCII, no spaces. */
@@ -157,13 +154,12 @@ export class EraClient extends EventEmitter {
   private currentState: ClientState = 'idle';
   private currentDetail: string | undefined;
   private subscriptionProblem: string | undefined;
-  /** Why events cannot come although connected: the platform refused the `subscr` capability. */
-  private capabilityProblem: string | undefined;
   /** What the platform granted the current (or last) socket. */
   private setup: ConnectionSetup | undefined;
-  private readonly capabilityBackoff = new Backoff(CAPABILITY_RETRY_MIN_MS, CAPABILITY_RETRY_MAX_MS);
-  private capabilityTimer: NodeJS.Timeout | undefined;
-  private banTicker: NodeJS.Timeout | undefined;
+  /** Shows, and keeps asking again for, a refused `subscr`. */
+  private readonly eventsCapability: EventsCapability;
+  /** The status while a ban of the platform's is waited out. */
+  private readonly banCountdown: BanCountdown;
   private wsUsers = 0;
   private trackers = 0;
   private tracker: Listener | undefined;
@@ -186,18 +182,26 @@ export class EraClient extends EventEmitter {
     this.redact = makeRedactor([credentials.secret]);
     this.tls = tls;
     this.transport = new RestTransport(this.origin, tls, this.settings.requestTimeoutMs, options.observer);
-    const onAuthFailure = (err: EraError) => this.authFailed(err);
+    const onBan = () => {
+      if (!this.closing) this.banCountdown.run();
+    };
+    const closing = this.closeController.signal;
+    const sessionOptions = {
+      guard: new BanGuard(this.origin, { banWaitMs: this.settings.banWaitMs, timeoutMs: this.settings.requestTimeoutMs, closing, onBan }),
+      host: this.origin.host,
+      closing,
+      timeoutMs: this.settings.requestTimeoutMs,
+      onFailure: (err: EraError) => this.authFailed(err),
+      onBan,
+    };
     this.session = credentials.mode === 'user'
-      ? new UserSession(this.transport, {
-          domain: credentials.domain,
-          login: credentials.login,
-          password: credentials.secret,
-          redact: this.redact,
-          guard: loginGuardFor(this.origin),
-          banWaitMs: this.settings.banWaitMs,
-          onFailure: onAuthFailure,
-        })
-      : new TokenSession(this.transport, credentials.secret, onAuthFailure);
+      ? new UserSession(this.transport, { ...sessionOptions, domain: credentials.domain, login: credentials.login, password: credentials.secret, redact: this.redact })
+      : new TokenSession(this.transport, credentials.secret, sessionOptions);
+    this.banCountdown = new BanCountdown({
+      endsAt: () => this.session.banEndsAt(),
+      show: (detail) => this.setState(this.socket.open ? 'connected' : 'disconnected', detail),
+      ended: () => this.banEnded(),
+    });
     this.calls = new CallTable(this.settings.callTableCap, this.settings.endedCallGraceMs);
     const s = this.settings;
     // The subscriptions' transport below is a getter with a `this` of its own.
@@ -246,6 +250,17 @@ export class EraClient extends EventEmitter {
         adopted: (listener) => this.pipeline.adopt(listener),
       },
     );
+    this.eventsCapability = new EventsCapability({
+      setup: () => this.setup,
+      isOpen: () => socket.open,
+      request: (method, params) => socket.request(method, params),
+      redact: this.redact,
+      debug: (msg) => this.logger.debug(msg),
+      changed: () => {
+        if (this.currentState === 'connected') this.setState('connected', this.connectedDetail());
+      },
+      granted: () => void this.subscriptions.opened(),
+    });
     this.claimQueue = options.claims === undefined ? undefined : new ClaimQueue(options.claims, { warnOnce: (msg) => this.warnOnce(msg) });
     this.callLogs = new CallLogs({
       feed: new CallFeed(this.calls),
@@ -517,9 +532,9 @@ export class EraClient extends EventEmitter {
     this.claimQueue?.close();
     this.callLogs.close();
     clearTimeout(this.lingerTimer);
-    clearTimeout(this.capabilityTimer);
-    clearTimeout(this.banTicker);
-    this.lingerTimer = this.capabilityTimer = this.banTicker = undefined;
+    this.lingerTimer = undefined;
+    this.eventsCapability.stop();
+    this.banCountdown.stop();
     this.gapFill.reset();
     this.tracker = undefined;
     this.trackers = 0;
@@ -616,34 +631,28 @@ export class EraClient extends EventEmitter {
   }
 
   private socketState(state: SocketState, detail: string | undefined): void {
-    if (state === 'connected') {
-      this.setState('connected', this.capabilityProblem ?? this.subscriptionProblem);
-    } else if (state === 'disconnected' && this.session.banEndsAt() > Date.now()) {
-      this.tickBan();
-    } else {
-      this.setState(state, detail);
-    }
+    if (state === 'connected') this.setState('connected', this.connectedDetail());
+    else if (state !== 'disconnected' || !this.banCountdown.run()) this.setState(state, detail);
   }
 
-  /** While a ban is waited out, the status counts down to the next try. */
-  private tickBan(): void {
-    clearTimeout(this.banTicker);
-    this.banTicker = undefined;
-    const left = this.session.banEndsAt() - Date.now();
-    if (left <= 0 || this.closing) return;
-    this.setState('disconnected', banStatus(left));
-    this.banTicker = setTimeout(() => this.tickBan(), Math.min(1000, left));
-    this.banTicker.unref();
+  /** What the `connected` state says besides: a ban being waited out, refused events, a refused subscription. */
+  private connectedDetail(): string | undefined {
+    return this.banCountdown.detail ?? this.eventsCapability.problem ?? this.subscriptionProblem;
+  }
+
+  /** A ban's wait is over: the connection's own state again (a waiting socket tries at about this moment). */
+  private banEnded(): void {
+    if (this.socket.open) this.setState('connected', this.connectedDetail());
+    else if (!this.socket.active) this.setState('idle');
   }
 
   private subscriptionState(detail: string | undefined): void {
     this.subscriptionProblem = detail;
-    if (this.currentState === 'connected') this.setState('connected', this.capabilityProblem ?? detail);
+    if (this.currentState === 'connected') this.setState('connected', this.connectedDetail());
   }
 
   private async handshake(request: (method: string, params: JsonObject) => Promise<JsonObject>): Promise<void> {
-    clearTimeout(this.banTicker);
-    this.banTicker = undefined;
+    this.banCountdown.stop();
     this.setup = await setUpConnection({
       request,
       session: this.session,
@@ -658,35 +667,8 @@ export class EraClient extends EventEmitter {
   private socketOpened(): void {
     const afterOutage = this.hadConnection;
     this.hadConnection = true;
-    this.capabilityBackoff.reset();
-    this.checkEvents();
+    this.eventsCapability.opened();
     void this.subscriptions.opened().then(() => (afterOutage && !this.closing ? this.gapFill.start() : undefined));
-  }
-
-  /** Shows (and keeps asking again for) a refused `subscr`: without it no event comes. */
-  private checkEvents(): void {
-    clearTimeout(this.capabilityTimer);
-    this.capabilityTimer = undefined;
-    const refused = refusal(this.setup, 'subscr');
-    this.capabilityProblem = refused === undefined ? undefined : `events refused (subscr): ${this.redact(refused)}`;
-    if (this.currentState === 'connected') this.setState('connected', this.capabilityProblem ?? this.subscriptionProblem);
-    if (refused === undefined) return;
-    this.capabilityTimer = setTimeout(() => void this.askForEvents(), this.capabilityBackoff.next());
-    this.capabilityTimer.unref();
-  }
-
-  private async askForEvents(): Promise<void> {
-    this.capabilityTimer = undefined;
-    if (this.closing || !this.socket.open) return;
-    try {
-      const answer = capabilityResults(await this.socket.request(SETUP_METHOD, setupParams(['subscr'])))?.get('subscr');
-      if (answer !== undefined && this.setup?.capabilities) this.setup.capabilities.set('subscr', answer);
-    } catch (err) {
-      this.logger.debug(`asking again for the subscr capability failed: ${messageOf(err)}`);
-    }
-    if (this.closing || !this.socket.open) return;
-    this.checkEvents();
-    if (this.capabilityProblem === undefined) void this.subscriptions.opened();
   }
 
   private authFailed(err: EraError): void {

@@ -1,8 +1,9 @@
 /**
  * Who may talk to the platform: user sessions from the login, the integration token, and the
- * brute-force guard that bans an address after too many failed logins (era-platform.md §2).
+ * brute-force guard that bans an address after too many failures (era-platform.md §2.1): failed
+ * logins, and requests presenting a session id (or token) the server does not know.
  */
-import { errorBody, SimError } from './errors';
+import { SimError } from './errors';
 import { sessionToken, uuid } from './ids';
 import type { ResolvedOptions } from './types';
 
@@ -40,12 +41,13 @@ export class Auth {
     return this.options.sessionCookie;
   }
 
-  isBanned(address: string, now = Date.now()): boolean {
+  /** Whole seconds until the ban of `address` lifts (at least 1), or undefined when it is not banned. */
+  banSecondsLeft(address: string, now = Date.now()): number | undefined {
     const until = this.bannedUntil.get(address);
-    if (until === undefined) return false;
-    if (until > now) return true;
+    if (until === undefined) return undefined;
+    if (until > now) return Math.ceil((until - now) / 1000);
     this.bannedUntil.delete(address);
-    return false;
+    return undefined;
   }
 
   /** Check credentials and open a new session; a failure counts towards the ban of `address`. */
@@ -83,23 +85,36 @@ export class Auth {
   }
 
   /**
-   * The principal of a request: `Bearer <session token>`, the session cookie, or (unless
-   * `sessionOnly`) `Bearer <integration token>`.
+   * The principal of a request from `address`: `Bearer <session token>`, the session cookie, or
+   * (unless `sessionOnly`) `Bearer <integration token>`. A request refused although it
+   * presented a bearer or a session cookie counts towards the ban: the platform's filter counts
+   * session ids it does not know (§2.1), and a bearer the server does not know may have been
+   * either a session or a token.
    */
-  authenticate(headers: Record<string, string>, sessionOnly = false): Principal | undefined {
+  authenticate(headers: Record<string, string>, address: string, sessionOnly = false): Principal | undefined {
     const bearer = /^Bearer\s+(\S+)$/i.exec(headers.authorization ?? '')?.[1];
+    const isToken = bearer !== undefined && bearer === this.options.token;
     if (bearer !== undefined) {
       const session = this.sessions.get(bearer);
       if (session) return { kind: 'user', session };
-      if (!sessionOnly && bearer === this.options.token) return { kind: 'token' };
+      if (isToken && !sessionOnly) return { kind: 'token' };
     }
     const cookie = readCookie(headers.cookie, this.options.sessionCookie);
     const session = cookie === undefined ? undefined : this.sessions.get(cookie);
-    return session ? { kind: 'user', session } : undefined;
+    if (session) return { kind: 'user', session };
+    // The integration token on an endpoint that takes sessions only is known, just not accepted here.
+    if ((bearer !== undefined && !isToken) || cookie !== undefined) this.recordFailure(address);
+    return undefined;
   }
 
-  isIntegrationToken(token: string): boolean {
-    return token === this.options.token;
+  /**
+   * The token of a token-API upgrade. "The token replaces the login" (§2.2), so a wrong one is a
+   * failed login and counts towards the ban.
+   */
+  checkIntegrationToken(token: string, address: string): boolean {
+    if (token === this.options.token) return true;
+    this.recordFailure(address);
+    return false;
   }
 
   expireSessions(): void {
@@ -124,9 +139,6 @@ export class Auth {
     }
   }
 }
-
-export const BANNED_MESSAGE = 'too many failed logins from this address; try again later';
-export const BANNED_BODY = errorBody('banned', BANNED_MESSAGE);
 
 function readCookie(header: string | undefined, name: string): string | undefined {
   if (header === undefined) return undefined;

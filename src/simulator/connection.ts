@@ -3,7 +3,8 @@
  * will use and, on the user API, the in-band `login`. Both are answered in every mode; in strict
  * mode nothing else is served until they are done, and a method needs its capability.
  */
-import { BANNED_MESSAGE, type Auth, type Session } from './auth';
+import type { Auth, Session } from './auth';
+import { banMessage } from './ban';
 import { badRequest, SimError } from './errors';
 import type { FaultState } from './faults';
 import type { LoginDomainField } from './types';
@@ -74,7 +75,8 @@ export class ConnectionSetup {
   login(params: Params): Params {
     const { auth, faults } = this.deps;
     if (this.kind === 'token') throw badRequest('login is not used on the token API');
-    if (auth.isBanned(this.address)) throw new SimError(403, 'banned', BANNED_MESSAGE);
+    const banned = auth.banSecondsLeft(this.address);
+    if (banned !== undefined) throw new SimError(403, 'banned', banMessage(banned));
     const refused = faults.takeRefuseWsLogin();
     if (refused !== undefined) throw new SimError(401, 'login_refused', refused);
     let session: Session;

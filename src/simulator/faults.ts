@@ -2,7 +2,7 @@
  * The faults a test can switch on. Counted faults are used up one request at a time.
  */
 import { badRequest } from './errors';
-import type { CountedRefusal, Faults, RestStatusFault, WebhookRefusal } from './types';
+import type { BanAnswerFault, CountedRefusal, Faults, RestStatusFault, WebhookRefusal } from './types';
 
 type Counted = { count: number };
 type CountedName = 'restStatus' | 'restHang' | 'restDelay' | 'subscribeError' | 'recordingNotReady' | 'setupError' | 'refuseWsLogin' | 'refuseRsessionid'
@@ -28,6 +28,7 @@ const KEYS: ReadonlyArray<keyof Faults> = [
   'webhookJunk',
   'webhookCreateError',
   'webhookRenewError',
+  'banAnswer',
 ];
 
 /** The longest a webhook delivery can be held back. */
@@ -62,6 +63,10 @@ export class FaultState {
 
   get webhookDelay(): { share: number; ms: number } | undefined {
     return this.current.webhookDelay;
+  }
+
+  get banAnswer(): BanAnswerFault | undefined {
+    return this.current.banAnswer;
   }
 
   /** The errormsg a capability is refused with, or undefined when it is granted. */
@@ -135,6 +140,9 @@ export class FaultState {
           break;
         case 'refuseCapabilities':
           next.refuseCapabilities = parseCapabilityRefusals(value);
+          break;
+        case 'banAnswer':
+          next.banAnswer = parseBanAnswer(value);
           break;
         case 'subscribeError': {
           const count = parseCount(name, value);
@@ -259,6 +267,17 @@ function parseWebhookRefusal(name: string, value: unknown): WebhookRefusal {
     throw badRequest(`${name}.status must be an HTTP error status (400-599)`);
   }
   return { count, ...(errormsg !== undefined && { errormsg }), ...(status !== undefined && { status }) };
+}
+
+function parseBanAnswer(value: unknown): BanAnswerFault {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badRequest('banAnswer must be an object: {rest?, upgrade?}');
+  const { rest, upgrade, ...other } = value as { rest?: unknown; upgrade?: unknown };
+  const extra = Object.keys(other)[0];
+  if (extra !== undefined) throw badRequest(`banAnswer has no field "${extra}"; known: rest, upgrade`);
+  if (rest === undefined && upgrade === undefined) throw badRequest('banAnswer needs "rest" or "upgrade"');
+  if (rest !== undefined && rest !== 403 && rest !== 429) throw badRequest('banAnswer.rest must be 403 or 429');
+  if (upgrade !== undefined && upgrade !== 403 && upgrade !== 429 && upgrade !== 'open') throw badRequest('banAnswer.upgrade must be 403, 429 or "open"');
+  return { ...(rest !== undefined && { rest }), ...(upgrade !== undefined && { upgrade }) };
 }
 
 function parseCapabilityRefusals(value: unknown): Record<string, string> {

@@ -9,6 +9,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { Auth } from './auth';
+import { BanAnswers } from './ban';
 import { runBurst } from './burst';
 import { CallModel, simView, type PlatformEvent } from './calls';
 import { handleControl } from './control';
@@ -21,6 +22,8 @@ import { SimServer } from './server';
 import { DEFAULT_TRAFFIC_INTERVAL_MS, TrafficGenerator } from './traffic';
 import type {
   AnswerOptions,
+  BanRestStatus,
+  BanUpgrade,
   BurstOptions,
   BurstResult,
   Envelope,
@@ -52,6 +55,8 @@ export const DEMO_CREDENTIALS = { domain: 'demo.local', login: 'operator', passw
 const ENVELOPES: readonly Envelope[] = ['model', 'flat', 'method'];
 const LOGIN_DOMAIN_FIELDS: readonly LoginDomainField[] = ['td', 'domain'];
 const RECORD_EVENT_NAMES: readonly RecordEventName[] = ['connection_set_record_info', 'set_call_record_info'];
+const BAN_REST_STATUSES: readonly BanRestStatus[] = [403, 429];
+const BAN_UPGRADES: readonly BanUpgrade[] = [403, 429, 'open'];
 /** An HTTP token (RFC 9110 §5.6.2), what a cookie name must be. */
 const COOKIE_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** The largest junk frame `sendToSockets({ size })` builds. */
@@ -72,6 +77,10 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
   if (!RECORD_EVENT_NAMES.includes(recordEventName)) throw new TypeError(`recordEventName must be one of ${RECORD_EVENT_NAMES.join(', ')}`);
   const sessionCookie = options.sessionCookie ?? 'EraSession';
   if (!COOKIE_NAME.test(sessionCookie)) throw new TypeError('sessionCookie must be a cookie name');
+  const banRestStatus = options.banRestStatus ?? 403;
+  if (!BAN_REST_STATUSES.includes(banRestStatus)) throw new TypeError(`banRestStatus must be one of ${BAN_REST_STATUSES.join(', ')}`);
+  const banUpgrade = options.banUpgrade ?? 403;
+  if (!BAN_UPGRADES.includes(banUpgrade)) throw new TypeError(`banUpgrade must be one of ${BAN_UPGRADES.join(', ')}`);
   const traffic = options.traffic ?? false;
   return {
     port: options.port ?? 0,
@@ -83,6 +92,8 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     banThreshold: options.banThreshold ?? 5,
     banWindowMs: options.banWindowMs ?? 180_000,
     banMs: options.banMs ?? 180_000,
+    banRestStatus,
+    banUpgrade,
     recordLinkTtlMs: options.recordLinkTtlMs ?? 300_000,
     dlgStopDelayMs: options.dlgStopDelayMs ?? 3000,
     maxSubscriptionExpires: options.maxSubscriptionExpires ?? 3600,
@@ -153,7 +164,7 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
     });
     const restDeps = { auth: this.auth, calls: this.calls, recordings: this.recordings, faults: this.faultState, strict: o.strict, webhooks: this.webhooks };
     this.server = new SimServer({
-      auth: this.auth,
+      ban: new BanAnswers(this.auth, this.faultState, { rest: o.banRestStatus, upgrade: o.banUpgrade }),
       faults: this.faultState,
       log: this.log,
       hub: this.hub,

@@ -49,7 +49,7 @@ function route(deps: RestDeps, req: HttpRequest): HttpReply {
   if (path.startsWith(TEMP)) return download(deps, req, path);
   if (path === LOGIN_PATH) return req.method === 'POST' ? login(deps, req) : methodNotAllowed(['POST']);
 
-  const principal = deps.auth.authenticate(req.headers);
+  const principal = deps.auth.authenticate(req.headers, req.remoteAddress);
   if (!principal) throw new SimError(401, 'unauthorized', 'no valid session or token');
 
   if (path === CURRENT_SESSION) return currentSession(deps, req, principal);

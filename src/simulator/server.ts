@@ -4,7 +4,7 @@
  */
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import { BANNED_BODY, type Auth } from './auth';
+import type { BanAnswers } from './ban';
 import type { FaultState } from './faults';
 import { serveHttp, writeResponse, type HttpReply, type HttpRequest } from './http';
 import { errorReply, json, JSON_CONTENT_TYPE } from './reply';
@@ -14,7 +14,7 @@ import type { RestStatusFault, SimRequestLog, TlsOptions } from './types';
 import type { WsHub } from './ws';
 
 export interface ServerDeps {
-  auth: Auth;
+  ban: BanAnswers;
   faults: FaultState;
   log: RequestLog;
   hub: WsHub;
@@ -82,7 +82,7 @@ export class SimServer {
   }
 
   private onRequest(req: HttpRequest, respond: (reply: HttpReply) => void): void {
-    const { auth, faults, log } = this.deps;
+    const { ban, faults, log } = this.deps;
     if (req.path === CONTROL_PREFIX || req.path.startsWith(`${CONTROL_PREFIX}/`)) {
       // The control API is never banned, logged or disturbed by faults.
       this.deps.control(req).then(respond, (err: unknown) => respond(errorReply(err)));
@@ -95,8 +95,9 @@ export class SimServer {
       log.publish(entry);
       respond(reply);
     };
-    if (auth.isBanned(req.remoteAddress)) {
-      finish(json(403, BANNED_BODY));
+    const banned = ban.rest(req.remoteAddress);
+    if (banned) {
+      finish(banned);
       return;
     }
     if (!isLogin(req)) {
@@ -128,9 +129,10 @@ export class SimServer {
     // disturbed by reconnects; the headers show how the client authorised the upgrade.
     const entry: SimRequestLog = { ...restEntry(req), kind: 'ws', method: 'upgrade' };
     this.deps.log.add(entry);
-    if (this.deps.auth.isBanned(req.remoteAddress)) {
-      entry.status = 403;
-      writeResponse(socket, json(403, BANNED_BODY), false);
+    const banned = this.deps.ban.upgrade(req.remoteAddress, this.deps.hub.authorisesInBand(req.path));
+    if (banned) {
+      entry.status = banned.status;
+      writeResponse(socket, banned, false);
       socket.end();
     } else {
       const status = this.deps.hub.upgrade(req, socket, head);

@@ -3,6 +3,9 @@
  * events it emits. The contract is written down in docs/ARCHITECTURE.md ("The simulator").
  */
 
+export type BanRestStatus = 403 | 429;
+export type BanUpgrade = 403 | 429 | 'open';
+
 /** Which of the push envelopes of era-platform.md §4 the simulator uses for events. */
 export type Envelope = 'model' | 'flat' | 'method';
 
@@ -35,6 +38,14 @@ export interface SimulatorOptions {
   banThreshold?: number;
   banWindowMs?: number;
   banMs?: number;
+  /** The status of a REST request from a banned address: 403 (default), or 429 with `Retry-After`. */
+  banRestStatus?: BanRestStatus;
+  /**
+   * A WebSocket upgrade from a banned address: 403 (default), 429 with `Retry-After`, or `open`:
+   * a strict `/ws` lets the socket in and refuses its in-band `login` (the token API, authorised
+   * by its upgrade, and a lenient `/ws` then answer 403).
+   */
+  banUpgrade?: BanUpgrade;
   recordLinkTtlMs?: number;
   dlgStopDelayMs?: number;
   /** Seconds; a longer subscription lifetime asked for is granted this. */
@@ -188,6 +199,12 @@ export interface CountedRefusal {
   errormsg?: string;
 }
 
+/** How a banned address is answered while the fault is set, over the `banRestStatus` / `banUpgrade` options. */
+export interface BanAnswerFault {
+  rest?: BanRestStatus;
+  upgrade?: BanUpgrade;
+}
+
 export interface Faults {
   restStatus?: RestStatusFault;
   restHang?: { count: number };
@@ -220,6 +237,7 @@ export interface Faults {
   webhookCreateError?: WebhookRefusal;
   /** The next `count` webhook renewals (PUT) are refused likewise. */
   webhookRenewError?: WebhookRefusal;
+  banAnswer?: BanAnswerFault;
 }
 
 export interface WebhookRefusal {

@@ -175,12 +175,17 @@ export class WsHub {
     return max;
   }
 
+  /** Does a socket on `path` authorise in-band, by its `login`, rather than by its upgrade? */
+  authorisesInBand(path: string): boolean {
+    return this.deps.strict && isUserApi(path);
+  }
+
   private authorize(req: HttpRequest): Owner | 401 | 404 {
     const { auth } = this.deps;
-    if (req.path === '/ws' || req.path === '/ws/') {
+    if (isUserApi(req.path)) {
       // The documented user API authorises in-band (§2.3): the upgrade itself carries nothing.
       if (this.deps.strict) return { kind: 'user' };
-      return auth.authenticate(req.headers, true) ?? 401;
+      return auth.authenticate(req.headers, req.remoteAddress, true) ?? 401;
     }
     let token: string | undefined;
     if (req.path === TOKEN_PATH || req.path === `${TOKEN_PATH}/`) {
@@ -190,7 +195,7 @@ export class WsHub {
     } else {
       return 404;
     }
-    return token !== undefined && auth.isIntegrationToken(token) ? { kind: 'token' } : 401;
+    return token !== undefined && auth.checkIntegrationToken(token, req.remoteAddress) ? { kind: 'token' } : 401;
   }
 
   private adopt(ws: WebSocket, raw: Socket, path: string, conn: ConnectionSetup): void {
@@ -296,6 +301,10 @@ export class WsHub {
     this.deps.log.add(entry);
     this.deps.log.publish(entry);
   }
+}
+
+function isUserApi(path: string): boolean {
+  return path === '/ws' || path === '/ws/';
 }
 
 function rawText(data: RawData): string {

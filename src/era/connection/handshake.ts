@@ -40,7 +40,6 @@ export interface HandshakeDeps {
   notice(msg: string): void;
 }
 
-
 export async function setUpConnection(deps: HandshakeDeps): Promise<ConnectionSetup> {
   const result: ConnectionSetup = { capabilities: undefined, setupKnown: true, login: undefined };
   let reply: JsonObject;
@@ -65,33 +64,51 @@ export async function setUpConnection(deps: HandshakeDeps): Promise<ConnectionSe
   try {
     logins = await deps.session.socketLogins();
   } catch (err) {
-    if (deps.session.failure) throw new HandshakeError(deps.session.failure.message, true);
-    throw new HandshakeError(messageOf(err), false);
+    throw notLoggedIn(deps, err);
   }
   for (let i = 0; i < logins.length; i++) {
     const login = logins[i]!;
+    let attempt;
+    try {
+      attempt = await login.begin();
+    } catch (err) {
+      throw notLoggedIn(deps, err);
+    }
+    if (attempt === undefined) continue;
     let answer: JsonObject;
     try {
       answer = await deps.request(WS_LOGIN_METHOD, login.params);
     } catch (err) {
+      attempt.unanswered();
       throw new HandshakeError(`the WebSocket login failed: ${messageOf(err)}`, false);
     }
     const error = replyError(answer, true);
     if (error !== undefined && isUnknownMethodReply(error, WS_LOGIN_METHOD)) {
+      attempt.unanswered();
       deps.notice(`This Era version does not know the WebSocket method "login" (${deps.redact(error.message)}); going on without it`);
       return result;
     }
     const last = i === logins.length - 1;
-    deps.session.socketLoginAnswered(login, error?.message, last);
     if (error === undefined) {
+      attempt.answered(undefined, last);
       // Before the login, `setup` says "ok" for everything; the login's answer has the real list.
       result.capabilities = capabilityResults(answer) ?? result.capabilities;
       result.login = login.form;
       return result;
     }
-    if (last) throw new HandshakeError(deps.session.failure?.message ?? `the platform refused the WebSocket login: ${deps.redact(error.message)}`, true);
+    const verdict = attempt.answered(error.message, last);
+    const words = `the platform refused the WebSocket login: ${deps.redact(error.message)}`;
+    // A ban is no verdict on the password: the other form would only be refused the same way.
+    if (verdict === 'banned') throw new HandshakeError(deps.session.banRefusal()?.message ?? words, false);
+    if (last) throw new HandshakeError(deps.session.failure?.message ?? words, true);
   }
   return result;
+}
+
+/** A socket login that could not go (a ban, no room in the ban budget, the password refused): final only when the session says so. */
+function notLoggedIn(deps: HandshakeDeps, err: unknown): HandshakeError {
+  if (deps.session.failure) return new HandshakeError(deps.session.failure.message, true);
+  return new HandshakeError(messageOf(err), false);
 }
 
 /** Whether `key` is granted: a capability the platform did not list is assumed granted. */

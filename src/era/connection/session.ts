@@ -1,33 +1,50 @@
 /**
  * Credentials on every request. User mode logs in on first need, shares one login among
  * concurrent requests, logs in again once on a 401 and repeats the request once, and stops
- * for good when a login is refused: the platform bans an IP after 5 failed logins in
- * 3 minutes, so a wrong password must never turn into a retry loop. A login answered by the
- * ban itself is waited out (the LoginGuard shared by every client of the host says how long).
- * Token mode just sends the integration point's token. Both also say how a fresh socket logs
- * in (§2.3): the token API needs no login, the user API takes the REST session's id or the
- * password.
+ * for good when the platform refuses the password. Token mode sends the integration point's
+ * token. Both present what they hold through a SessionGate (at most one request presents a
+ * session or token that may have expired) and the ban budget of the address (BanGuard), and
+ * wait out a ban the platform imposed. Both also say how a fresh socket logs in (§2.3): the
+ * token API needs no login, the user API takes the REST session's id or the password.
  */
 import { EraError, type Redactor } from '../errors';
-import type { LoginGuard } from './login-guard';
+import { fingerprint, type Attempt, type CredentialsAttempt } from './ban-budget';
+import type { BanGuard } from './ban-guard';
 import { PATHS } from '../protocol/paths';
-import { cookieValue, isBanAnswer, loginRequest, sessionFromLogin, sessionHeaders, sessionIdFrom, tokenHeaders, type SessionCredentials } from '../protocol/session';
+import { cookieValue, isBanAnswer, isBanReply, loginRequest, retryAfterMs, saysBanned, sessionFromLogin, sessionHeaders, sessionIdFrom, tokenHeaders, type SessionCredentials } from '../protocol/session';
 import { wsLoginByPassword, wsLoginBySession } from '../protocol/setup';
-import { httpError, type RestRequest, type RestResponse, type RestTransport } from './rest';
+import { httpError, type ResponseHeaders, type RestRequest, type RestResponse, type RestTransport } from './rest';
+import { QUIET_MS, SessionGate, type Pass, type PassOutcome } from './session-gate';
 import type { JsonObject } from '../types';
+
+/** What answered a WebSocket upgrade: its status (101: it opened), nothing, or it was never sent. */
+export type UpgradeAnswer = { statusCode: number; headers: ResponseHeaders } | 'no answer' | 'not sent';
 
 /** Credentials for one WebSocket upgrade. */
 export interface UpgradeAuth {
   path: string;
   headers: Record<string, string>;
-  /** The upgrade was answered 401. True when trying again at once makes sense (a fresh login). */
-  refused(): boolean;
+  /** Says how the upgrade went, once. True after a 401 when trying again at once makes sense (a fresh login). */
+  settle(answer: UpgradeAnswer): boolean;
+}
+
+/** How the platform took a socket login: `banned` is no verdict on the credentials. */
+export type SocketLoginVerdict = 'ok' | 'refused' | 'banned';
+
+/** One socket login on its way: it reports the platform's answer, once. */
+export interface SocketLoginAttempt {
+  /** `refusal`: the platform's words, undefined when it took the login. After the `last` form's refusal, failure for good. */
+  answered(refusal: string | undefined, last: boolean): SocketLoginVerdict;
+  /** No answer, or an answer that says nothing of the credentials (a build without `login`). */
+  unanswered(): void;
 }
 
 /** One way of logging a fresh socket in; `form` names it in messages ("session id", "password"). */
 export interface SocketLogin {
   form: 'session id' | 'password';
   params: JsonObject;
+  /** Holds the login's place (ban budget, session gate); undefined: skip it (its session is gone). Throws while it may not go. */
+  begin(): Promise<SocketLoginAttempt | undefined>;
 }
 
 export interface Session {
@@ -36,102 +53,226 @@ export interface Session {
   readonly failure: EraError | undefined;
   /** When a ban the platform imposed should be over (ms timestamp); 0 when there is none. */
   banEndsAt(): number;
+  /** The error anything fails with while a ban lasts; undefined when there is none. */
+  banRefusal(): EraError | undefined;
   /** Sends with credentials. The answer is returned whatever its status (a final 401 included). */
   send(req: RestRequest): Promise<RestResponse>;
   upgrade(): Promise<UpgradeAuth>;
   /** The socket `login` forms to try on a fresh socket, in order; none on the token API. */
   socketLogins(): Promise<SocketLogin[]>;
-  /** The platform answered a socket login form: counted like a REST login; after the last refusal, failure for good. */
-  socketLoginAnswered(login: SocketLogin, refusal: string | undefined, last: boolean): void;
   /** Ends the session on the platform, best-effort, within `timeoutMs`. */
   end(timeoutMs: number): Promise<void>;
+}
+
+export interface SessionOptions {
+  guard: BanGuard;
+  host: string;
+  /** Aborted when the client closes. */
+  closing: AbortSignal;
+  /** How long a request waits for its turn (another one proving the session). */
+  timeoutMs: number;
+  onFailure(err: EraError): void;
+  /** The platform answered with the ban (this client's countdown starts). */
+  onBan(): void;
+}
+
+export interface UserSessionOptions extends SessionOptions {
+  domain: string;
+  login: string;
+  password: string;
+  redact: Redactor;
+}
+
+/** What an answer says of the session that was presented. */
+function passOutcome(res: RestResponse): PassOutcome {
+  if (res.statusCode === 401) return 'stale';
+  if (isBanReply(res.statusCode, res.body)) return { retryAfterMs: retryAfterMs(res.headers['retry-after']) };
+  // A 5xx may come from a proxy in front of the platform: it proves nothing.
+  return res.statusCode >= 500 ? 'neutral' : 'proof';
+}
+
+/** What an upgrade's answer says of what it presented; `opened`: what a 101 proves. */
+function upgradeOutcome(answer: UpgradeAnswer, opened: PassOutcome): PassOutcome {
+  if (answer === 'not sent') return 'neutral';
+  if (answer === 'no answer') return 'unknown';
+  if (answer.statusCode === 101) return opened;
+  if (answer.statusCode === 401) return 'stale';
+  if (isBanAnswer(answer.statusCode, null)) return { retryAfterMs: retryAfterMs(answer.headers['retry-after']) };
+  return 'neutral';
+}
+
+function isBan(outcome: PassOutcome): boolean {
+  return typeof outcome === 'object';
+}
+
+/** A request presenting what the pass let through; the pass learns what came back. */
+async function present(rest: RestTransport, pass: Pass, req: RestRequest, o: SessionOptions): Promise<RestResponse> {
+  let res: RestResponse;
+  try {
+    res = await rest.send(req);
+  } catch (err) {
+    pass.settle('unknown');
+    throw err;
+  }
+  const outcome = passOutcome(res);
+  pass.settle(outcome);
+  if (isBan(outcome)) o.onBan();
+  return res;
 }
 
 const LOGIN_LIMIT = 3;
 const LOGIN_WINDOW_MS = 60_000;
 
-export interface UserSessionOptions {
-  domain: string;
-  login: string;
-  password: string;
-  redact: Redactor;
-  guard: LoginGuard;
-  /** How long a ban is waited out before the next login (doubled while it lasts). */
-  banWaitMs: number;
-  onFailure(err: EraError): void;
+/** A session the platform opened, and the gate its requests pass. */
+interface Held {
+  creds: SessionCredentials;
+  gate: SessionGate;
 }
 
 export class UserSession implements Session {
   readonly mode = 'user';
   failure: EraError | undefined;
-  private creds: SessionCredentials | undefined;
-  private loginInFlight: Promise<SessionCredentials> | undefined;
+  private held: Held | undefined;
+  private loginInFlight: Promise<Held> | undefined;
   private readonly loginTimes: number[] = [];
   /** The session-id form of the socket login was refused while the password worked: skip it. */
   private sessionIdRefused = false;
+  /** The password, to the ban budget. */
+  private readonly credentials: CredentialsAttempt;
 
   constructor(
     private readonly rest: RestTransport,
     private readonly o: UserSessionOptions,
-  ) {}
+  ) {
+    this.credentials = { kind: 'credentials', fingerprint: fingerprint('user', o.domain, o.login, o.password) };
+  }
 
   banEndsAt(): number {
     return this.o.guard.banEndsAt();
   }
 
+  banRefusal(): EraError | undefined {
+    return this.o.guard.banRefusal();
+  }
+
   async send(req: RestRequest): Promise<RestResponse> {
-    const creds = await this.credentials();
-    const res = await this.rest.send({ ...req, headers: { ...req.headers, ...sessionHeaders(creds) } });
-    if (res.statusCode !== 401) return res;
-    // Every request that met the 401 waits for the same single re-login.
-    this.forget(creds);
-    const fresh = await this.credentials();
-    return this.rest.send({ ...req, headers: { ...req.headers, ...sessionHeaders(fresh) } });
+    let repeated = false;
+    for (;;) {
+      const held = this.held ?? (await this.session());
+      const pass = held.gate.now() ?? (await held.gate.enter(req.timeoutMs ?? this.o.timeoutMs));
+      if (pass === undefined) continue; // that session was dropped while this one waited: the next one
+      const res = await present(this.rest, pass, { ...req, headers: { ...req.headers, ...sessionHeaders(held.creds) } }, this.o);
+      // A 401 dropped the session: every request that met it waits for the same single re-login, then goes once more.
+      if (res.statusCode !== 401 || repeated) return res;
+      repeated = true;
+    }
   }
 
   async upgrade(): Promise<UpgradeAuth> {
-    const creds = await this.credentials();
+    for (;;) {
+      const held = await this.session();
+      const pass = await held.gate.enter(this.o.timeoutMs);
+      if (pass === undefined) continue;
+      return {
+        path: PATHS.wsUser,
+        headers: sessionHeaders(held.creds),
+        // A strict platform lets any upgrade in and authorises the socket in-band: 101 proves nothing.
+        settle: (answer) => {
+          const outcome = upgradeOutcome(answer, 'neutral');
+          pass.settle(outcome);
+          if (isBan(outcome)) this.o.onBan();
+          return outcome === 'stale' && this.failure === undefined;
+        },
+      };
+    }
+  }
+
+  async socketLogins(): Promise<SocketLogin[]> {
+    const password = this.passwordLogin();
+    if (this.sessionIdRefused) return [password];
+    const held = await this.session();
+    const id = await this.sessionId(held);
+    return id === undefined ? [password] : [this.sessionIdLogin(held, id), password];
+  }
+
+  async end(timeoutMs: number): Promise<void> {
+    const held = this.held;
+    this.held = undefined;
+    if (held === undefined) return;
+    held.gate.drop();
+    // A session not seen working lately may be gone already, and presenting it would count
+    // towards the ban; a live one expires by itself.
+    if (!held.gate.provenWithin(QUIET_MS) || this.o.guard.banEndsAt() > 0) return;
+    const res = await this.rest
+      .send({ method: 'DELETE', path: PATHS.currentSession, headers: sessionHeaders(held.creds), timeoutMs })
+      .catch(() => undefined);
+    if (res?.statusCode === 401) this.o.guard.refused(sessionAttempt(held.creds));
+  }
+
+  private sessionIdLogin(held: Held, id: string): SocketLogin {
     return {
-      path: PATHS.wsUser,
-      headers: sessionHeaders(creds),
-      refused: () => {
-        this.forget(creds);
-        return this.failure === undefined;
+      form: 'session id',
+      params: wsLoginBySession(id),
+      begin: async () => {
+        const pass = await held.gate.enter(this.o.timeoutMs);
+        if (pass === undefined) return undefined;
+        return {
+          answered: (refusal, last) => {
+            if (refusal === undefined) {
+              pass.settle('proof');
+              return 'ok';
+            }
+            if (saysBanned(refusal)) return this.bannedOnSocket(pass);
+            // Most likely an expired session: dropped, so that the next REST request logs in
+            // afresh instead of presenting it (the ban filter counts stale sessions too).
+            pass.settle('stale');
+            if (last) this.socketLoginRefused(refusal);
+            return 'refused';
+          },
+          unanswered: () => pass.settle('unknown'),
+        };
       },
     };
   }
 
-  async socketLogins(): Promise<SocketLogin[]> {
-    const refusal = this.o.guard.refusal();
-    if (refusal) throw refusal;
-    const password: SocketLogin = { form: 'password', params: wsLoginByPassword(this.o.domain, this.o.login, this.o.password) };
-    if (this.sessionIdRefused) return [password];
-    const id = await this.sessionId();
-    return id === undefined ? [password] : [{ form: 'session id', params: wsLoginBySession(id) }, password];
+  private passwordLogin(): SocketLogin {
+    return {
+      form: 'password',
+      params: wsLoginByPassword(this.o.domain, this.o.login, this.o.password),
+      begin: async () => {
+        const place = await this.o.guard.reserve(this.credentials, true);
+        if (place === 'refused') throw this.loginRefused();
+        return {
+          answered: (refusal, last) => {
+            if (refusal === undefined) {
+              place.settle('accepted');
+              this.sessionIdRefused = true;
+              return 'ok';
+            }
+            if (saysBanned(refusal)) {
+              place.settle(this.o.guard.banOutcome(undefined));
+              this.o.onBan();
+              return 'banned';
+            }
+            place.settle('refused');
+            if (last) this.socketLoginRefused(refusal);
+            return 'refused';
+          },
+          unanswered: () => place.settle('unanswered'),
+        };
+      },
+    };
   }
 
-  socketLoginAnswered(login: SocketLogin, refusal: string | undefined, last: boolean): void {
-    if (refusal === undefined) {
-      if (login.form === 'password') this.sessionIdRefused = true;
-      this.o.guard.succeeded();
-      return;
-    }
-    this.o.guard.failed();
-    // A refused session id is most likely an expired session: the next REST request logs in
-    // afresh instead of presenting it (the ban filter counts stale sessions too).
-    if (login.form === 'session id' && this.creds !== undefined) this.forget(this.creds);
-    if (!last) return;
+  private bannedOnSocket(pass: Pass): SocketLoginVerdict {
+    pass.settle({ retryAfterMs: undefined });
+    this.o.onBan();
+    return 'banned';
+  }
+
+  private socketLoginRefused(refusal: string): void {
     this.fail(new EraError('ERA_AUTH_FAILED',
       `The platform refused the WebSocket login for "${this.o.login}" in domain "${this.o.domain}": ${this.o.redact(refusal)}; check the login, password and the account's rights, then deploy again`));
-  }
-
-  async end(timeoutMs: number): Promise<void> {
-    const creds = this.creds;
-    this.creds = undefined;
-    if (creds === undefined) return;
-    await this.rest
-      .send({ method: 'DELETE', path: PATHS.currentSession, headers: sessionHeaders(creds), timeoutMs })
-      .catch(() => undefined);
   }
 
   /**
@@ -139,39 +280,36 @@ export class UserSession implements Session {
    * session (where the vendor's page says to read it), else the bearer token or cookie value,
    * which is the session's id on builds that answer neither.
    */
-  private async sessionId(): Promise<string | undefined> {
-    const creds = await this.credentials();
-    if (creds.id !== undefined) return creds.id;
-    const res = await this.rest.send({ method: 'GET', path: PATHS.currentSession, headers: sessionHeaders(creds) }).catch(() => undefined);
+  private async sessionId(held: Held): Promise<string | undefined> {
+    if (held.creds.id !== undefined) return held.creds.id;
+    const res = await this.send({ method: 'GET', path: PATHS.currentSession }).catch(() => undefined);
+    // A re-login meanwhile opened another session: its id is not known yet, the password form will do.
+    if (this.held !== held) return undefined;
     const id = (res && res.statusCode >= 200 && res.statusCode < 300 ? sessionIdFrom(res.body) : undefined)
-      ?? creds.token ?? (creds.cookie === undefined ? undefined : cookieValue(creds.cookie));
-    creds.id = id;
+      ?? held.creds.token ?? (held.creds.cookie === undefined ? undefined : cookieValue(held.creds.cookie));
+    held.creds.id = id;
     return id;
   }
 
-  /** Drops the credentials a 401 came back for, unless a newer login already replaced them. */
-  private forget(creds: SessionCredentials): void {
-    if (this.creds === creds) this.creds = undefined;
-  }
-
   private fail(failure: EraError): void {
+    if (this.failure) return;
     this.failure = failure;
+    this.held?.gate.drop();
+    this.held = undefined;
     this.o.onFailure(failure);
   }
 
-  private credentials(): Promise<SessionCredentials> {
+  private session(): Promise<Held> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.creds) return Promise.resolve(this.creds);
+    if (this.held) return Promise.resolve(this.held);
     this.loginInFlight ??= this.logIn().finally(() => {
       this.loginInFlight = undefined;
     });
     return this.loginInFlight;
   }
 
-  private async logIn(): Promise<SessionCredentials> {
+  private async logIn(): Promise<Held> {
     const now = Date.now();
-    const refusal = this.o.guard.refusal(now);
-    if (refusal) throw refusal;
     while (this.loginTimes.length > 0 && now - this.loginTimes[0]! >= LOGIN_WINDOW_MS) this.loginTimes.shift();
     if (this.loginTimes.length >= LOGIN_LIMIT) {
       // Only odd servers get here (logins that succeed and are refused right after); the
@@ -179,76 +317,129 @@ export class UserSession implements Session {
       throw new EraError('ERA_NOT_CONNECTED',
         `Not logging in again yet: ${LOGIN_LIMIT} logins in the last minute already (the platform bans an address after 5 failed logins in 3 minutes)`);
     }
+    const place = await this.o.guard.reserve(this.credentials, true);
+    if (place === 'refused') throw this.loginRefused();
     this.loginTimes.push(now);
     const req = loginRequest(this.o.domain, this.o.login, this.o.password);
-    const res = await this.rest.send(req);
+    let res: RestResponse;
+    try {
+      res = await this.rest.send(req);
+    } catch (err) {
+      place.settle('unanswered');
+      throw err;
+    }
     if (isBanAnswer(res.statusCode, res.body)) {
-      this.o.guard.banned(this.o.banWaitMs);
-      throw this.o.guard.refusal() ?? httpError('Login: POST', req.path, res, this.o.redact);
+      place.settle(this.o.guard.banOutcome(retryAfterMs(res.headers['retry-after'])));
+      this.o.onBan();
+      throw this.o.guard.banRefusal() ?? httpError('Login: POST', req.path, res, this.o.redact);
     }
     if (res.statusCode === 401) {
-      this.o.guard.failed(now);
-      const failure = new EraError('ERA_AUTH_FAILED',
-        `Login refused for "${this.o.login}" in domain "${this.o.domain}" (HTTP ${res.statusCode}): check the login, password and domain, then deploy again`,
-        res.statusCode);
-      this.fail(failure);
-      throw failure;
+      place.settle('refused');
+      throw this.loginRefused();
     }
-    if (res.statusCode < 200 || res.statusCode >= 300) throw httpError('Login: POST', req.path, res, this.o.redact);
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      place.settle('unanswered');
+      throw httpError('Login: POST', req.path, res, this.o.redact);
+    }
+    place.settle('accepted');
     const creds = sessionFromLogin(res.body, res.headers['set-cookie']);
     if (creds === undefined) {
       throw new EraError('ERA_HTTP', 'Login: the platform answered without a session_token and without a session cookie');
     }
-    this.o.guard.succeeded();
-    this.creds = creds;
-    return creds;
+    const held: Held = {
+      creds,
+      gate: new SessionGate({
+        guard: this.o.guard,
+        attempt: sessionAttempt(creds),
+        host: this.o.host,
+        closing: this.o.closing,
+        lost: () => this.forget(held),
+      }, true),
+    };
+    this.held = held;
+    return held;
   }
+
+  /** The platform refused these credentials (here, or a moment ago for another client): for good. */
+  private loginRefused(): EraError {
+    this.fail(new EraError('ERA_AUTH_FAILED',
+      `Login refused for "${this.o.login}" in domain "${this.o.domain}" (HTTP 401): check the login, password and domain, then deploy again`, 401));
+    return this.failure!;
+  }
+
+  /** Drops a session the platform refused, unless a newer login already replaced it. */
+  private forget(held: Held): void {
+    if (this.held === held) this.held = undefined;
+    held.gate.drop();
+  }
+}
+
+/** A session, to the ban budget. */
+function sessionAttempt(creds: SessionCredentials): Attempt {
+  return { kind: 'session', fingerprint: fingerprint('session', creds.token ?? '', creds.cookie ?? '') };
 }
 
 export class TokenSession implements Session {
   readonly mode = 'token';
   failure: EraError | undefined;
   private readonly headers: Record<string, string>;
+  private readonly gate: SessionGate;
 
   constructor(
     private readonly rest: RestTransport,
     token: string,
-    private readonly onFailure: (err: EraError) => void,
+    private readonly o: SessionOptions,
   ) {
     this.headers = tokenHeaders(token);
+    // A token is either right or wrong, and the platform counts requests with an unknown one
+    // toward its ban: after the first 401 no more are sent.
+    this.gate = new SessionGate({
+      guard: o.guard,
+      attempt: { kind: 'credentials', fingerprint: fingerprint('token', token) },
+      host: o.host,
+      closing: o.closing,
+      lost: () => this.refuse('HTTP 401 on a REST request'),
+    }, false);
   }
 
   banEndsAt(): number {
-    return 0;
+    return this.o.guard.banEndsAt();
+  }
+
+  banRefusal(): EraError | undefined {
+    return this.o.guard.banRefusal();
   }
 
   async send(req: RestRequest): Promise<RestResponse> {
-    if (this.failure) throw this.failure;
-    const res = await this.rest.send({ ...req, headers: { ...req.headers, ...this.headers } });
-    // A token is either right or wrong, and the platform counts requests with an unknown one
-    // toward its ban: after the first 401 no more are sent.
-    if (res.statusCode === 401) this.refuse('HTTP 401 on a REST request');
-    return res;
+    for (;;) {
+      if (this.failure) throw this.failure;
+      const pass = this.gate.now() ?? (await this.gate.enter(req.timeoutMs ?? this.o.timeoutMs));
+      if (pass === undefined) continue;
+      return present(this.rest, pass, { ...req, headers: { ...req.headers, ...this.headers } }, this.o);
+    }
   }
 
-  upgrade(): Promise<UpgradeAuth> {
-    if (this.failure) return Promise.reject(this.failure);
-    return Promise.resolve({
-      path: PATHS.wsToken,
-      headers: this.headers,
-      refused: () => {
-        this.refuse('HTTP 401 on the WebSocket');
-        return false;
-      },
-    });
+  async upgrade(): Promise<UpgradeAuth> {
+    for (;;) {
+      if (this.failure) throw this.failure;
+      const pass = await this.gate.enter(this.o.timeoutMs);
+      if (pass === undefined) continue;
+      return {
+        path: PATHS.wsToken,
+        headers: this.headers,
+        settle: (answer) => {
+          const outcome = upgradeOutcome(answer, 'proof');
+          if (outcome === 'stale') this.refuse('HTTP 401 on the WebSocket');
+          pass.settle(outcome);
+          if (isBan(outcome)) this.o.onBan();
+          return false;
+        },
+      };
+    }
   }
 
   socketLogins(): Promise<SocketLogin[]> {
     return Promise.resolve([]);
-  }
-
-  socketLoginAnswered(): void {
-    // The token API has no socket login.
   }
 
   end(): Promise<void> {
@@ -259,6 +450,7 @@ export class TokenSession implements Session {
     if (this.failure) return;
     this.failure = new EraError('ERA_AUTH_FAILED',
       `The platform refused the token (${where}): check the integration point's token, then deploy again`, 401);
-    this.onFailure(this.failure);
+    this.gate.drop();
+    this.o.onFailure(this.failure);
   }
 }

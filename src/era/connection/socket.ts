@@ -13,7 +13,7 @@ import { HandshakeError } from './handshake';
 import { decodeFrame, encodeAck, encodeRequest, type FrameSink, type UndecodableReason } from '../protocol/frames';
 import { proxyFor, tunnel } from './proxy';
 import { connectOptions, type TlsSettings } from './rest';
-import type { Session, UpgradeAuth } from './session';
+import type { Session, UpgradeAnswer, UpgradeAuth } from './session';
 import type { EraEvent, JsonObject, ProtocolObserver } from '../types';
 import { seconds } from '../util/text';
 
@@ -297,7 +297,10 @@ export class EraSocket implements FrameSink {
       this.retryLater(err instanceof EraError ? err.message : describeNetworkError(err));
       return;
     }
-    if (generation !== this.generation) return;
+    if (generation !== this.generation) {
+      auth.settle('not sent');
+      return;
+    }
     const { origin, tls } = this.settings;
     const url = `${origin.protocol === 'https:' ? 'wss:' : 'ws:'}//${origin.host}${auth.path}`;
     let ws: WebSocket;
@@ -315,6 +318,7 @@ export class EraSocket implements FrameSink {
     } catch (err) {
       // Throws synchronously for a header value a server or a user gave that HTTP cannot carry
       // (ERR_INVALID_CHAR); nobody awaits this connect, so it must never escape.
+      auth.settle('not sent');
       this.retryLater(`the WebSocket could not be opened: ${describeNetworkError(err)}`);
       return;
     }
@@ -322,8 +326,14 @@ export class EraSocket implements FrameSink {
     this.cutReason = undefined;
     let refusedStatus: number | undefined;
     let lastError: unknown;
+    // What the upgrade's answer told the session, once: whether a 401 deserves a fresh login at once.
+    let retryNow: boolean | undefined;
+    const answered = (answer: UpgradeAnswer) => {
+      retryNow ??= auth.settle(answer);
+    };
     ws.on('unexpected-response', (_req, res) => {
       refusedStatus = res.statusCode;
+      answered({ statusCode: res.statusCode ?? 0, headers: res.headers });
       this.settings.observer?.upgrade?.({ path: auth.path, statusCode: res.statusCode });
       ws.terminate();
     });
@@ -334,6 +344,7 @@ export class EraSocket implements FrameSink {
       }
     });
     ws.on('upgrade', (res) => {
+      answered({ statusCode: 101, headers: res.headers });
       this.raw = res.socket;
       this.settings.observer?.upgrade?.({ path: auth.path, statusCode: res.statusCode });
     });
@@ -357,8 +368,9 @@ export class EraSocket implements FrameSink {
       this.schedulePing();
     });
     ws.on('close', (code) => {
+      answered('no answer');
       if (this.ws !== ws) return;
-      this.closed(code, refusedStatus, lastError, auth);
+      this.closed(code, refusedStatus, lastError, retryNow === true);
     });
   }
 
@@ -426,13 +438,13 @@ export class EraSocket implements FrameSink {
     if (wasOpen) this.handler.dropped();
   }
 
-  private closed(code: number, refusedStatus: number | undefined, lastError: unknown, auth: UpgradeAuth): void {
+  private closed(code: number, refusedStatus: number | undefined, lastError: unknown, freshLogin: boolean): void {
     const wasOpen = this.isReady;
     this.detach();
     if (!this.running) return;
 
     if (refusedStatus === 401) {
-      const again = auth.refused() && !this.refusedBefore;
+      const again = freshLogin && !this.refusedBefore;
       if (this.session.failure) {
         this.giveUp();
         return;

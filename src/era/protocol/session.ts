@@ -73,12 +73,37 @@ export function tokenHeaders(token: string): Record<string, string> {
   return { authorization: `Bearer ${token}` };
 }
 
+/** The platform's words for a ban, in an error body or in a socket login's refusal. */
+export function saysBanned(words: string): boolean {
+  return /\bban/i.test(words);
+}
+
 /**
- * A login the platform refused because the address is banned rather than because the password
- * is wrong. The status codes are not documented: 403 is what a ban filter answers, and the
- * body may say so.
+ * A login (or a WebSocket upgrade) the platform refused because the address is banned rather
+ * than because the password is wrong. The status codes are not documented: 403 is what a ban
+ * filter answers, 429 what a rate limit does, and the body may say so.
  */
 export function isBanAnswer(statusCode: number, responseBody: unknown): boolean {
   if (statusCode === 403 || statusCode === 429) return true;
-  return statusCode >= 400 && /\bban/i.test(errorBodyText(responseBody));
+  return statusCode >= 400 && saysBanned(errorBodyText(responseBody));
+}
+
+/**
+ * An ordinary request's answer that is the ban: a 429, or a refusal that says so. A bare 403
+ * there is an account without the right to that request, not a ban.
+ */
+export function isBanReply(statusCode: number, responseBody: unknown): boolean {
+  return statusCode === 429 || (statusCode >= 400 && saysBanned(errorBodyText(responseBody)));
+}
+
+/** A Retry-After this long or longer is taken as this long: a wrong clock must not stop a node for days. */
+const RETRY_AFTER_MAX_MS = 60 * 60_000;
+
+/** Retry-After (RFC 9110: seconds, or an HTTP date) in ms; undefined when absent or unreadable. */
+export function retryAfterMs(value: string | string[] | undefined, now = Date.now()): number | undefined {
+  const raw = (Array.isArray(value) ? value[0] : value)?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  // An HTTP date names its day and month in letters; Date.parse would also read "-5" as a year.
+  const ms = /^\d+$/.test(raw) ? Number(raw) * 1000 : /[a-z]{3}/i.test(raw) ? Date.parse(raw) - now : NaN;
+  return Number.isNaN(ms) ? undefined : Math.min(RETRY_AFTER_MAX_MS, Math.max(0, ms));
 }

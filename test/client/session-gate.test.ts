@@ -1,0 +1,141 @@
+/**
+ * At most one request presents a session (or token) that may have expired, however many are
+ * asked for at once: the platform counts every request holding an unknown session towards its
+ * ban (era-platform.md §2.1), and a burst of them would ban the address before the first 401.
+ */
+import assert from 'node:assert/strict';
+import type { EraClient } from '../../src/era/client';
+import { startSimulator } from '../../src/simulator';
+import { ctl, faults, requests, sim, sleep, subscribed, tokenClient, userClient, waitForState, type SimRequest, type Simulator } from './helpers';
+
+const LOGIN = '/rest/v1/iam/sessions';
+
+/** REST requests that presented a session or token the platform did not know (logins aside). */
+const stale = (log: SimRequest[]): SimRequest[] => log.filter((r) => r.kind === 'rest' && r.status === 401 && r.path !== LOGIN);
+const logins = (log: SimRequest[]): SimRequest[] => log.filter((r) => r.kind === 'rest' && r.path === LOGIN);
+
+/** The most failures the platform's ban filter held at once, over REST: every 401 counts, an accepted login clears. */
+function mostCounted(log: SimRequest[]): number {
+  let count = 0;
+  let most = 0;
+  for (const r of log) {
+    if (r.kind !== 'rest') continue;
+    if (r.status === 401) most = Math.max(most, ++count);
+    else if (r.path === LOGIN && r.status === 200) count = 0;
+  }
+  return most;
+}
+
+describe('client: one request proves a session that may have expired', function () {
+  let s: Simulator;
+  const clients: EraClient[] = [];
+  const track = (c: EraClient) => (clients.push(c), c);
+
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+    await s.stop();
+  });
+
+  for (const count of [8, 50]) {
+    it(`${count} requests at once after every session expired: one presents it, one re-login, all succeed`, async () => {
+      s = await sim();
+      const c = track(userClient(s.url));
+      await c.command({ op: 'list' });
+      await ctl(s, 'POST', 'expire-sessions');
+      await ctl(s, 'DELETE', 'requests');
+      const results = await Promise.all(Array.from({ length: count }, () => c.command({ op: 'list' })));
+      assert.ok(results.every((r) => r.statusCode === 200));
+      const log = await requests(s);
+      assert.equal(stale(log).length, 1, 'one stale presentation');
+      assert.deepEqual(logins(log).map((r) => r.status), [200]);
+      assert.equal(log.filter((r) => r.path === '/rest/v1/uc/calls' && r.status === 200).length, count);
+    });
+  }
+
+  it('after a quiet spell of 15 s the first request goes alone and its burst waits for its answer; a session not seen working lately is not logged out', async function () {
+    this.timeout(40_000);
+    s = await sim();
+    const c = track(userClient(s.url));
+    const idle = userClient(s.url);
+    await Promise.all([c.command({ op: 'list' }), idle.command({ op: 'list' })]);
+    await sleep(15_000);
+    await ctl(s, 'POST', 'expire-sessions');
+    await ctl(s, 'DELETE', 'requests');
+    await idle.close();
+    assert.deepEqual(await requests(s), [], 'no logout presented the expired session');
+    // The first answer comes 300 ms late: none of the burst may arrive before it.
+    await faults(s, { restDelay: { count: 1, ms: 300 } });
+    const results = await Promise.all(Array.from({ length: 8 }, () => c.command({ op: 'list' })));
+    assert.ok(results.every((r) => r.statusCode === 200));
+    const log = (await requests(s)) as Array<SimRequest & { ts: number }>;
+    assert.equal(stale(log).length, 1);
+    const [first, ...rest] = log;
+    assert.equal(first!.status, 401, 'the first request went alone, and met the expiry');
+    assert.ok(rest.every((r) => r.ts - first!.ts >= 300 - 5), `the others waited for its answer: ${rest.map((r) => r.ts - first!.ts).join(', ')} ms after it`);
+    assert.deepEqual(logins(log).map((r) => r.status), [200]);
+  });
+
+  it('requests while answers keep coming go together, without waiting for one another', async () => {
+    s = await sim();
+    const c = track(userClient(s.url));
+    await c.command({ op: 'list' });
+    await faults(s, { restDelay: { count: 1, ms: 500 } });
+    await ctl(s, 'DELETE', 'requests');
+    const slow = c.command({ op: 'list' });
+    await sleep(50);
+    // The slow one is still out: the session is proven by the answers before it, and nothing has failed.
+    await Promise.all(Array.from({ length: 4 }, () => c.command({ op: 'list' })));
+    const log = await requests(s);
+    assert.equal(log.length, 5, 'four went while the slow one was out');
+    await slow;
+  });
+
+  it('five clients whose sessions all expired, bursting together: every request succeeds and the platform bans nobody', async () => {
+    s = await sim();
+    const made = Array.from({ length: 5 }, () => track(userClient(s.url)));
+    await Promise.all(made.map((c) => c.command({ op: 'list' })));
+    await ctl(s, 'POST', 'expire-sessions');
+    await ctl(s, 'DELETE', 'requests');
+    const results = await Promise.all(made.flatMap((c) => Array.from({ length: 10 }, () => c.command({ op: 'list' }))));
+    assert.ok(results.every((r) => r.statusCode === 200));
+    const log = await requests(s);
+    assert.ok(mostCounted(log) <= 3, `the platform counted ${mostCounted(log)} failures at once`);
+    assert.ok(log.every((r) => r.status !== 403), 'never banned');
+  });
+
+  it('five sockets reconnecting after every session expired: all back, and no ban', async () => {
+    s = await sim();
+    const made = Array.from({ length: 5 }, () => track(userClient(s.url)));
+    for (const c of made) c.listen({ events: ['callevents.*'] }, () => undefined);
+    await subscribed(s, 5);
+    await ctl(s, 'POST', 'expire-sessions');
+    await ctl(s, 'DELETE', 'requests');
+    await ctl(s, 'POST', 'drop');
+    for (const c of made) await waitForState(c, 'connected', 8000);
+    await subscribed(s, 5);
+    assert.ok((await requests(s)).every((r) => r.status !== 403), 'never banned');
+    assert.equal((await fetch(`${s.url}/rest/v1/uc/calls`, { headers: { authorization: 'Bearer demo-token' } })).status, 200);
+  });
+
+  it('token mode: a wrong token is presented once however many requests want it', async () => {
+    s = await sim();
+    const c = track(tokenClient(s.url, { token: 'wrong-token' }));
+    const settled = await Promise.allSettled(Array.from({ length: 8 }, () => c.command({ op: 'list' })));
+    assert.ok(settled.every((r) => r.status === 'rejected' && (r.reason as { code?: string }).code === 'ERA_AUTH_FAILED'));
+    assert.equal((await requests(s)).length, 1);
+  });
+
+  it('token mode: a token that became invalid (the platform restarted with another) is presented once', async () => {
+    s = await sim();
+    const c = track(tokenClient(s.url));
+    await c.command({ op: 'list' });
+    const port = s.port;
+    await s.stop();
+    await sleep(100); // down for a moment, as a restart is
+    s = await startSimulator({ port, token: 'rotated-token' });
+    const settled = await Promise.allSettled(Array.from({ length: 8 }, () => c.command({ op: 'list' })));
+    assert.ok(settled.every((r) => r.status === 'rejected' && (r.reason as { code?: string }).code === 'ERA_AUTH_FAILED'), settled.map((r) => (r.status === 'rejected' ? String((r.reason as Error).message) : 'ok')).join(' | '));
+    assert.equal((await requests(s)).length, 1);
+    assert.equal(c.state, 'auth_failed');
+  });
+});
