@@ -1,120 +1,42 @@
 /**
- * EraClient: the facade a config node holds. One REST pool, at most one WebSocket (open
- * only while something listens), the subscriptions, the event pipeline and the call table,
- * behind a small API. Knows nothing of Node-RED.
+ * EraClient: the facade a config node holds. It builds the rooms — the connection (REST pool,
+ * session, one socket), the event path (subscriptions, pipeline, gap fill), the call table and
+ * what builds on it, the commands — wires them together, and offers a small API. Knows nothing
+ * of Node-RED.
  */
 import { EventEmitter, setMaxListeners } from 'node:events';
-import { resolve as resolvePath } from 'node:path';
-import { CallTable, snapshot } from './calls/table';
-import { ClaimQueue } from './events/claims';
-import { clipText, messageOf, shownValue } from './util/text';
-import { unserialisable, validateCommand, type CallCommand } from './commands/validate';
-import { EventPipeline } from './events/pipeline';
+import type { CallCommand } from './commands/validate';
+import { validateCommand, validateRestRequest, validateWsRequest } from './commands/validate';
+import { fetchRecording as fetchRecordingOf, type RecordingData, type RecordingFile, type RecordingLink } from './commands/recordings';
 import { CallFeed } from './calls/feed';
-import { CallLogs, type CallLogHandOver } from './calls/call-logs';
-import type { CallLogDirection, LoggedCall } from './calls/call-log';
-import { EraError, makeRedactor, type Redactor } from './errors';
+import { CallLogs, checkedCallLog, type CallLogHandOver } from './calls/call-logs';
+import type { LoggedCall } from './calls/call-log';
+import { CallTable, snapshot } from './calls/table';
+import { Connection } from './connection/connection';
+import type { ConnectionSetup } from './connection/handshake';
+import { resolveOptions, type EraClientOptions } from './connection/options';
+import type { RestRequest, RestResponse, TlsSettings } from './connection/rest';
+import { replyFailure } from './connection/socket';
+import type { ClientState } from './connection/state';
+import { EraError, invalid } from './errors';
+import { ClaimQueue } from './events/claims';
 import { GapFill } from './events/gapfill';
-import { granted, setUpConnection, type ConnectionSetup } from './connection/handshake';
-import { BanGuard } from './connection/ban-guard';
-import { BanCountdown } from './connection/ban-countdown';
-import { EventsCapability } from './connection/events-capability';
-import { invalid, resolveOptions, type EraClientOptions, type Settings } from './connection/options';
-import { MAX_TIMER_MS } from './util/timers';
-import { PATHS, type PlatformRequest, type Query } from './protocol/paths';
-import { CALL_TABLE_EVENTS } from './protocol/call-events';
-import { buildCallRequest, connectionIdFromResponse } from './protocol/commands';
-import { excerpt, isNotFoundReply, isUnknownMethodReply, replyError } from './protocol/replies';
-import { isObject } from './protocol/values';
-import { downloadRecording, recordingLink, saveRecording, type RecordingData, type RecordingDeps, type RecordingFile, type RecordingLink } from './commands/recordings';
-import { RestTransport, httpError, shownPath, type ResponseHeaders, type RestRequest, type RestResponse, type TlsSettings } from './connection/rest';
-import { TokenSession, UserSession, type Session } from './connection/session';
-import { EraSocket, type SocketState } from './connection/socket';
+import { EventPipeline } from './events/pipeline';
+import { SocketUse } from './events/socket-use';
 import { Subscriptions, type ListenSpec, type Listener } from './events/subscriptions';
+import { buildCallRequest, connectionIdFromResponse } from './protocol/commands';
+import { isObject } from './protocol/values';
+import type { CallLogSpec, ClientStats, CommandResult, ListenHandle, RestOptions, RestResult, TestResult } from './api';
 import type { CallState, EraEvent, JsonObject, Logger } from './types';
 
-export type { CallState, EraEvent, JsonObject, Logger, ProtocolObserver } from './types';
-export type { CallCommand } from './commands/validate';
-export type { ListenSpec } from './events/subscriptions';
-export type { EventClaims } from './types';
-export type { RecordingData, RecordingFile, RecordingLink } from './commands/recordings';
-
-export type ClientState = 'idle' | SocketState | 'auth_failed';
+export type { CallLogSpec, ClientState, ClientStats, CommandResult, ListenHandle, RestOptions, RestResult, TestResult } from './api';
 export type { EraClientOptions, TlsConfig } from './connection/options';
-
-export interface RestOptions {
-  query?: Query;
-  timeoutMs?: number;
-}
-
-export interface RestResult {
-  statusCode: number;
-  headers: ResponseHeaders;
-  /** Parsed JSON, else the text; null when empty. */
-  body: unknown;
-}
-
-export interface CommandResult {
-  statusCode: number;
-  body: unknown;
-  /** The new call's id, for dial commands whose answer names it. */
-  connectionId?: string;
-}
-
-/** What a call log (era-call-log) asks for: which calls, and how long a record waits for its recording's key. */
-export interface CallLogSpec {
-  /** `all` (default), `in` or `out`. */
-  direction?: CallLogDirection;
-  /** Milliseconds a record waits after the end for the recording's key (0: none); default 10 s. */
-  waitRecordingMs?: number;
-  /**
-   * Names the log across a redeploy (a node's id, the same on every replica): a successor with
-   * the same key, added within the linger, takes over its waiting records and those that came meanwhile.
-   */
-  key?: string;
-}
-
-export interface ListenHandle {
-  close(): void;
-}
-
-export interface ClientStats {
-  /** Pushes received (everything but replies). */
-  received: number;
-  /** Pushes decoded as events. */
-  decoded: number;
-  /** Pushes skipped because they could not be decoded. */
-  undecodable: number;
-  /** Events dropped because they had already reached the same listeners (or a replay reported them). */
-  duplicates: number;
-  /** Times the WebSocket came back after a loss. */
-  reconnects: number;
-}
-
-export interface TestResult {
-  ok: boolean;
-  message: string;
-}
 
 /** Budgets of close(), which must end within 5 s whatever the server does. */
 const CLOSE_UNSUBSCRIBE_MS = 1_500;
 const CLOSE_LOGOUT_MS = 1_500;
 const CLOSE_POOL_MS = 500;
 const WARNINGS_KEPT = 200;
-const DEFAULT_WAIT_RECORDING_MS = 10_000;
-/** Records of one call log waiting for recording keys at most; beyond, the oldest goes out without its key. */
-const CALL_LOG_PENDING_MAX = 10_000;
-/** An HTTP method token; the platform's longest verb is 13 letters, so 32 is generous. */
-const METHOD_TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,32}$/;
-/** A request target as HTTP/1.1 sends it: printable ASCII, no spaces. */
-const REQUEST_TARGET = /^\/[\x21-\x7e]*$/;
-
-/** What a refused capability costs the user, appended to its warning. */
-const CAPABILITY_CONSEQUENCES = new Map([
-  ['subscr', ': no call events will arrive until the account or integration point is allowed subscriptions'],
-  ['callrecord', ': recording links are fetched over REST instead'],
-  ['ccs', ': call-control methods over the WebSocket (era-request) will be refused; the action nodes use REST and are not affected'],
-]);
 
 const silent: Logger = { debug: () => undefined, warn: () => undefined };
 
@@ -133,133 +55,64 @@ export interface EraClient {
 export class EraClient extends EventEmitter {
   /** What the client knows of each call (fed by every event it receives). */
   readonly calls: CallTable;
-  private readonly settings: Settings;
-  private readonly origin: URL;
-  /** Who the client authenticates as, in words (never the secret). */
-  private readonly who: string;
   private readonly logger: Logger;
-  private readonly redact: Redactor;
-  private readonly transport: RestTransport;
-  /** The TLS settings every connection of this client uses. */
-  private readonly tls: TlsSettings;
-  private readonly session: Session;
-  private readonly socket: EraSocket;
+  private readonly connection: Connection;
+  private readonly use: SocketUse;
   private readonly subscriptions: Subscriptions;
   private readonly pipeline: EventPipeline;
   private readonly callLogs: CallLogs;
   private readonly gapFill: GapFill;
+  private readonly claimQueue: ClaimQueue | undefined;
   private readonly counters: ClientStats = { received: 0, decoded: 0, undecodable: 0, duplicates: 0, reconnects: 0 };
   private readonly warned = new Set<string>();
   private readonly closeController = new AbortController();
-  private currentState: ClientState = 'idle';
-  private currentDetail: string | undefined;
-  private subscriptionProblem: string | undefined;
-  /** What the platform granted the current (or last) socket. */
-  private setup: ConnectionSetup | undefined;
-  /** Shows, and keeps asking again for, a refused `subscr`. */
-  private readonly eventsCapability: EventsCapability;
-  /** The status while a ban of the platform's is waited out. */
-  private readonly banCountdown: BanCountdown;
-  private wsUsers = 0;
-  private trackers = 0;
-  private tracker: Listener | undefined;
-  private readonly claimQueue: ClaimQueue | undefined;
-  /** The socket was open before: the next open comes after an outage and needs a gap fill. */
-  private hadConnection = false;
   private closing: Promise<void> | undefined;
-  private lingerTimer: NodeJS.Timeout | undefined;
 
   constructor(options: EraClientOptions) {
     super();
     // Each recording download (and retry delay) in flight listens to it: many at once are no leak.
     setMaxListeners(0, this.closeController.signal);
     const resolved = resolveOptions(options);
-    this.origin = resolved.origin;
-    this.settings = resolved.settings;
-    const { credentials, tls } = resolved;
-    this.who = credentials.mode === 'user' ? `Login "${credentials.login}" in domain "${credentials.domain}"` : 'The token';
+    const s = resolved.settings;
     this.logger = options.logger ?? silent;
-    this.redact = makeRedactor([credentials.secret]);
-    this.tls = tls;
-    this.transport = new RestTransport(this.origin, tls, this.settings.requestTimeoutMs, options.observer);
-    const onBan = () => {
-      if (!this.closing) this.banCountdown.run();
-    };
-    const closing = this.closeController.signal;
-    const sessionOptions = {
-      guard: new BanGuard(this.origin, { banWaitMs: this.settings.banWaitMs, timeoutMs: this.settings.requestTimeoutMs, closing, onBan }),
-      host: this.origin.host,
-      closing,
-      timeoutMs: this.settings.requestTimeoutMs,
-      onFailure: (err: EraError) => this.authFailed(err),
-      onBan,
-    };
-    this.session = credentials.mode === 'user'
-      ? new UserSession(this.transport, { ...sessionOptions, domain: credentials.domain, login: credentials.login, password: credentials.secret, redact: this.redact })
-      : new TokenSession(this.transport, credentials.secret, sessionOptions);
-    this.banCountdown = new BanCountdown({
-      endsAt: () => this.session.banEndsAt(),
-      show: (detail) => this.setState(this.socket.open ? 'connected' : 'disconnected', detail),
-      ended: () => this.banEnded(),
+    this.connection = new Connection(resolved, { logger: this.logger, observer: options.observer, counters: this.counters, closing: this.closeController.signal }, {
+      state: (state, detail) => this.emit('state', state, detail),
+      opened: (afterOutage) => void this.subscriptions.opened().then(() => (afterOutage && !this.closing ? this.gapFill.start() : undefined)),
+      dropped: () => {
+        this.subscriptions.dropped();
+        this.gapFill.stop();
+        this.gapFill.outage();
+      },
+      event: (ev, subscriptionId) => this.pipeline.event(ev, subscriptionId),
+      undecodable: (reason, method) => this.pipeline.undecodable(reason, method),
+      eventsGranted: () => void this.subscriptions.opened(),
+      warnOnce: (msg) => this.warnOnce(msg),
     });
-    this.calls = new CallTable(this.settings.callTableCap, this.settings.endedCallGraceMs);
-    const s = this.settings;
-    // The subscriptions' transport below is a getter with a `this` of its own.
-    const client = this;
-    this.socket = new EraSocket(
-      {
-        origin: this.origin,
-        tls,
-        requestTimeoutMs: s.requestTimeoutMs,
-        pingIntervalMs: s.pingIntervalMs,
-        pingTimeoutMs: s.pingTimeoutMs,
-        reconnectMinMs: s.reconnectMinMs,
-        reconnectMaxMs: s.reconnectMaxMs,
-        observer: options.observer,
-      },
-      this.session,
-      {
-        state: (state, detail) => this.socketState(state, detail),
-        handshake: (request) => this.handshake(request),
-        opened: () => this.socketOpened(),
-        dropped: () => {
-          this.subscriptions.dropped();
-          this.gapFill.stop();
-          this.gapFill.outage();
-        },
-        event: (ev, subscriptionId) => this.pipeline.event(ev, subscriptionId),
-        undecodable: (reason, method) => this.pipeline.undecodable(reason, method),
-      },
-      this.counters,
-    );
-    // Subscriptions go out only once the platform granted `subscr` on the socket.
-    const socket = this.socket;
-    const eventsTransport = {
-      get open(): boolean {
-        return socket.open && granted(client.setup, 'subscr');
-      },
-      request: (method: string, params: JsonObject) => socket.request(method, params),
-    };
+    const connection = this.connection;
+    this.calls = new CallTable(s.callTableCap, s.endedCallGraceMs);
     this.subscriptions = new Subscriptions(
-      eventsTransport,
+      // Subscriptions go out only once the platform granted `subscr` on the socket.
+      { get open() { return connection.eventsOpen; }, request: (method, params) => connection.socket.request(method, params) },
       { expires: s.subscriptionExpires, lingerMs: s.socketLingerMs, retryMinMs: s.reconnectMinMs, retryMaxMs: s.reconnectMaxMs },
       {
         debug: (msg) => this.logger.debug(msg),
         warnOnce: (msg) => this.warnOnce(msg),
-        problem: (detail) => this.subscriptionState(detail),
+        problem: (detail) => connection.status.subscriptions(detail),
         adopted: (listener) => this.pipeline.adopt(listener),
       },
     );
-    this.eventsCapability = new EventsCapability({
-      setup: () => this.setup,
-      isOpen: () => socket.open,
-      request: (method, params) => socket.request(method, params),
-      redact: this.redact,
-      debug: (msg) => this.logger.debug(msg),
-      changed: () => {
-        if (this.currentState === 'connected') this.setState('connected', this.connectedDetail());
+    this.use = new SocketUse({
+      subscriptions: this.subscriptions,
+      socket: connection.socket,
+      lingerMs: s.socketLingerMs,
+      usable: () => !this.closing && connection.session.failure === undefined,
+      idle: () => {
+        // Nothing listens any more, so the table would silently go stale: start afresh next time.
+        connection.outage(false);
+        this.gapFill.reset();
+        this.calls.clear();
+        connection.status.set('idle');
       },
-      granted: () => void this.subscriptions.opened(),
     });
     this.claimQueue = options.claims === undefined ? undefined : new ClaimQueue(options.claims, { warnOnce: (msg) => this.warnOnce(msg) });
     this.callLogs = new CallLogs({
@@ -282,41 +135,36 @@ export class EraClient extends EventEmitter {
   }
 
   get state(): ClientState {
-    return this.currentState;
+    return this.connection.status.state;
   }
 
   /** Why the state is what it is ("connection refused", ...), when there is something to say. */
   get stateDetail(): string | undefined {
-    return this.currentDetail;
+    return this.connection.status.detail;
   }
 
   /** What the platform granted the socket at its last connection setup (undefined before the first). */
   get connectionSetup(): ConnectionSetup | undefined {
-    return this.setup;
+    return this.connection.connectionSetup;
   }
 
   /** The TLS settings of this client's connections (the compatibility report checks the certificate with them). */
   get tlsSettings(): Readonly<TlsSettings> {
-    return this.tls;
+    return this.connection.tls;
   }
 
   get stats(): ClientStats {
     return { ...this.counters };
   }
 
+  /** How the client authenticates: `user` (login) or `token` (integration point). */
+  get authMode(): 'user' | 'token' {
+    return this.connection.session.mode;
+  }
+
   /** Any REST request with the client's credentials. Non-2xx answers throw (404 ERA_NOT_FOUND, else ERA_HTTP). */
   async rest(method: string, path: string, body?: unknown, options: RestOptions = {}): Promise<RestResult> {
-    if (typeof method !== 'string' || !METHOD_TOKEN.test(method)) {
-      throw invalid(`${shownValue(method)} is not an HTTP method: use GET, POST, REFER, ...`);
-    }
-    if (typeof path !== 'string' || !path.startsWith('/')) {
-      throw invalid(`The path ${shownValue(path)} must start with "/", e.g. ${PATHS.calls}`);
-    }
-    if (!REQUEST_TARGET.test(path)) {
-      throw invalid(`The path ${shownValue(path)} has spaces or characters that must be percent-encoded (encodeURIComponent)`);
-    }
-    const why = unserialisable(body);
-    if (why !== undefined) throw invalid(`The request body cannot be sent as JSON: ${why}`);
+    validateRestRequest(method, path, body);
     const res = await this.call({ method, path, body, query: options.query, timeoutMs: options.timeoutMs });
     return { statusCode: res.statusCode, headers: res.headers, body: res.body };
   }
@@ -337,20 +185,11 @@ export class EraClient extends EventEmitter {
    * with the reply's params; an error reply throws (ERA_NOT_FOUND or ERA_HTTP).
    */
   async wsRequest(method: string, params: JsonObject = {}, options: { timeoutMs?: number } = {}): Promise<JsonObject> {
-    if (typeof method !== 'string' || method.trim() === '') throw invalid('The WebSocket method is empty');
-    if (!isObject(params)) throw invalid('WebSocket parameters must be a JSON object');
-    const why = unserialisable(params);
-    if (why !== undefined) throw invalid(`WebSocket parameters cannot be sent as JSON: ${why}`);
-    const name = method.trim();
+    const name = validateWsRequest(method, params);
     const reply = await this.rawWsRequest(name, params, options.timeoutMs);
-    const error = replyError(reply, false);
-    if (error === undefined) return reply;
-    const code = error.code === undefined ? '' : ` (code ${clipText(String(error.code))})`;
-    const words = `${this.redact(excerpt(error.message))}${code}`;
-    const text = isUnknownMethodReply(error, name)
-      ? `This Era version does not support the WebSocket method ${clipText(name)}: ${words}`
-      : `${clipText(name)}: the platform answered with an error: ${words}`;
-    throw new EraError(isNotFoundReply(error) ? 'ERA_NOT_FOUND' : 'ERA_HTTP', text);
+    const failure = replyFailure(name, reply, this.connection.redact);
+    if (failure !== undefined) throw failure;
+    return reply;
   }
 
   /**
@@ -361,19 +200,46 @@ export class EraClient extends EventEmitter {
     this.assertUsable();
     if (!isObject(spec) || !Array.isArray(spec.events)) throw invalid('listen() needs { events: [patterns] }');
     if (typeof callback !== 'function') throw invalid('listen() needs a callback');
-    // The tracker first, so that the shared subscription is sent once with the full union.
-    if (spec.attachCall === true) this.track(1);
+    const follows = spec.attachCall === true;
+    // The table's subscription first, so that the shared subscription is sent once with the full union.
+    if (follows) this.use.follow(1);
     let listener: Listener;
     try {
       listener = this.subscriptions.add(spec, callback);
     } catch (err) {
-      if (spec.attachCall === true) this.track(-1);
+      if (follows) this.use.follow(-1);
       throw err;
     }
-    this.updateSocket();
-    return this.handle(() => {
+    this.use.update();
+    return this.use.handle(() => {
       this.subscriptions.remove(listener);
-      if (listener.attachCall) this.track(-1);
+      if (follows) this.use.follow(-1);
+    });
+  }
+
+  /** Keeps the call table fed (the calls subscription open) until the handle is closed. */
+  trackCalls(): ListenHandle {
+    this.assertUsable();
+    this.use.follow(1);
+    this.use.update();
+    return this.use.handle(() => this.use.follow(-1));
+  }
+
+  /**
+   * One record per finished call (nodes.md, "Call log node"): after its end, with its recording's
+   * key once it came (or `waitRecordingMs` passed), once — in a cluster, out of one replica.
+   * Keeps the call table fed until the handle is closed.
+   */
+  callLog(spec: CallLogSpec, callback: (logged: LoggedCall) => void): ListenHandle {
+    this.assertUsable();
+    const { name, options } = checkedCallLog(spec);
+    if (typeof callback !== 'function') throw invalid('callLog() needs a callback');
+    this.use.follow(1);
+    const log = this.callLogs.add(name, options, callback);
+    this.use.update();
+    return this.use.handle(() => {
+      log.close();
+      this.use.follow(-1);
     });
   }
 
@@ -386,11 +252,6 @@ export class EraClient extends EventEmitter {
     this.assertUsable();
     const state = this.pipeline.ingest(ev);
     return state === undefined ? undefined : snapshot(state);
-  }
-
-  /** How the client authenticates: `user` (login) or `token` (integration point). */
-  get authMode(): 'user' | 'token' {
-    return this.session.mode;
   }
 
   /**
@@ -418,7 +279,7 @@ export class EraClient extends EventEmitter {
     if (live.length === 0) return;
     for (const call of live) this.calls.restore(call);
     this.gapFill.remember(live.map((c) => c.connectionId));
-    this.hadConnection = true;
+    this.connection.outage(true);
   }
 
   /**
@@ -429,50 +290,6 @@ export class EraClient extends EventEmitter {
     return this.closing ? [] : this.callLogs.take();
   }
 
-  /** Keeps the call table fed (the calls subscription open) until the handle is closed. */
-  trackCalls(): ListenHandle {
-    this.assertUsable();
-    this.track(1);
-    this.updateSocket();
-    return this.handle(() => this.track(-1));
-  }
-
-  /**
-   * One record per finished call (nodes.md, "Call log node"): after its end, with its recording's
-   * key once it came (or `waitRecordingMs` passed), once — in a cluster, out of one replica.
-   * Keeps the call table fed until the handle is closed.
-   */
-  callLog(spec: CallLogSpec, callback: (logged: LoggedCall) => void): ListenHandle {
-    this.assertUsable();
-    if (!isObject(spec)) throw invalid('callLog() needs { direction?, waitRecordingMs?, key? }');
-    if (typeof callback !== 'function') throw invalid('callLog() needs a callback');
-    const direction = spec.direction ?? 'all';
-    if (direction !== 'all' && direction !== 'in' && direction !== 'out') throw invalid(`Unknown call log direction ${shownValue(direction)}: use all, in or out`);
-    const wait = spec.waitRecordingMs ?? DEFAULT_WAIT_RECORDING_MS;
-    if (typeof wait !== 'number' || !Number.isFinite(wait) || wait < 0) throw invalid(`The wait for a recording must be 0 or more milliseconds, not ${shownValue(wait)}`);
-    const key = typeof spec.key === 'string' && spec.key !== '' ? spec.key : undefined;
-    this.track(1);
-    const log = this.callLogs.add(key, { direction, waitRecordingMs: Math.min(wait, MAX_TIMER_MS), maxPending: CALL_LOG_PENDING_MAX }, callback);
-    this.updateSocket();
-    return this.handle(() => {
-      log.close();
-      this.track(-1);
-    });
-  }
-
-  /** A handle whose close() undoes a registration once, then lets the socket go if unused. */
-  private handle(undo: () => void): ListenHandle {
-    let open = true;
-    return {
-      close: () => {
-        if (!open) return;
-        open = false;
-        undo();
-        this.updateSocket();
-      },
-    };
-  }
-
   /**
    * The temporary link of a recording (`url`), the recording itself (`buffer`), or the
    * recording streamed into the file at `path` (`file`: written whole or not at all).
@@ -481,38 +298,27 @@ export class EraClient extends EventEmitter {
   fetchRecording(key: string, options: { output: 'buffer' }): Promise<RecordingData>;
   fetchRecording(key: string, options: { output: 'file'; path: string }): Promise<RecordingFile>;
   async fetchRecording(key: string, options: { output?: 'url' | 'buffer' | 'file'; path?: string } = {}): Promise<RecordingLink | RecordingData | RecordingFile> {
-    if (typeof key !== 'string' || key.trim() === '') throw invalid('The recording key is empty');
-    const output = options.output ?? 'url';
-    if (output !== 'url' && output !== 'buffer' && output !== 'file') throw invalid(`Unknown recording output "${String(output)}": use url, buffer or file`);
-    if (output === 'file' && (typeof options.path !== 'string' || options.path.trim() === '')) throw invalid('Saving a recording needs the path of the file');
-    this.assertUsable();
-    const deps: RecordingDeps = {
-      origin: this.origin,
-      session: this.session,
-      transport: this.transport,
-      wsRequest: (method, params) => this.rawWsRequest(method, params, undefined),
-      socketGrants: (capability) => this.socketGrants(capability),
-      redact: this.redact,
-      timeoutMs: this.settings.requestTimeoutMs,
-      retries: this.settings.recordingRetries,
-      retryDelayMs: this.settings.recordingRetryDelayMs,
-      closing: this.closeController.signal,
-    };
-    if (output === 'file') return saveRecording(key.trim(), resolvePath(String(options.path)), deps);
-    return output === 'url' ? recordingLink(key.trim(), deps) : downloadRecording(key.trim(), deps);
+    return fetchRecordingOf(key, options, () => {
+      this.assertUsable();
+      const { origin, session, transport, redact, settings } = this.connection;
+      return {
+        origin,
+        session,
+        transport,
+        redact,
+        wsRequest: (method, params) => this.rawWsRequest(method, params, undefined),
+        socketGrants: (capability) => this.socketGrants(capability),
+        timeoutMs: settings.requestTimeoutMs,
+        retries: settings.recordingRetries,
+        retryDelayMs: settings.recordingRetryDelayMs,
+        closing: this.closeController.signal,
+      };
+    });
   }
 
   /** Logs in (or checks the token) with a cheap request; says how it went in words for a person. */
-  async testConnection(): Promise<TestResult> {
-    try {
-      const probe: PlatformRequest = this.session.mode === 'user'
-        ? { method: 'GET', path: PATHS.currentSession }
-        : { method: 'GET', path: PATHS.calls, query: { offset: 0, limit: 1 } };
-      await this.call(probe);
-      return { ok: true, message: `${this.who} is accepted by ${this.origin.host}` };
-    } catch (err) {
-      return { ok: false, message: messageOf(err) };
-    }
+  testConnection(): Promise<TestResult> {
+    return this.connection.test();
   }
 
   /**
@@ -529,18 +335,15 @@ export class EraClient extends EventEmitter {
 
   private async shutDown(): Promise<void> {
     this.closeController.abort();
+    this.connection.stop();
     this.claimQueue?.close();
     this.callLogs.close();
-    clearTimeout(this.lingerTimer);
-    this.lingerTimer = undefined;
-    this.eventsCapability.stop();
-    this.banCountdown.stop();
+    this.use.close();
     this.gapFill.reset();
-    this.tracker = undefined;
-    this.trackers = 0;
-    const socketDone = this.subscriptions.deleteAll(CLOSE_UNSUBSCRIBE_MS).then(() => this.socket.stop());
-    await Promise.all([socketDone, this.session.end(CLOSE_LOGOUT_MS)]);
-    await this.transport.close(CLOSE_POOL_MS);
+    const { socket, session, transport } = this.connection;
+    const socketDone = this.subscriptions.deleteAll(CLOSE_UNSUBSCRIBE_MS).then(() => socket.stop());
+    await Promise.all([socketDone, session.end(CLOSE_LOGOUT_MS)]);
+    await transport.close(CLOSE_POOL_MS);
     this.removeAllListeners();
   }
 
@@ -551,139 +354,25 @@ export class EraClient extends EventEmitter {
   /** A request with credentials; throws for anything but 2xx. */
   private async call(req: RestRequest): Promise<RestResponse> {
     this.assertUsable();
-    if (this.session.failure) throw this.session.failure;
-    const res = await this.session.send(req);
-    if (res.statusCode >= 200 && res.statusCode < 300) return res;
-    if (res.statusCode === 401) {
-      const why = this.session.mode === 'token'
-        ? 'the platform refused the token'
-        : 'the platform refused the session even after logging in again';
-      throw new EraError('ERA_AUTH_FAILED', `${req.method} ${shownPath(req.path)}: ${why} (HTTP 401)`, 401);
-    }
-    throw httpError(req.method, req.path, res, this.redact);
+    return this.connection.call(req);
   }
 
   private async rawWsRequest(method: string, params: JsonObject, timeoutMs: number | undefined): Promise<JsonObject> {
     this.assertUsable();
-    if (this.session.failure) throw this.session.failure;
-    this.wsUsers++;
-    this.updateSocket();
-    try {
-      return await this.socket.request(method, params, timeoutMs);
-    } finally {
-      this.wsUsers--;
-      this.updateSocket();
-    }
+    const { session, socket } = this.connection;
+    if (session.failure) throw session.failure;
+    return this.use.borrow(() => socket.request(method, params, timeoutMs));
   }
 
   /** Opens the socket if needed and says whether its setup granted `capability`. */
   private async socketGrants(capability: string): Promise<boolean> {
     this.assertUsable();
-    if (this.session.failure) throw this.session.failure;
-    this.wsUsers++;
-    this.updateSocket();
-    try {
-      await this.socket.ready();
-      return granted(this.setup, capability);
-    } finally {
-      this.wsUsers--;
-      this.updateSocket();
-    }
-  }
-
-  private track(delta: number): void {
-    this.trackers += delta;
-    if (this.trackers > 0 && this.tracker === undefined) {
-      this.tracker = this.subscriptions.add({ events: CALL_TABLE_EVENTS, passive: true }, () => undefined);
-    } else if (this.trackers === 0 && this.tracker !== undefined) {
-      this.subscriptions.remove(this.tracker);
-      this.tracker = undefined;
-    }
-  }
-
-  /**
-   * Opens the socket while someone needs it, closes it when nobody does — after a short
-   * linger, because a redeploy closes a flow's nodes and starts their successors a moment
-   * later, and they should find the socket (and the call table) still there.
-   */
-  private updateSocket(): void {
-    if (this.closing || this.session.failure) return;
-    const needed = this.subscriptions.size > 0 || this.wsUsers > 0;
-    if (needed) {
-      clearTimeout(this.lingerTimer);
-      this.lingerTimer = undefined;
-      if (!this.socket.active) this.socket.start();
-    } else if (this.socket.active && this.lingerTimer === undefined) {
-      this.lingerTimer = setTimeout(() => this.stopUnusedSocket(), this.settings.socketLingerMs);
-      this.lingerTimer.unref();
-    }
-  }
-
-  private stopUnusedSocket(): void {
-    this.lingerTimer = undefined;
-    if (this.closing || this.subscriptions.size > 0 || this.wsUsers > 0) return;
-    void this.socket.stop();
-    // Nothing listens any more, so the table would silently go stale: start afresh next time.
-    this.hadConnection = false;
-    this.gapFill.reset();
-    this.calls.clear();
-    this.setState('idle');
-  }
-
-  private socketState(state: SocketState, detail: string | undefined): void {
-    if (state === 'connected') this.setState('connected', this.connectedDetail());
-    else if (state !== 'disconnected' || !this.banCountdown.run()) this.setState(state, detail);
-  }
-
-  /** What the `connected` state says besides: a ban being waited out, refused events, a refused subscription. */
-  private connectedDetail(): string | undefined {
-    return this.banCountdown.detail ?? this.eventsCapability.problem ?? this.subscriptionProblem;
-  }
-
-  /** A ban's wait is over: the connection's own state again (a waiting socket tries at about this moment). */
-  private banEnded(): void {
-    if (this.socket.open) this.setState('connected', this.connectedDetail());
-    else if (!this.socket.active) this.setState('idle');
-  }
-
-  private subscriptionState(detail: string | undefined): void {
-    this.subscriptionProblem = detail;
-    if (this.currentState === 'connected') this.setState('connected', this.connectedDetail());
-  }
-
-  private async handshake(request: (method: string, params: JsonObject) => Promise<JsonObject>): Promise<void> {
-    this.banCountdown.stop();
-    this.setup = await setUpConnection({
-      request,
-      session: this.session,
-      redact: this.redact,
-      notice: (msg) => this.warnOnce(msg),
+    const { session, socket } = this.connection;
+    if (session.failure) throw session.failure;
+    return this.use.borrow(async () => {
+      await socket.ready();
+      return this.connection.grants(capability);
     });
-    for (const [key, answer] of this.setup.capabilities ?? []) {
-      if (!answer.ok) this.warnOnce(`The platform refused the "${key}" capability: ${this.redact(answer.errormsg ?? 'refused')}${CAPABILITY_CONSEQUENCES.get(key) ?? ''}`);
-    }
-  }
-
-  private socketOpened(): void {
-    const afterOutage = this.hadConnection;
-    this.hadConnection = true;
-    this.eventsCapability.opened();
-    void this.subscriptions.opened().then(() => (afterOutage && !this.closing ? this.gapFill.start() : undefined));
-  }
-
-  private authFailed(err: EraError): void {
-    this.setState('auth_failed', err.message);
-    void this.socket.stop();
-  }
-
-  private setState(state: ClientState, detail?: string): void {
-    if (this.closing) return;
-    if (this.currentState === 'auth_failed') return; // for good, until the configuration changes
-    if (state === this.currentState && detail === this.currentDetail) return;
-    this.currentState = state;
-    this.currentDetail = detail;
-    this.logger.debug(detail === undefined ? `connection ${state}` : `connection ${state}: ${detail}`);
-    this.emit('state', state, detail);
   }
 
   private warnOnce(msg: string, key = msg): void {

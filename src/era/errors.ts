@@ -48,6 +48,11 @@ export function shownUrl(value: unknown): string {
   return shownValue(typeof value === 'string' ? value.replace(USER_INFO, '$1…@') : value);
 }
 
+/** Bad input or configuration, found before anything is sent (ERA_INVALID_INPUT). */
+export function invalid(message: string): EraError {
+  return new EraError('ERA_INVALID_INPUT', message);
+}
+
 /** Replaces every known secret in a text that came from outside (a body excerpt, a platform message). */
 export type Redactor = (text: string) => string;
 

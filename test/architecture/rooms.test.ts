@@ -15,7 +15,7 @@ const HEIGHT: Array<[RegExp, number]> = [
   [/^protocol\/[^/]+$/, 1],
   [/^(connection|calls)\/[^/]+$/, 2],
   [/^(events|commands)\/[^/]+$/, 3],
-  [/^client$/, 4],
+  [/^(client|api)$/, 4],
   [/^index$/, 5],
 ];
 

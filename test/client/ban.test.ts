@@ -5,7 +5,7 @@
  * waited out to its end by everyone, then recovered from without a redeploy.
  */
 import assert from 'node:assert/strict';
-import type { EraClient } from '../../src/era/client';
+import type { EraClient } from '../../src/era';
 import { EraError } from '../../src/era/errors';
 import { Collector, ctl, requests, sim, startCall, subscribed, tokenClient, userClient, waitFor, waitForState, type SimRequest, type Simulator } from './helpers';
 

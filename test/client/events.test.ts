@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { EraClient } from '../../src/era/client';
+import type { EraClient } from '../../src/era';
 import type { EraEvent } from '../../src/era/types';
 import { Collector, ctl, sim, sleep, startCall, subscribed, tokenClient, userClient, waitFor, waitForState, type SimCall, type Simulator } from './helpers';
 

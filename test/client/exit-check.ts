@@ -4,7 +4,7 @@
  * If anything of the client were left (a socket, a timer), the process would not exit by
  * itself; the parent test waits for it to exit.
  */
-import { EraClient } from '../../src/era/client';
+import { EraClient } from '../../src/era';
 import { startSimulator } from '../../src/simulator';
 
 async function main(): Promise<void> {

@@ -3,7 +3,7 @@
  * that ended while the client was away is reported once, even when reading the list fails.
  */
 import assert from 'node:assert/strict';
-import type { EraClient } from '../../src/era/client';
+import type { EraClient } from '../../src/era';
 import type { EraEvent } from '../../src/era/types';
 import { Collector, ctl, faults, requests, sim, sleep, startCall, subscribed, userClient, waitForState, type SimCall, type Simulator } from './helpers';
 

@@ -4,7 +4,7 @@
  * platform's words (`errormsg`) in what a user sees.
  */
 import assert from 'node:assert/strict';
-import type { EraClient } from '../../src/era/client';
+import type { EraClient } from '../../src/era';
 import type { EraError } from '../../src/era/errors';
 import { Collector, ctl, faults, newLog, requests, sim, sleep, startCall, subscribed, tokenClient, userClient, waitFor, waitForState, type SimRequest, type Simulator } from './helpers';
 

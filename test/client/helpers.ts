@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Agent, request, type Dispatcher } from 'undici';
-import { EraClient, type EraClientOptions } from '../../src/era/client';
-import type { ClientState, EraEvent } from '../../src/era/client';
+import { EraClient, type EraClientOptions } from '../../src/era';
+import type { ClientState, EraEvent } from '../../src/era';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator';
 
 export { startSimulator, type Simulator };

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import type { EraClient, EraClientOptions } from '../../src/era/client';
+import type { EraClient, EraClientOptions } from '../../src/era';
 import type { EraError } from '../../src/era/errors';
 import { tlsStep } from '../../src/check/tls';
 import { Collector, TEST_CA, newLog, sim, startCall, subscribed, tokenClient, userClient, waitForState, type Simulator } from './helpers';

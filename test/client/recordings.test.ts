@@ -4,7 +4,7 @@ import { createReadStream, mkdtempSync, readdirSync, rmSync, statSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { EraClient } from '../../src/era/client';
+import type { EraClient } from '../../src/era';
 import { EraError } from '../../src/era/errors';
 import { retainedBytes } from '../support/gc';
 import { RecordingFront, serveLarge, serveTrickle, trickled, type Sent, type Serve } from '../support/recording-front';

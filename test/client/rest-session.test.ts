@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { EraClient } from '../../src/era/client';
+import { EraClient } from '../../src/era';
 import { EraError } from '../../src/era/errors';
 import { FAST, FreezableProxy, USER, ctl, faults, newLog, requests, sim, startCall, tokenClient, userClient, waitForState, type Simulator } from './helpers';
 

@@ -4,7 +4,7 @@
  * ban (era-platform.md §2.1), and a burst of them would ban the address before the first 401.
  */
 import assert from 'node:assert/strict';
-import type { EraClient } from '../../src/era/client';
+import type { EraClient } from '../../src/era';
 import { startSimulator } from '../../src/simulator';
 import { ctl, faults, requests, sim, sleep, subscribed, tokenClient, userClient, waitForState, type SimRequest, type Simulator } from './helpers';
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { EraClient } from '../../src/era/client';
+import type { EraClient } from '../../src/era';
 import { EraError } from '../../src/era/errors';
 import { Collector, FreezableProxy, ctl, faults, newLog, requests, sim, sleep, startCall, subscribed, tokenClient, userClient, waitFor, waitForState, type Simulator } from './helpers';
 

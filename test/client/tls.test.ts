@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { EraClient } from '../../src/era/client';
+import { EraClient } from '../../src/era';
 import { EraError } from '../../src/era/errors';
 import { Collector, TEST_CA, sim, startCall, userClient, waitForState, type Simulator } from './helpers';
 

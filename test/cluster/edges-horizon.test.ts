@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from '@redis/client';
 import { RedisClaims } from '../../src/cluster/redis-claims';
 import type { ClusterSettings } from '../../src/cluster/settings';
-import { EraClient } from '../../src/era/client';
+import { EraClient } from '../../src/era';
 import { callFromPlatform, CallTable } from '../../src/era/calls/table';
 import { ClaimQueue, claimKeys } from '../../src/era/events/claims';
 import { GapFill } from '../../src/era/events/gapfill';

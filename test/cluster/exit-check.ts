@@ -6,7 +6,7 @@
  */
 import { RedisClaims } from '../../src/cluster/redis-claims';
 import { clusterSettings } from '../../src/cluster/settings';
-import { EraClient } from '../../src/era/client';
+import { EraClient } from '../../src/era';
 import { startSimulator } from '../../src/simulator';
 
 function claims(redisUrl: string): RedisClaims {

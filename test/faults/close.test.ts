@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-import type { EraClient } from '../../src/era/client';
+import type { EraClient } from '../../src/era';
 import { EraError } from '../../src/era/errors';
 import { eventually, helper, load, serverNode, startRed, stopRed } from '../support/red';
 import { simulator, type Simulator } from '../support/sim';

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import type { EraClient } from '../../src/era/client';
+import type { EraClient } from '../../src/era';
 import { helper, Inbox, load, serverNode, startRed, stopRed, eventually } from '../support/red';
 import { simulator, type Simulator } from '../support/sim';
 

@@ -4,7 +4,7 @@
  * replays it.
  */
 import assert from 'node:assert/strict';
-import type { EraClient } from '../../src/era/client';
+import type { EraClient } from '../../src/era';
 import { decodeFrame, type FrameSink, type UndecodableReason } from '../../src/era/protocol/frames';
 import { isObject } from '../../src/era/protocol/values';
 import type { EraEvent, JsonObject } from '../../src/era/types';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { EraClient } from '../../src/era/client';
+import type { EraClient } from '../../src/era';
 import { errorOf, loadAction } from '../support/flows';
 import { eventually, helper, Inbox, load, serverNode, startRed, stopRed } from '../support/red';
 import { simulator, type SimControl, type Simulator } from '../support/sim';

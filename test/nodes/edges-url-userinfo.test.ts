@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { log as runtimeLog } from '@node-red/util';
 import { clusterSettings } from '../../src/cluster/settings';
-import { EraClient } from '../../src/era/client';
+import { EraClient } from '../../src/era';
 import { EraError, shownUrl } from '../../src/era/errors';
 import { assertBuilt, runCheck } from '../check/helpers';
 import { errorOf } from '../support/flows';

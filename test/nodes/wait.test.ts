@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { CallState } from '../../src/era/client';
+import type { CallState } from '../../src/era';
 import { DeadlineQueue } from '../../src/nodes/lib/deadlines';
 import { errorOf } from '../support/flows';
 import { collectGarbage } from '../support/gc';

@@ -9,7 +9,9 @@
  */
 import { CallLog, type CallLogOptions, type LoggedCall, type WaitingRecord } from './call-log';
 import type { CallFeed } from './feed';
-import { messageOf } from '../util/text';
+import { invalid } from '../errors';
+import { messageOf, shownValue } from '../util/text';
+import { MAX_TIMER_MS } from '../util/timers';
 
 export interface CallLogsDeps {
   feed: CallFeed;
@@ -29,6 +31,23 @@ export interface CallLogHandOver {
 
 /** A log's records kept for its successor at most. */
 const KEPT_MAX = 10_000;
+const DEFAULT_WAIT_RECORDING_MS = 10_000;
+/** Records of one call log waiting for recording keys at most; beyond, the oldest goes out without its key. */
+const PENDING_MAX = 10_000;
+
+/** A call log's spec as a caller gives it (client.callLog), checked: ERA_INVALID_INPUT before anything runs. */
+export function checkedCallLog(spec: unknown): { name: string | undefined; options: CallLogOptions } {
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw invalid('callLog() needs { direction?, waitRecordingMs?, key? }');
+  const { direction = 'all', waitRecordingMs = DEFAULT_WAIT_RECORDING_MS, key } = spec as Record<string, unknown>;
+  if (direction !== 'all' && direction !== 'in' && direction !== 'out') throw invalid(`Unknown call log direction ${shownValue(direction)}: use all, in or out`);
+  if (typeof waitRecordingMs !== 'number' || !Number.isFinite(waitRecordingMs) || waitRecordingMs < 0) {
+    throw invalid(`The wait for a recording must be 0 or more milliseconds, not ${shownValue(waitRecordingMs)}`);
+  }
+  return {
+    name: typeof key === 'string' && key !== '' ? key : undefined,
+    options: { direction, waitRecordingMs: Math.min(waitRecordingMs, MAX_TIMER_MS), maxPending: PENDING_MAX },
+  };
+}
 
 interface Named {
   readonly name: string;

@@ -6,9 +6,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
-import path from 'node:path';
+import path, { resolve as resolvePath } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { EraError, type Redactor } from '../errors';
+import { EraError, invalid, type Redactor } from '../errors';
 import { RECORD_LINK_WS_METHOD, recordLinkFromRest, recordLinkFromWs, recordLinkRestRequest, recordLinkWsParams } from '../protocol/recordings';
 import { isNotFoundReply } from '../protocol/replies';
 import { httpError, type DownloadOptions, type RestResponse, type RestTransport } from '../connection/rest';
@@ -148,3 +148,21 @@ export async function saveRecording(key: string, target: string, deps: Recording
     throw err;
   }
 }
+
+export type RecordingOutput = 'url' | 'buffer' | 'file';
+
+/**
+ * The temporary link of a recording (`url`), the recording itself (`buffer`), or the recording
+ * streamed into the file at `options.path` (`file`: written whole or not at all). The key and the
+ * options are checked before anything is asked (ERA_INVALID_INPUT).
+ */
+export function fetchRecording(key: unknown, options: { output?: unknown; path?: unknown }, deps: () => RecordingDeps): Promise<RecordingLink | RecordingData | RecordingFile> {
+  if (typeof key !== 'string' || key.trim() === '') throw invalid('The recording key is empty');
+  const output = options.output ?? 'url';
+  if (output !== 'url' && output !== 'buffer' && output !== 'file') throw invalid(`Unknown recording output "${String(output)}": use url, buffer or file`);
+  if (output === 'file' && (typeof options.path !== 'string' || options.path.trim() === '')) throw invalid('Saving a recording needs the path of the file');
+  const given = deps();
+  if (output === 'file') return saveRecording(key.trim(), resolvePath(String(options.path)), given);
+  return output === 'url' ? recordingLink(key.trim(), given) : downloadRecording(key.trim(), given);
+}
+

@@ -3,8 +3,9 @@
  * before anything is sent, treats every field as untrusted (values come from msg, flow
  * and global context), and explains a refusal in one sentence a flow author understands.
  */
-import { EraError } from '../errors';
+import { invalid } from '../errors';
 import type { ConferenceMode, DialMode, JsonObject, TransferMode, ValidCommand } from '../types';
+import { PATHS } from '../protocol/paths';
 import { describeType, shownValue } from '../util/text';
 
 type Loose<C> = C extends unknown ? { [K in keyof C]: K extends 'op' ? C[K] : unknown } : never;
@@ -21,9 +22,6 @@ const DTMF_MAX = 64;
 const DTMF_ALLOWED = /^[0-9*#A-D]+$/;
 const DTMF_BAD_CHAR = /[^0-9*#A-D]/;
 
-function invalid(message: string): EraError {
-  return new EraError('ERA_INVALID_INPUT', message);
-}
 
 /** Text that is not well-formed UTF-16 (half a surrogate pair) cannot be put in a URL or sent as UTF-8. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
@@ -186,4 +184,34 @@ export function validateCommand(input: unknown): ValidCommand {
       throw invalid(`Unknown call command ${shown}: use dial, transfer, conference, hold, unhold, answer, dtmf, record, hangup, lookup, list or get`);
     }
   }
+}
+
+/** An HTTP method token; the platform's longest verb is 13 letters, so 32 is generous. */
+const METHOD_TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,32}$/;
+/** A request target as HTTP/1.1 sends it: printable ASCII, no spaces. */
+const REQUEST_TARGET = /^\/[\x21-\x7e]*$/;
+
+/** Any REST request (era-request): a method token, a path that can travel as it is, a body JSON can carry. */
+export function validateRestRequest(method: unknown, path: unknown, body: unknown): { method: string; path: string } {
+  if (typeof method !== 'string' || !METHOD_TOKEN.test(method)) {
+    throw invalid(`${shownValue(method)} is not an HTTP method: use GET, POST, REFER, ...`);
+  }
+  if (typeof path !== 'string' || !path.startsWith('/')) {
+    throw invalid(`The path ${shownValue(path)} must start with "/", e.g. ${PATHS.calls}`);
+  }
+  if (!REQUEST_TARGET.test(path)) {
+    throw invalid(`The path ${shownValue(path)} has spaces or characters that must be percent-encoded (encodeURIComponent)`);
+  }
+  const why = unserialisable(body);
+  if (why !== undefined) throw invalid(`The request body cannot be sent as JSON: ${why}`);
+  return { method, path };
+}
+
+/** Any WebSocket request (era-request): a method's name, params JSON can carry. Returns the name, trimmed. */
+export function validateWsRequest(method: unknown, params: unknown): string {
+  if (typeof method !== 'string' || method.trim() === '') throw invalid('The WebSocket method is empty');
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) throw invalid('WebSocket parameters must be a JSON object');
+  const why = unserialisable(params);
+  if (why !== undefined) throw invalid(`WebSocket parameters cannot be sent as JSON: ${why}`);
+  return method.trim();
 }

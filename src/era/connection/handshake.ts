@@ -36,11 +36,27 @@ export interface HandshakeDeps {
   request(method: string, params: JsonObject): Promise<JsonObject>;
   session: Session;
   redact(text: string): string;
-  /** Said once per client: the build does not know `setup`. */
+  /** Said once per client (the same words are not repeated): the build does not know `setup`, a refused capability. */
   notice(msg: string): void;
 }
 
+/** What a refused capability costs the user, appended to its warning. */
+const CAPABILITY_CONSEQUENCES = new Map([
+  ['subscr', ': no call events will arrive until the account or integration point is allowed subscriptions'],
+  ['callrecord', ': recording links are fetched over REST instead'],
+  ['ccs', ': call-control methods over the WebSocket (era-request) will be refused; the action nodes use REST and are not affected'],
+]);
+
+/** Sets a fresh socket up, and says what each capability the platform refused will cost. */
 export async function setUpConnection(deps: HandshakeDeps): Promise<ConnectionSetup> {
+  const setup = await negotiate(deps);
+  for (const [key, answer] of setup.capabilities ?? []) {
+    if (!answer.ok) deps.notice(`The platform refused the "${key}" capability: ${deps.redact(answer.errormsg ?? 'refused')}${CAPABILITY_CONSEQUENCES.get(key) ?? ''}`);
+  }
+  return setup;
+}
+
+async function negotiate(deps: HandshakeDeps): Promise<ConnectionSetup> {
   const result: ConnectionSetup = { capabilities: undefined, setupKnown: true, login: undefined };
   let reply: JsonObject;
   try {

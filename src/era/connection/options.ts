@@ -5,7 +5,7 @@
  * ERA_INVALID_INPUT naming the field, never echoing a secret.
  */
 import type { EventClaims } from '../types';
-import { EraError, shownUrl } from '../errors';
+import { invalid, shownUrl } from '../errors';
 import { isObject } from '../protocol/values';
 import { clipText } from '../util/text';
 import type { TlsSettings } from './rest';
@@ -90,9 +90,6 @@ const DEFAULTS: Settings = {
   banWaitMs: 180_000,
 };
 
-export function invalid(message: string): EraError {
-  return new EraError('ERA_INVALID_INPUT', message);
-}
 
 /**
  * The platform's base URL, checked: `http(s)://host[:port]` and nothing more. No message

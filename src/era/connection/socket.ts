@@ -11,11 +11,12 @@ import { Backoff } from '../util/backoff';
 import { EraError, REFUSED, describeNetworkError } from '../errors';
 import { HandshakeError } from './handshake';
 import { decodeFrame, encodeAck, encodeRequest, type FrameSink, type UndecodableReason } from '../protocol/frames';
+import { excerpt, isNotFoundReply, isUnknownMethodReply, replyError } from '../protocol/replies';
 import { proxyFor, tunnel } from './proxy';
 import { connectOptions, type TlsSettings } from './rest';
 import type { Session, UpgradeAnswer, UpgradeAuth } from './session';
 import type { EraEvent, JsonObject, ProtocolObserver } from '../types';
-import { seconds } from '../util/text';
+import { clipText, seconds } from '../util/text';
 
 export interface SocketSettings {
   origin: URL;
@@ -489,4 +490,19 @@ export class EraSocket implements FrameSink {
     this.running = false;
     this.failWaiters(this.session.failure!);
   }
+}
+
+/**
+ * The error a socket request's reply carries, as a person reads it (ERA_NOT_FOUND when it says
+ * "no such thing", else ERA_HTTP), or undefined for a successful reply.
+ */
+export function replyFailure(method: string, reply: JsonObject, redact: (text: string) => string): EraError | undefined {
+  const error = replyError(reply, false);
+  if (error === undefined) return undefined;
+  const code = error.code === undefined ? '' : ` (code ${clipText(String(error.code))})`;
+  const words = `${redact(excerpt(error.message))}${code}`;
+  const text = isUnknownMethodReply(error, method)
+    ? `This Era version does not support the WebSocket method ${clipText(method)}: ${words}`
+    : `${clipText(method)}: the platform answered with an error: ${words}`;
+  return new EraError(isNotFoundReply(error) ? 'ERA_NOT_FOUND' : 'ERA_HTTP', text);
 }

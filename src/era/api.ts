@@ -1,0 +1,60 @@
+/** The types of the client's public API (client.ts), apart from its behaviour. */
+import type { CallLogDirection } from './calls/call-log';
+import type { ResponseHeaders } from './connection/rest';
+import type { Query } from './protocol/paths';
+
+export type { ClientState } from './connection/state';
+
+export interface RestOptions {
+  query?: Query;
+  timeoutMs?: number;
+}
+
+export interface RestResult {
+  statusCode: number;
+  headers: ResponseHeaders;
+  /** Parsed JSON, else the text; null when empty. */
+  body: unknown;
+}
+
+export interface CommandResult {
+  statusCode: number;
+  body: unknown;
+  /** The new call's id, for dial commands whose answer names it. */
+  connectionId?: string;
+}
+
+/** What a call log (era-call-log) asks for: which calls, and how long a record waits for its recording's key. */
+export interface CallLogSpec {
+  /** `all` (default), `in` or `out`. */
+  direction?: CallLogDirection;
+  /** Milliseconds a record waits after the end for the recording's key (0: none); default 10 s. */
+  waitRecordingMs?: number;
+  /**
+   * Names the log across a redeploy (a node's id, the same on every replica): a successor with
+   * the same key, added within the linger, takes over its waiting records and those that came meanwhile.
+   */
+  key?: string;
+}
+
+export interface ListenHandle {
+  close(): void;
+}
+
+export interface ClientStats {
+  /** Pushes received (everything but replies). */
+  received: number;
+  /** Pushes decoded as events. */
+  decoded: number;
+  /** Pushes skipped because they could not be decoded. */
+  undecodable: number;
+  /** Events dropped because they had already reached the same listeners (or a replay reported them). */
+  duplicates: number;
+  /** Times the WebSocket came back after a loss. */
+  reconnects: number;
+}
+
+export interface TestResult {
+  ok: boolean;
+  message: string;
+}
