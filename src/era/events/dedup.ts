@@ -20,19 +20,19 @@ export class SeenEvents {
   private current = new Map<string, Mark>();
   private previous = new Map<string, Mark>();
 
-  /** True the first time `id` is seen. */
-  first(id: string): boolean {
+  /**
+   * True the first time `id` is seen. `group`: the one group it is known to go to (its envelope
+   * named the subscription), marked as reached at once.
+   */
+  first(id: string, group: Group | null = null): boolean {
     if (this.current.has(id) || this.previous.has(id)) return false;
-    this.remember(id, null);
+    this.remember(id, group);
     return true;
   }
 
-  /**
-   * True the first time `id` reaches `group` (`id` went through first() before). `fresh`: first()
-   * has just said so, and it reached no group yet.
-   */
-  reach(id: string, group: Group, fresh = false): boolean {
-    const mark = fresh ? null : (this.current.get(id) ?? this.previous.get(id) ?? null);
+  /** True the first time `id` reaches `group` (`id` went through first() before). */
+  reach(id: string, group: Group): boolean {
+    const mark = this.current.get(id) ?? this.previous.get(id) ?? null;
     if (mark === null) {
       this.remember(id, group);
       return true;

@@ -48,14 +48,13 @@ export class Delivery {
   ) {}
 
   /**
-   * Routes one event: `subscriptionId` as its envelope named it, `id` its event id when the dedup
-   * stage remembers it, `call` the call's live state, `endsCall` whether it ended the call (for the
-   * claim's keys).
+   * Routes one event: `named` the group its envelope named, `markedFresh` the dedup stage saw its id
+   * for the first time and marked `named` reached; `id` its event id when the dedup stage remembers
+   * it, `call` the call's live state, `endsCall` whether it ended the call (for the claim's keys).
    */
-  route(ev: EraEvent, subscriptionId: unknown, id: string | undefined, call: CallState | undefined, endsCall: boolean): void {
-    const named = typeof subscriptionId === 'string' ? this.subscriptions.byId(subscriptionId) : undefined;
+  route(ev: EraEvent, named: Group | undefined, markedFresh: boolean, id: string | undefined, call: CallState | undefined, endsCall: boolean): void {
     if (named !== undefined) {
-      this.toGroup(named, ev, id, call);
+      this.toGroup(named, ev, markedFresh ? undefined : id, call);
     } else {
       const groups = this.subscriptions.all;
       for (let i = 0; i < groups.length; i++) {

@@ -29,7 +29,7 @@ export class EventPipeline {
   private readonly delivery: Delivery;
 
   constructor(
-    subscriptions: Subscriptions,
+    private readonly subscriptions: Subscriptions,
     private readonly table: CallTable,
     private readonly counters: PipelineCounters,
     private readonly report: PipelineReporter,
@@ -43,9 +43,12 @@ export class EventPipeline {
   event(ev: EraEvent, subscriptionId: unknown): void {
     this.counters.decoded++;
     const id = ev.eventId;
+    // The group the envelope names is marked reached by the dedup stage itself: one lookup, not two.
+    const named = typeof subscriptionId === 'string' ? this.subscriptions.byId(subscriptionId) : undefined;
     let call: CallState | undefined;
     let endsCall = false;
-    if (id === undefined || this.seen.first(id)) {
+    let fresh = false;
+    if (id === undefined || (fresh = this.seen.first(id, named ?? null))) {
       const applied = this.applied(ev);
       if (applied === SUPPRESSED) return;
       call = applied;
@@ -53,7 +56,7 @@ export class EventPipeline {
     } else if (ev.connectionId !== undefined) {
       call = this.table.peek(ev.connectionId);
     }
-    this.delivery.route(ev, subscriptionId, id, call, endsCall);
+    this.delivery.route(ev, named, fresh, id, call, endsCall);
   }
 
   /**
@@ -75,7 +78,7 @@ export class EventPipeline {
     const applied = this.applied(ev);
     const endsCall = this.table.change === 'ended';
     if (listed !== undefined) this.table.align(listed);
-    this.delivery.route(ev, undefined, undefined, applied === SUPPRESSED ? undefined : applied, endsCall);
+    this.delivery.route(ev, undefined, false, undefined, applied === SUPPRESSED ? undefined : applied, endsCall);
   }
 
   /** A listener took over a departed one's kept events: deliver them soon. */
