@@ -12,6 +12,7 @@ import { unserialisable, validateCommand, type CallCommand } from './commands/va
 import { EventPipeline } from './events/pipeline';
 import { CallFeed } from './calls/feed';
 import { CallLogs } from './calls/call-logs';
+import { CallStats, StatsWindow, type CallStatsSnapshot } from './calls/stats';
 import type { CallLogDirection, LoggedCall } from './calls/call-log';
 import { EraError, makeRedactor, type Redactor } from './errors';
 import { GapFill } from './events/gapfill';
@@ -77,6 +78,23 @@ export interface ListenHandle {
   close(): void;
 }
 
+/** What live figures (era-stats) ask for. */
+export interface CallStatsSpec {
+  /** The window of finished calls counted: 1 s to a day. */
+  windowMs: number;
+  /** An inbound call answered within this counts toward the service level. */
+  serviceLevelMs: number;
+  /** A predecessor's window (a redeploy): carried on when it was kept with the same window and service level. */
+  resume?: StatsWindow;
+}
+
+export interface CallStatsHandle extends ListenHandle {
+  /** The figures now; while the connection is not up, `live` is null (the table may no longer be true). */
+  snapshot(): CallStatsSnapshot;
+  /** The finished calls counted so far, for a successor to resume. */
+  readonly window: StatsWindow;
+}
+
 export interface ClientStats {
   /** Pushes received (everything but replies). */
   received: number;
@@ -103,6 +121,7 @@ const WARNINGS_KEPT = 200;
 const DEFAULT_WAIT_RECORDING_MS = 10_000;
 /** Records of one call log waiting for recording keys at most; beyond, the oldest goes out without its key. */
 const CALL_LOG_PENDING_MAX = 10_000;
+const DAY_MS = 86_400_000;
 /** A refused `subscr` is asked for again on the same socket, from every 30 s to every 5 min: roles change. */
 const CAPABILITY_RETRY_MIN_MS = 30_000;
 const CAPABILITY_RETRY_MAX_MS = 300_000;
@@ -148,6 +167,8 @@ export class EraClient extends EventEmitter {
   private readonly socket: EraSocket;
   private readonly subscriptions: Subscriptions;
   private readonly pipeline: EventPipeline;
+  /** The call table's changes, fanned out to the call logs and live figures. */
+  private readonly feed: CallFeed;
   private readonly callLogs: CallLogs;
   private readonly gapFill: GapFill;
   private readonly counters: ClientStats = { received: 0, decoded: 0, undecodable: 0, duplicates: 0, reconnects: 0 };
@@ -246,8 +267,9 @@ export class EraClient extends EventEmitter {
       },
     );
     this.claimQueue = options.claims === undefined ? undefined : new ClaimQueue(options.claims, { warnOnce: (msg) => this.warnOnce(msg) });
+    this.feed = new CallFeed(this.calls);
     this.callLogs = new CallLogs({
-      feed: new CallFeed(this.calls),
+      feed: this.feed,
       once: (keys, emit) => this.onceInCluster(keys, emit),
       lingerMs: s.socketLingerMs,
       warnOnce: (msg) => this.warnOnce(msg),
@@ -430,6 +452,31 @@ export class EraClient extends EventEmitter {
       log.close();
       this.track(-1);
     });
+  }
+
+  /**
+   * Live figures (nodes.md, "Live figures node"): the calls going on now, from the call table, and
+   * the calls that ended in the last `windowMs`, counted as they end. Keeps the call table fed
+   * until the handle is closed. Every replica of a cluster holds the whole table, so each one's
+   * figures are the same.
+   */
+  callStats(spec: CallStatsSpec): CallStatsHandle {
+    this.assertUsable();
+    if (!isObject(spec)) throw invalid('callStats() needs { windowMs, serviceLevelMs }');
+    const { windowMs, serviceLevelMs, resume } = spec;
+    if (typeof windowMs !== 'number' || !(windowMs >= 1000 && windowMs <= DAY_MS)) throw invalid(`The window of the figures must be 1 s to a day, not ${shownValue(windowMs)} ms`);
+    if (typeof serviceLevelMs !== 'number' || !(serviceLevelMs >= 0 && serviceLevelMs <= DAY_MS)) throw invalid(`The service level must be 0 s to a day, not ${shownValue(serviceLevelMs)} ms`);
+    const carried = resume instanceof StatsWindow && resume.windowMs === windowMs && resume.serviceLevelMs === serviceLevelMs;
+    const window = carried ? resume : new StatsWindow(windowMs, serviceLevelMs);
+    const stats = new CallStats(this.calls, window, (msg) => this.warnOnce(msg));
+    this.track(1);
+    this.feed.add(stats);
+    this.updateSocket();
+    const handle = this.handle(() => {
+      this.feed.remove(stats);
+      this.track(-1);
+    });
+    return { snapshot: () => stats.snapshot(this.state), window, close: handle.close };
   }
 
   /** A handle whose close() undoes a registration once, then lets the socket go if unused. */

@@ -42,3 +42,5 @@ export { shownValue } from './util/text';
 export type { CallLogSpec } from './client';
 export type { CallLogDirection, LoggedCall } from './calls/call-log';
 export type { CallOutcome, CallRecord } from './calls/record';
+export type { CallStatsHandle, CallStatsSpec } from './client';
+export { StatsWindow, type CallStatsSnapshot, type LiveFigures, type OperatorFigures, type OperatorState, type WindowFigures } from './calls/stats';
