@@ -12,6 +12,7 @@ import type { ScaleSample } from './scenarios/scale';
 import { webhookSection, type WebhookResults } from './scenarios/webhooks';
 import { clusterSection, type ClusterResults } from './scenarios/cluster';
 import { waitsSection, type WaitsResults } from './scenarios/waits';
+import { statsSection, type StatsResults } from './scenarios/stats';
 
 export interface Results {
   events?: EventResults;
@@ -21,6 +22,7 @@ export interface Results {
   webhooks?: WebhookResults;
   cluster?: ClusterResults;
   waits?: WaitsResults;
+  stats?: StatsResults;
 }
 
 export interface RunInfo {
@@ -274,5 +276,6 @@ export function render(results: Results, info: RunInfo): string {
   if (results.webhooks) sections.push(webhookSection(results.webhooks));
   if (results.cluster) sections.push(clusterSection(results.cluster));
   if (results.waits) sections.push(waitsSection(results.waits));
+  if (results.stats) sections.push(statsSection(results.stats));
   return `${sections.join('\n\n')}\n`;
 }

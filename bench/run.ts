@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- events commands scale recovery webhooks cluster waits]`: runs the scenarios named (all by
+ * `npm run bench [-- events commands scale recovery webhooks cluster waits stats]`: runs the scenarios named (all by
  * default), prints their tables and, after a full run, writes bench/RESULTS.md (a partial
  * run, or one with a BENCH_CANDIDATE, writes bench/out/RESULTS.partial.md instead). Sizes and
  * options: see config.ts.
@@ -16,6 +16,7 @@ import { scale } from './scenarios/scale';
 import { webhookPath } from './scenarios/webhooks';
 import { clusterPath } from './scenarios/cluster';
 import { waitsPath } from './scenarios/waits';
+import { statsPath } from './scenarios/stats';
 
 const SCENARIOS = {
   events: async (r: Results) => void (r.events = await eventPath()),
@@ -25,6 +26,7 @@ const SCENARIOS = {
   webhooks: async (r: Results) => void (r.webhooks = await webhookPath()),
   cluster: async (r: Results) => void (r.cluster = await clusterPath()),
   waits: async (r: Results) => void (r.waits = await waitsPath()),
+  stats: async (r: Results) => void (r.stats = await statsPath()),
 };
 
 type Name = keyof typeof SCENARIOS;
