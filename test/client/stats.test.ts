@@ -246,8 +246,8 @@ describe('client: live figures', () => {
 
 describe('live figures on the call table: bounded memory', () => {
   /** A call's events as the platform sends them, for the table. */
-  function events(id: string, from: string, to: string, at: number, answered: boolean): EraEvent[] {
-    const common = { connectionid: id, cid: id, fromnum: from, tonum: to, dir: 'in', invitets: at };
+  function events(id: string, from: string, to: string, at: number, answered: boolean, dir: string | undefined = 'in'): EraEvent[] {
+    const common = { connectionid: id, cid: id, fromnum: from, tonum: to, ...(dir === undefined ? {} : { dir }), invitets: at };
     const ev = (type: string, extra: Record<string, unknown>): EraEvent => ({
       topic: `callevents.${type}`, class: 'callevents', type, payload: { ...common, ...extra }, eventId: undefined, connectionId: id, callId: id, replayed: undefined, call: undefined,
     });
@@ -287,6 +287,22 @@ describe('live figures on the call table: bounded memory', () => {
     const grown = after - before;
     assert.ok(grown < 4_000_000, `100,000 finished calls added ${(grown / 1e6).toFixed(1)} MB to the heap; records would be tens of MB`);
     assert.deepEqual(warnings, []);
+  });
+
+  it('a call the platform gives no direction counts as inbound, as its outcome (missed) does; local ones in neither', () => {
+    const table = new CallTable(10, 0);
+    const stats = new CallStats(table, new StatsWindow(HOUR, 20_000), () => undefined);
+    new CallFeed(table).add(stats);
+    const now = Date.now();
+    for (const ev of events('no-dir-missed', '+79990000001', '101', now - 9000, false, undefined)) table.apply(ev);
+    for (const ev of events('no-dir-answered', '+79990000002', '102', now - 9000, true, undefined)) table.apply(ev);
+    for (const ev of events('local', '103', '104', now - 9000, true, 'local')) table.apply(ev);
+    const f = stats.snapshot('connected');
+    assert.deepEqual(
+      { inbound: f.window.inbound, outbound: f.window.outbound, answered: f.window.answered, missed: f.window.missed, serviceLevel: f.window.serviceLevel },
+      { inbound: 2, outbound: 0, answered: 2, missed: 1, serviceLevel: 50 },
+    );
+    assert.deepEqual(Object.keys(f.operators).sort(), ['102', '103', '104']);
   });
 
   it('numbers beyond the tallies\' cap count in the totals only, with a warning; old buckets leave the window', () => {

@@ -88,11 +88,12 @@ class Bucket {
     this.ringSeconds += record.ringSeconds;
     this[record.outcome]++;
     if (record.outcome === 'answered') this.talkSeconds += record.talkSeconds;
-    if (record.direction === 'in') {
+    if (record.direction === 'out') {
+      this.outbound++;
+    } else if (record.direction !== 'local') {
+      // A call the platform gave no direction counts as inbound, as its outcome (missed) does.
       this.inbound++;
       if (record.outcome === 'answered' && record.ringSeconds * 1000 <= serviceLevelMs) this.inboundInTime++;
-    } else if (record.direction === 'out') {
-      this.outbound++;
     }
   }
 
