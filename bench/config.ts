@@ -36,6 +36,10 @@ export const config = {
   scaleEvents: int('BENCH_SCALE_EVENTS', 1_000_000),
   /** era-wait: messages held at once, then released. */
   waits: int('BENCH_WAITS', 20_000),
+  /** era-stats: calls going on, calls finished in its window, snapshots measured at each stage. */
+  statsLive: int('BENCH_STATS_LIVE', 10_000),
+  statsFinished: int('BENCH_STATS_FINISHED', 100_000),
+  statsSnapshots: int('BENCH_STATS_SNAPSHOTS', 200),
   /** Recovery: how long the simulator stays down (ms), and tries of each. */
   recoveryDownMs: list('BENCH_RECOVERY_DOWN_MS', [500, 5_000, 15_000]),
   recoveryTrials: int('BENCH_RECOVERY_TRIALS', 3),

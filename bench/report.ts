@@ -13,6 +13,7 @@ import { webhookSection, type WebhookResults } from './scenarios/webhooks';
 import { clusterSection, type ClusterResults } from './scenarios/cluster';
 import { waitsSection, type WaitsResults } from './scenarios/waits';
 import { callLogSection, type CallLogResults } from './scenarios/calllog';
+import { statsSection, type StatsResults } from './scenarios/stats';
 
 export interface Results {
   events?: EventResults;
@@ -23,6 +24,7 @@ export interface Results {
   cluster?: ClusterResults;
   waits?: WaitsResults;
   calllog?: CallLogResults;
+  stats?: StatsResults;
 }
 
 export interface RunInfo {
@@ -277,5 +279,6 @@ export function render(results: Results, info: RunInfo): string {
   if (results.cluster) sections.push(clusterSection(results.cluster));
   if (results.waits) sections.push(waitsSection(results.waits));
   if (results.calllog) sections.push(callLogSection(results.calllog));
+  if (results.stats) sections.push(statsSection(results.stats));
   return `${sections.join('\n\n')}\n`;
 }

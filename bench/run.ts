@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- events commands scale recovery webhooks cluster waits calllog]`: runs the scenarios named (all by
+ * `npm run bench [-- events commands scale recovery webhooks cluster waits calllog stats]`: runs the scenarios named (all by
  * default), prints their tables and, after a full run, writes bench/RESULTS.md (a partial
  * run, or one with a BENCH_CANDIDATE, writes bench/out/RESULTS.partial.md instead). Sizes and
  * options: see config.ts.
@@ -17,6 +17,7 @@ import { webhookPath } from './scenarios/webhooks';
 import { clusterPath } from './scenarios/cluster';
 import { waitsPath } from './scenarios/waits';
 import { callLogPath } from './scenarios/calllog';
+import { statsPath } from './scenarios/stats';
 
 const SCENARIOS = {
   events: async (r: Results) => void (r.events = await eventPath()),
@@ -27,6 +28,7 @@ const SCENARIOS = {
   cluster: async (r: Results) => void (r.cluster = await clusterPath()),
   waits: async (r: Results) => void (r.waits = await waitsPath()),
   calllog: async (r: Results) => void (r.calllog = await callLogPath()),
+  stats: async (r: Results) => void (r.stats = await statsPath()),
 };
 
 type Name = keyof typeof SCENARIOS;

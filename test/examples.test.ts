@@ -43,6 +43,7 @@ const OUR_PROPERTIES: Record<string, string[]> = {
   'era-wait': typed('call', 'until', 'timeout'),
   'era-webhook': ['path', 'events', 'reconcile', 'register', 'publicUrl'],
   'era-call-log': ['direction', 'waitRecording'],
+  'era-stats': ['interval', 'window', 'serviceLevel'],
 };
 const TYPED_INPUT_TYPES = new Set(['msg', 'flow', 'global', 'str', 'num', 'bool', 'json', 'env', 'jsonata', 'date', 'bin']);
 
@@ -68,6 +69,17 @@ const CORE_MODULES: Record<string, string> = {
 };
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const CORE_NODES = [...new Set(Object.values(CORE_MODULES))].map((m) => require(`@node-red/nodes/core/${m}.js`));
+
+/**
+ * FlowFuse Dashboard 2's widgets (a devDependency: the wallboard and operator-panel examples use
+ * them, and say to install it from the palette), loaded as Node-RED loads the package.
+ */
+const DASHBOARD = path.dirname(require.resolve('@flowfuse/node-red-dashboard/package.json'));
+const DASHBOARD_MODULES: Record<string, string> = (require('@flowfuse/node-red-dashboard/package.json') as { 'node-red': { nodes: Record<string, string> } })['node-red'].nodes;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const DASHBOARD_NODES = Object.values(DASHBOARD_MODULES).map((m) => require(path.join(DASHBOARD, m)));
+/** The Dashboard 2 config nodes the dashboard examples share, as they share the server node. */
+const SHARED_IDS = new Set([SERVER_ID, 'era-example-ui-base', 'era-example-ui-theme']);
 
 function readExample(file: string): FlowNode[] {
   return JSON.parse(fs.readFileSync(path.join(EXAMPLES, file), 'utf8')) as FlowNode[];
@@ -108,12 +120,12 @@ describe('examples', function () {
         assert.ok(!('credentials' in node), `${file}: ${node.id} carries no credentials`);
         assert.ok(!inFile.has(node.id), `${file}: node id ${node.id} is unique`);
         inFile.add(node.id);
-        if (node.id !== SERVER_ID) {
+        if (!SHARED_IDS.has(node.id)) {
           assert.ok(!ids.has(node.id), `${file}: node id ${node.id} is also used in ${ids.get(node.id)}`);
           ids.set(node.id, file);
         }
         const ours = OUR_PROPERTIES[node.type];
-        assert.ok(ours || CORE_MODULES[node.type], `${file}: ${node.id} has type ${node.type}, neither ours nor a core node the examples use`);
+        assert.ok(ours || CORE_MODULES[node.type] || DASHBOARD_MODULES[node.type], `${file}: ${node.id} has type ${node.type}, neither ours nor a core node nor a Dashboard 2 widget`);
         if (!ours) continue;
         seen.add(node.type);
         if (node.type === 'era-server') continue;
@@ -186,7 +198,8 @@ describe('examples', function () {
       });
       const tabs = [...new Set(flow.map((n) => n.z).filter((z): z is string => typeof z === 'string'))];
       const full = [...tabs.map((id) => ({ id, type: 'tab', label: id })), ...flow];
-      await helper.load([...ALL_NODES, ...CORE_NODES, captureNodeApp], full, CREDENTIALS);
+      const dashboard = flow.some((n) => DASHBOARD_MODULES[n.type] !== undefined) ? DASHBOARD_NODES : [];
+      await helper.load([...ALL_NODES, ...CORE_NODES, ...dashboard, captureNodeApp], full, CREDENTIALS);
       return flow;
     }
 

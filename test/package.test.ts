@@ -4,7 +4,7 @@ import path from 'node:path';
 
 const TYPES = [
   'era-server', 'era-events', 'era-dial', 'era-transfer', 'era-conference', 'era-hold', 'era-dtmf',
-  'era-hangup', 'era-answer', 'era-recording', 'era-calls', 'era-request', 'era-call', 'era-wait', 'era-webhook', 'era-call-log',
+  'era-hangup', 'era-answer', 'era-recording', 'era-calls', 'era-request', 'era-call', 'era-wait', 'era-webhook', 'era-call-log', 'era-stats',
 ];
 
 describe('the published package', function () {

@@ -1,5 +1,6 @@
 /** The types of the client's public API (client.ts), apart from its behaviour. */
 import type { CallLogDirection } from './calls/call-log';
+import type { CallStatsSnapshot, StatsWindow } from './calls/stats';
 import type { ResponseHeaders } from './connection/rest';
 import type { Query } from './protocol/paths';
 
@@ -39,6 +40,23 @@ export interface CallLogSpec {
 
 export interface ListenHandle {
   close(): void;
+}
+
+/** What live figures (era-stats) ask for. */
+export interface CallStatsSpec {
+  /** The window of finished calls counted: 1 s to a day. */
+  windowMs: number;
+  /** An inbound call answered within this counts toward the service level. */
+  serviceLevelMs: number;
+  /** A predecessor's window (a redeploy): carried on when it was kept with the same window and service level. */
+  resume?: StatsWindow;
+}
+
+export interface CallStatsHandle extends ListenHandle {
+  /** The figures now; while the connection is not up, `live` is null (the table may no longer be true). */
+  snapshot(): CallStatsSnapshot;
+  /** The finished calls counted so far, for a successor to resume. */
+  readonly window: StatsWindow;
 }
 
 export interface ClientStats {

@@ -11,6 +11,7 @@ import { fetchRecording as fetchRecordingOf, type RecordingData, type RecordingF
 import { CallFeed } from './calls/feed';
 import { CallLogs, checkedCallLog, type CallLogHandOver } from './calls/call-logs';
 import type { LoggedCall } from './calls/call-log';
+import { CallStats, statsWindowFor } from './calls/stats';
 import { CallTable, snapshot } from './calls/table';
 import { Connection } from './connection/connection';
 import type { ConnectionSetup } from './connection/handshake';
@@ -26,10 +27,10 @@ import { SocketUse } from './events/socket-use';
 import { Subscriptions, type ListenSpec, type Listener } from './events/subscriptions';
 import { buildCallRequest, connectionIdFromResponse } from './protocol/commands';
 import { isObject } from './protocol/values';
-import type { CallLogSpec, ClientStats, CommandResult, ListenHandle, RestOptions, RestResult, TestResult } from './api';
+import type { CallLogSpec, CallStatsHandle, CallStatsSpec, ClientStats, CommandResult, ListenHandle, RestOptions, RestResult, TestResult } from './api';
 import type { CallState, EraEvent, JsonObject, Logger } from './types';
 
-export type { CallLogSpec, ClientState, ClientStats, CommandResult, ListenHandle, RestOptions, RestResult, TestResult } from './api';
+export type { CallLogSpec, CallStatsHandle, CallStatsSpec, ClientState, ClientStats, CommandResult, ListenHandle, RestOptions, RestResult, TestResult } from './api';
 export type { EraClientOptions, TlsConfig } from './connection/options';
 
 /** Budgets of close(), which must end within 5 s whatever the server does. */
@@ -60,6 +61,8 @@ export class EraClient extends EventEmitter {
   private readonly use: SocketUse;
   private readonly subscriptions: Subscriptions;
   private readonly pipeline: EventPipeline;
+  /** The call table's changes, for the call logs and the live figures. */
+  private readonly feed: CallFeed;
   private readonly callLogs: CallLogs;
   private readonly gapFill: GapFill;
   private readonly claimQueue: ClaimQueue | undefined;
@@ -115,8 +118,9 @@ export class EraClient extends EventEmitter {
       },
     });
     this.claimQueue = options.claims === undefined ? undefined : new ClaimQueue(options.claims, { warnOnce: (msg) => this.warnOnce(msg) });
+    this.feed = new CallFeed(this.calls);
     this.callLogs = new CallLogs({
-      feed: new CallFeed(this.calls),
+      feed: this.feed,
       once: (keys, emit) => this.onceInCluster(keys, emit),
       lingerMs: s.socketLingerMs,
       warnOnce: (msg) => this.warnOnce(msg),
@@ -241,6 +245,25 @@ export class EraClient extends EventEmitter {
       log.close();
       this.use.follow(-1);
     });
+  }
+
+  /**
+   * Live figures (nodes.md, "Live figures node"): calls going on now from the call table, and the
+   * finished calls of the last `windowMs` counted as the call log records them. Keeps the call
+   * table fed until the handle is closed.
+   */
+  callStats(spec: CallStatsSpec): CallStatsHandle {
+    this.assertUsable();
+    const window = statsWindowFor(spec);
+    const stats = new CallStats(this.calls, window, (msg) => this.warnOnce(msg));
+    this.use.follow(1);
+    this.feed.add(stats);
+    this.use.update();
+    const handle = this.use.handle(() => {
+      this.feed.remove(stats);
+      this.use.follow(-1);
+    });
+    return { snapshot: () => stats.snapshot(this.state), window, close: handle.close };
   }
 
   /**

@@ -45,3 +45,5 @@ export type { CallLogDirection, LoggedCall } from './calls/call-log';
 export type { CallLogHandOver } from './calls/call-logs';
 export type { CallOutcome, CallRecord } from './calls/record';
 export { messageOf, shownValue } from './util/text';
+export type { CallStatsHandle, CallStatsSpec } from './client';
+export { StatsWindow, type CallStatsSnapshot, type LiveFigures, type OperatorFigures, type OperatorState, type WindowFigures } from './calls/stats';

@@ -2,9 +2,12 @@
  * What the parts of the editor test share: the checks' tally, Chromium, ports, child
  * processes and an editor page with its errors watched.
  */
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
+import { flowsLoaded } from '../../src/demo/node-red';
 import type { Browser, Page } from 'playwright-core';
 
 // The editor's globals, inside page.evaluate callbacks.
@@ -24,6 +27,55 @@ export const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
+
+/** FlowFuse Dashboard 2 (a devDependency): the wallboard and operator-panel examples use its widgets. */
+export const DASHBOARD = path.dirname(require.resolve('@flowfuse/node-red-dashboard/package.json', { paths: [root] }));
+
+/**
+ * A fresh Node-RED user dir with this checkout and Dashboard 2 installed as `npm install <path>`
+ * would, and a settings file: telemetry answered, the tour off, `extra` lines added.
+ */
+export function makeUserDir(name: string, extra = ''): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `era-${name}-`));
+  for (const [scope, pkg, target] of [['@era-cti', 'node-red-era', root], ['@flowfuse', 'node-red-dashboard', DASHBOARD]] as const) {
+    fs.mkdirSync(path.join(dir, 'node_modules', scope), { recursive: true });
+    fs.symlinkSync(target, path.join(dir, 'node_modules', scope, pkg), 'dir');
+  }
+  fs.writeFileSync(
+    path.join(dir, 'package.json'),
+    JSON.stringify({ name: `era-${name}-test`, private: true, dependencies: { '@era-cti/node-red-era': `file:${root}`, '@flowfuse/node-red-dashboard': '*' } }, null, 2),
+  );
+  fs.writeFileSync(
+    path.join(dir, 'settings.js'),
+    `module.exports = {
+    flowFile: 'flows.json',
+    credentialSecret: 'era-${name}-test',
+    uiHost: '127.0.0.1',
+    editorTheme: { tours: false, projects: { enabled: false }, palette: { catalogues: [] } },
+    telemetry: { enabled: false, updateNotification: false },
+    diagnostics: { enabled: false, ui: false },
+    logging: { console: { level: 'warn' } },${extra}
+};
+`,
+  );
+  return dir;
+}
+
+/** Node-RED started on `port` with `userDir`, once it has loaded its flows. */
+export async function startNodeRed(userDir: string, port: number): Promise<{ child: ChildProcess; url: string; log: () => string }> {
+  const redMain = require.resolve('node-red/red.js', { paths: [root] });
+  let output = '';
+  const child = spawn(process.execPath, [redMain, '--userDir', userDir, '--port', String(port)], { cwd: userDir, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const url = `http://127.0.0.1:${port}/`;
+  try {
+    await flowsLoaded(url, child);
+  } catch (err) {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}:\n${output}`);
+  }
+  return { child, url, log: () => output };
+}
 
 let passed = 0;
 const failures: string[] = [];

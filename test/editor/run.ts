@@ -22,17 +22,15 @@
  * to save the screenshots; none when unset or "0" — `EDITOR_TEST_SCREENSHOTS=docs/images`
  * refreshes the README's pictures).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Page } from 'playwright-core';
-import { flowsLoaded } from '../../src/demo/node-red';
 import { startSimulator, type Simulator } from '../../src/simulator';
 import { checkDemoStart } from './demo-start';
 import { dialogProblems, invalidNodes } from './imported';
 import { checkOldFlow } from './old-flow';
-import { CHROMIUM, CHROMIUM_ARGS, check, closeTrays, fail, freePort, openEditor, root, stopChild, tally, type ErrorWatch } from './harness';
+import { CHROMIUM, CHROMIUM_ARGS, check, closeTrays, fail, freePort, makeUserDir, openEditor, root, startNodeRed, stopChild, tally, type ErrorWatch } from './harness';
 
 // The editor's globals, inside page.evaluate callbacks.
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -63,48 +61,7 @@ function buildIfNeeded(): void {
 }
 
 /** A Node-RED user directory with this checkout installed (linked) and no first-run prompts. */
-function makeUserDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'era-editor-'));
-  const scope = path.join(dir, 'node_modules', '@era-cti');
-  fs.mkdirSync(scope, { recursive: true });
-  fs.symlinkSync(root, path.join(scope, 'node-red-era'), 'dir');
-  fs.writeFileSync(
-    path.join(dir, 'package.json'),
-    JSON.stringify({ name: 'era-editor-test', private: true, dependencies: { '@era-cti/node-red-era': `file:${root}` } }, null, 2),
-  );
-  fs.writeFileSync(
-    path.join(dir, 'settings.js'),
-    `module.exports = {
-    flowFile: 'flows.json',
-    credentialSecret: 'era-editor-test',
-    uiHost: '127.0.0.1',
-    editorTheme: { tours: false, projects: { enabled: false }, palette: { catalogues: [] } },
-    telemetry: { enabled: false, updateNotification: false },
-    diagnostics: { enabled: false, ui: false },
-    logging: { console: { level: 'warn' } }
-};
-`,
-  );
-  return dir;
-}
 
-async function startNodeRed(userDir: string, port: number): Promise<{ child: ChildProcess; url: string; log: () => string }> {
-  const redMain = require.resolve('node-red/red.js', { paths: [root] });
-  let output = '';
-  const child = spawn(process.execPath, [redMain, '--userDir', userDir, '--port', String(port)], {
-    cwd: userDir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const url = `http://127.0.0.1:${port}/`;
-  try {
-    await flowsLoaded(url, child);
-  } catch (err) {
-    throw new Error(`${err instanceof Error ? err.message : String(err)}:\n${output}`);
-  }
-  return { child, url, log: () => output };
-}
 
 function readExample(file: string): Array<Record<string, unknown>> {
   return JSON.parse(fs.readFileSync(path.join(root, 'examples', file), 'utf8')) as Array<Record<string, unknown>>;
@@ -304,7 +261,10 @@ async function checkExamples(page: Page, errors: ErrorWatch): Promise<void> {
           if (!server || server.type !== 'era-server') problems.push(`${x.type} "${x.name || x.id}" has no era-server`);
           else ids.add(server.id);
         }
-        return { count: added.length, expected: nodes.filter((x: any) => x.type !== 'era-server').length, ids: [...ids], problems };
+        // Config nodes (the era-server, Dashboard 2's base, theme, page and groups) are not flow nodes.
+        const isConfig = (x: any) => (RED.nodes.getType(x.type) || {}).category === 'config';
+        const configs = nodes.filter(isConfig).length;
+        return { count: added.length, expected: nodes.length - configs, configs, ids: [...ids], problems };
       },
       { p: lib, n: name },
     );
@@ -312,7 +272,7 @@ async function checkExamples(page: Page, errors: ErrorWatch): Promise<void> {
     result.problems.push(...(await invalidNodes(page, result.ids)));
     const errs = errors.take();
     check(
-      result.count === result.expected && result.expected === flow.length - 1 && result.problems.length === 0 && errs.length === 0,
+      result.count === result.expected && result.expected + result.configs === flow.length && result.problems.length === 0 && errs.length === 0,
       `example ${file}: imports from Import → Examples with every node, its server included, known and valid`,
       [result.count !== result.expected ? `${result.count} of ${result.expected} nodes imported` : '', ...result.problems, ...errs].filter(Boolean).join('; '),
     );
@@ -353,7 +313,7 @@ async function main(): Promise<void> {
     // The examples' port when it is free, so the screenshots show what a user types.
     const sim = await startSimulator({ port: 8088 }).catch(() => startSimulator({ port: 0 }));
     cleanup.push(() => sim.stop());
-    const userDir = makeUserDir();
+    const userDir = makeUserDir('editor');
     cleanup.push(() => fs.rmSync(userDir, { recursive: true, force: true }));
     const red = await startNodeRed(userDir, await freePort());
     cleanup.push(() => stopChild(red.child));
