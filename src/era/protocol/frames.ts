@@ -10,9 +10,18 @@ export function encodeRequest(method: string, qid: number, params: JsonObject): 
   return JSON.stringify([method, { ...params, qid }]);
 }
 
+/** The last method acknowledged, and the start of its acknowledgement: every push of a socket is one kind. */
+let ackedMethod = '';
+let ackPrefix = '';
+
 /** The acknowledgement of a server push that carried a qid. */
 export function encodeAck(method: string, qid: unknown): string {
-  return `[${JSON.stringify(`${method}_result`)},{"qid":${JSON.stringify(qid)},"result":"ok"}]`;
+  if (method !== ackedMethod) {
+    ackPrefix = `[${JSON.stringify(`${method}_result`)},{"qid":`;
+    ackedMethod = method;
+  }
+  const id = typeof qid === 'number' && Number.isFinite(qid) ? String(qid) : JSON.stringify(qid);
+  return `${ackPrefix}${id},"result":"ok"}]`;
 }
 
 export type UndecodableReason = 'not JSON' | 'not a ["method", {params}] array' | 'unknown envelope';
