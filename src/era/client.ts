@@ -12,7 +12,7 @@ import { CallFeed } from './calls/feed';
 import { CallLogs, checkedCallLog, type CallLogHandOver } from './calls/call-logs';
 import type { LoggedCall } from './calls/call-log';
 import { CallStats, statsWindowFor } from './calls/stats';
-import { CallTable, snapshot } from './calls/table';
+import { CallTable, snapshot, type CallHandOver } from './calls/table';
 import { Connection } from './connection/connection';
 import type { ConnectionSetup } from './connection/handshake';
 import { resolveOptions, type EraClientOptions } from './connection/options';
@@ -177,7 +177,6 @@ export class EraClient extends EventEmitter {
   async command(cmd: CallCommand): Promise<CommandResult> {
     const valid = validateCommand(cmd);
     const res = await this.call(buildCallRequest(valid));
-    if (valid.op === 'transfer' && valid.replaces !== undefined) this.calls.noteTransfer(valid.call, valid.replaces);
     const result: CommandResult = { statusCode: res.statusCode, body: res.body };
     const id = valid.op === 'dial' ? connectionIdFromResponse(res.body) : undefined;
     if (id !== undefined) result.connectionId = id;
@@ -293,7 +292,7 @@ export class EraClient extends EventEmitter {
    * so whatever happened to them in between is reported (gap fill), not lost. And what its
    * named call logs held (`takeCallLogs()` there): their successors here take it over.
    */
-  resume(calls: readonly CallState[], callLogs: readonly CallLogHandOver[] = []): void {
+  resume(calls: readonly CallHandOver[], callLogs: readonly CallLogHandOver[] = []): void {
     this.assertUsable();
     // Calls whose records still wait for their recording's key: ended here too, so the key finds them.
     for (const h of callLogs) for (const w of h.waiting) this.calls.restoreEnded(w.logged.call);

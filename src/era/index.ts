@@ -13,7 +13,7 @@ export type { CallState, CallDirection, CallPhase, EraEvent, EventClaims, JsonOb
 export { validateCallId, validateCommand, validateDigits, type CallCommand } from './commands/validate';
 export type { RecordingData, RecordingFile, RecordingLink } from './commands/recordings';
 
-export { callFromPlatform, snapshot, type CallTable } from './calls/table';
+export { callFromPlatform, snapshot, type CallHandOver, type CallTable } from './calls/table';
 
 export { compilePatterns, isTopicPattern, matchesPattern } from './events/patterns';
 export { CLAIM_TIMEOUT_MS, claimKeys } from './events/claims';

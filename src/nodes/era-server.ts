@@ -1,4 +1,4 @@
-import { type CallLogHandOver, type CallState, type ClientState, EraClient, EraError } from '../era';
+import { type CallHandOver, type CallLogHandOver, type ClientState, EraClient, EraError } from '../era';
 import { dropHandOversOnStop, HandOver } from './lib/hand-over';
 import { clientOptions, tlsConfigOf } from './lib/client-options';
 import { startCluster } from './lib/cluster-claims';
@@ -14,7 +14,7 @@ import type { NodeDef, RedApi } from './lib/red';
  * connection — only if the successor talks to the same platform and domain: another one knows
  * nothing of them.
  */
-const liveCalls = new HandOver<{ platform: string; calls: CallState[]; callLogs: CallLogHandOver[] }>();
+const liveCalls = new HandOver<{ platform: string; calls: CallHandOver[]; callLogs: CallLogHandOver[] }>();
 
 function callsOf(def: NodeDef): string {
   const { url, domain } = platformOf(def);
@@ -74,7 +74,7 @@ export = function register(RED: RedApi): void {
       const client = node.client;
       if (!client) return done();
       // A successor with this id comes after a redeploy: it learns which calls were going on.
-      if (!removed) liveCalls.leave(node.id, { platform: callsOf(def), calls: client.calls.list(), callLogs: client.takeCallLogs() });
+      if (!removed) liveCalls.leave(node.id, { platform: callsOf(def), calls: client.calls.handOver(), callLogs: client.takeCallLogs() });
       const closed = client.close();
       cluster.close();
       closed.then(done, (err: unknown) => {

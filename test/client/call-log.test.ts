@@ -197,6 +197,41 @@ describe('client: the call log', () => {
     }
   });
 
+  it('a successor that asks for another direction gets none of the kept records of the other', async () => {
+    const linger = userClient(s.url, { ...FAST, socketLingerMs: 1000 });
+    try {
+      const first = new Log(linger, { key: 'node-2' });
+      const out = await started(first, { from: '101', to: '+79995550000', dir: 'out', answer: true });
+      const inbound = await startCall(s, { to: '101', answer: true });
+      await waitFor('both calls in the table', () => linger.calls.get(out.id)?.state === 'talking' && linger.calls.get(inbound.id)?.state === 'talking');
+      first.handle.close();
+      await ctl(s, 'POST', `calls/${out.id}/hangup`);
+      await ctl(s, 'POST', `calls/${inbound.id}/hangup`);
+      await sleep(200);
+      const second = new Log(linger, { key: 'node-2', direction: 'in' });
+      await second.one(inbound.id);
+      await sleep(200);
+      assert.deepEqual(second.of(out.id), []);
+    } finally {
+      await linger.close();
+    }
+  });
+
+  it('a made-up end waits like a live one before its record goes out (in a cluster, a replica that heard the end comes first)', async () => {
+    const log = new Log(client, { waitRecordingMs: 1500 });
+    const call = await started(log, { to: '101', answer: true });
+    await waitFor('the call in the table', () => client.calls.get(call.id)?.state === 'talking');
+    const down = s.restart({ downMs: 300 });
+    await sleep(50);
+    s.hangupCall(call.id);
+    await down;
+    await waitFor('the made-up end', () => client.calls.get(call.id)?.state === 'ended', 8000);
+    const madeUpAt = Date.now();
+    const r = await log.one(call.id, 8000);
+    assert.equal(r.replayed, true);
+    assert.ok(Date.now() - madeUpAt >= 1200, `it waited ${Date.now() - madeUpAt} ms`);
+  });
+
   it('refuses a direction or a wait that cannot work, before anything runs', () => {
     assert.throws(() => client.callLog({ direction: 'sideways' as 'in' }, () => undefined), { code: 'ERA_INVALID_INPUT' });
     assert.throws(() => client.callLog({ waitRecordingMs: -1 }, () => undefined), { code: 'ERA_INVALID_INPUT' });

@@ -73,14 +73,13 @@ describe('client: call table', () => {
     assert.equal(s.held, false);
   });
 
-  it('records blind transfer targets from referred dialogs', () => {
+  it('records transfer targets from referred dialogs, once per dialog', () => {
     const t = new CallTable(100, 60_000);
     t.apply(ev('callevents', 'invite', { tonum: '101' }));
-    t.apply(ev('callevents', 'dlg_call', { tonum: '102', isreferred: true, isreplaced: false }));
-    assert.deepEqual(state(t).transfers, ['102']);
+    t.apply(ev('callevents', 'dlg_init', { tonum: '102', isreferred: true, dialogid: 'd2' }));
+    t.apply(ev('callevents', 'dlg_call', { tonum: '102', isreferred: true, isreplaced: false, dialogid: 'd2' }));
+    assert.deepEqual(state(t).transfers, ['102'], 'a referred dialog\'s init and call are one transfer');
     assert.equal(state(t).to, '102');
-    t.noteTransfer(ID, 'other.1');
-    assert.deepEqual(state(t).transfers, ['102', 'other.1']);
   });
 
   it('reads the documented string flags: isreferred "true" is a transfer, isreplacing "true" an attended one', () => {
@@ -94,7 +93,8 @@ describe('client: call table', () => {
     t.apply(ev('callevents', 'dlg_call', { tonum: '103', isreferred: 'true', isreplacing: 'false' }));
     assert.deepEqual(state(t).transfers, ['103']);
     t.apply(ev('callevents', 'dlg_call', { tonum: '104', isreferred: 'true', isreplacing: 'true' }));
-    assert.deepEqual(state(t).transfers, ['103'], 'an attended transfer is named by the command, not by the dialog');
+    assert.deepEqual(state(t).transfers, ['103', '104'], 'an attended transfer is read from its dialog, whoever commanded it');
+    assert.equal(state(t).to, '104');
   });
 
   it('takes the party who picked up a ringing call as its B side, and the other recording event name', () => {
@@ -195,5 +195,93 @@ describe('client: call table', () => {
     t.align({ connectionId: ID, state: 'talking' });
     assert.equal(state(t).state, 'talking');
     assert.ok(state(t).answeredAt !== undefined);
+  });
+  it('a transfer\'s first dialog ending after its second began is not the call\'s end: one end, the last dialog\'s', () => {
+    const t = new CallTable(100, 60_000);
+    const ended: string[] = [];
+    t.observer = { ended: (f) => ended.push(f.call.connectionId), recorded: () => undefined, stopped: () => undefined };
+    t.apply(ev('callevents', 'invite', { tonum: '101', eventts: 1000 }));
+    t.apply(ev('callevents', 'dlg_start', { tonum: '101', dialogid: 'd1', eventts: 1100 }));
+    t.apply(ev('callevents', 'dlg_call', { tonum: '110', isreferred: 'true', dialogid: 'd2', eventts: 1200 }));
+    t.apply(ev('callevents', 'dlg_start', { tonum: '110', dialogid: 'd2', eventts: 1300 }));
+    t.apply(ev('callevents', 'dlg_end', { reason: 'bye', dialogid: 'd1', eventts: 1400 }));
+    assert.equal(state(t).state, 'talking', 'the second dialog still talks');
+    assert.deepEqual(ended, []);
+    t.apply(ev('callevents', 'dlg_end', { reason: 'bye', dialogid: 'd2', eventts: 5000 }));
+    assert.deepEqual(ended, [ID]);
+    assert.equal(state(t).endedAt, 5000);
+    assert.deepEqual(state(t).transfers, ['110']);
+  });
+
+  it('a call that left the table is not started again by a late event; a late dialog event says the platform went on', async () => {
+    const t = new CallTable(100, 10);
+    t.apply(ev('callevents', 'invite', { tonum: '101' }));
+    t.apply(ev('callevents', 'dlg_end', { reason: 'bye' }));
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(t.get(ID), undefined, 'swept after its grace');
+    t.apply(ev('ccsevents', 'call_set_state', { idcall: 'b@x', state: 'talk' }));
+    assert.equal(t.size, 0, 'a leg\'s state does not start the gone call again');
+    t.apply(ev('callevents', 'dlg_start', { tonum: '110' }));
+    assert.equal(t.change, 'continued');
+    assert.equal(t.size, 0);
+  });
+
+  it('after an outage, a call the platform lists as talking was answered by the listed phone, not the group number', () => {
+    const t = new CallTable(100, 60_000);
+    t.apply(ev('callevents', 'invite', { tonum: '200', callednum: '200' }));
+    const ended: Array<string | undefined> = [];
+    t.observer = { ended: (f) => ended.push(f.answeredBy), recorded: () => undefined, stopped: () => undefined };
+    t.align({ connectionId: ID, state: 'talking', to: '102' });
+    assert.equal(state(t).to, '102');
+    t.apply(ev('callevents', 'dlg_end', { reason: 'bye' }));
+    assert.deepEqual(ended, ['102']);
+  });
+
+  it('hands over, and takes over, who answered, the hold time and a recording across a full redeploy', () => {
+    const a = new CallTable(100, 60_000);
+    a.apply(ev('callevents', 'invite', { tonum: '200', eventts: 1000 }));
+    a.apply(ev('callevents', 'dlg_pickup', { tonum: '102', eventts: 1100 }));
+    a.apply(ev('callevents', 'dlg_start', { tonum: '102', eventts: 1100 }));
+    a.apply(ev('callevents', 'rec_info', { isrec: 'true', eventts: 1100 }));
+    a.apply(ev('ccsevents', 'call_set_state', { idcall: 'b@x', state: 'hold', eventts: 2000 }));
+    a.apply(ev('ccsevents', 'call_set_state', { idcall: 'b@x', state: 'talk', eventts: 4000 }));
+    a.apply(ev('callevents', 'dlg_call', { tonum: '110', isreferred: 'true', dialogid: 'd2', eventts: 5000 }));
+    const [left] = a.handOver();
+    const b = new CallTable(100, 60_000);
+    b.restore(left!);
+    const ended: Array<{ answeredBy?: string; heldMs: number; recording: boolean }> = [];
+    b.observer = { ended: (f) => ended.push({ answeredBy: f.answeredBy, heldMs: f.heldMs, recording: f.recording }), recorded: () => undefined, stopped: () => undefined };
+    b.apply(ev('callevents', 'dlg_end', { reason: 'bye', eventts: 9000 }));
+    assert.deepEqual(ended, [{ answeredBy: '102', heldMs: 2000, recording: true }]);
+  });
+
+  it('a leg\'s answer heard before the dialog\'s pickup: the phone that picked up still becomes to and answeredBy', () => {
+    const t = new CallTable(100, 60_000);
+    const ended: Array<string | undefined> = [];
+    t.observer = { ended: (f) => ended.push(f.answeredBy), recorded: () => undefined, stopped: () => undefined };
+    t.apply(ev('callevents', 'invite', { tonum: '200' }));
+    t.apply(ev('ccsevents', 'call_set_state', { idcall: 'b@x', state: 'talk' }));
+    t.apply(ev('callevents', 'dlg_pickup', { tonum: '102' }));
+    t.apply(ev('callevents', 'dlg_start', { tonum: '102' }));
+    assert.equal(state(t).to, '102');
+    t.apply(ev('callevents', 'dlg_end', { reason: 'bye' }));
+    assert.deepEqual(ended, ['102']);
+  });
+
+  it('reads the direction from the documented fromouter when no dir says it', () => {
+    const t = new CallTable(100, 60_000);
+    t.apply(ev('callevents', 'invite', { fromnum: '+79991234567', callednum: '101', fromouter: true }, 'a.1'));
+    t.apply(ev('callevents', 'invite', { fromnum: '101', callednum: '102', fromouter: false }, 'b.1'));
+    t.apply(ev('callevents', 'invite', { fromnum: '101', callednum: '+79991234567', fromouter: 'false' }, 'c.1'));
+    t.apply(ev('callevents', 'invite', { fromnum: '101', callednum: '102' }, 'd.1'));
+    assert.deepEqual(['a.1', 'b.1', 'c.1', 'd.1'].map((id) => t.get(id)?.direction), ['in', 'local', 'out', undefined]);
+  });
+
+  it('an end heard only from its dlg_stop keeps the reason, and ends 3 s before the stop', () => {
+    const t = new CallTable(100, 60_000);
+    t.apply(ev('callevents', 'invite', { tonum: '101', eventts: 1000 }));
+    t.apply(ev('callevents', 'dlg_start', { tonum: '101', eventts: 2000 }));
+    t.apply(ev('callevents', 'dlg_stop', { reason: 'bye', eventts: 9000 }));
+    assert.deepEqual([state(t).state, state(t).endReason, state(t).endedAt], ['ended', 'bye', 6000]);
   });
 });

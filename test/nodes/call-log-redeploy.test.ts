@@ -81,6 +81,8 @@ describe('era-call-log across a redeploy', function () {
     sim.hangupCall(ending.id);
     await helper.setFlows(flow('first', { pingInterval: 2 }), 'full', USER_CREDENTIALS);
     const out = new Inbox('out');
+    // Its dlg_stop too: heard, it would end the call as it was (reason and all), not made up.
+    await sleep(100);
     sim.setFaults({ dropEvents: null });
     await out.until((m) => m.some((x) => x.connectionId === ending.id), 10_000, 'the record of the call that ended meanwhile');
     await eventually(() => sim.subscriptions().length > 0, 5000, 'subscribed again');

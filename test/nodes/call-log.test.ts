@@ -252,8 +252,8 @@ describe('era-call-log', function () {
     assert.deepEqual([recordsOf(waits!, recorded).length, recordsOf(waits!, silent).length], [1, 1]);
   });
 
-  it('a call that ends during an outage: one record, msg.replayed true', async function () {
-    const [out] = await deploy([callLog()]);
+  it('a call that ends during an outage: one record, msg.replayed true, after the wait a live record would have had', async function () {
+    const [out] = await deploy([callLog({ waitRecording: 1 })]);
     const call = sim.startCall({ from: '+79990001122', to: '101', answer: true });
     await sleep(200);
     const down = sim.restart({ downMs: 400 });

@@ -69,8 +69,9 @@ export class CallLog implements CallTableObserver {
     if (direction !== 'all' && c.direction !== direction) return;
     const logged: LoggedCall = { record: callRecord(finished), call: snapshot(c), replayed: finished.replayed };
     const { waitRecordingMs } = this.options;
-    // Nothing to wait for: the key is here, waiting is off, or no key can come any more.
-    if (c.recordingKey !== undefined || waitRecordingMs <= 0 || (!finished.recording && (finished.last || finished.replayed))) {
+    // Nothing to wait for: the key is here, waiting is off, or no key can come any more. A made-up
+    // end waits all the same: in a cluster, a replica that heard the real end should be first.
+    if (c.recordingKey !== undefined || waitRecordingMs <= 0 || (!finished.recording && finished.last)) {
       this.emit(logged);
       return;
     }

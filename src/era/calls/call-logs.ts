@@ -157,6 +157,9 @@ export class CallLogs {
 
   private deliver(entry: Named, logged: LoggedCall): void {
     if (this.named.get(entry.name) !== entry) return;
+    // A successor may ask for another direction than the records that waited for it.
+    const { direction } = entry.options;
+    if (direction !== 'all' && logged.record.direction !== direction) return;
     const callback = entry.callback;
     if (callback === undefined) {
       if (entry.kept.length < KEPT_MAX) entry.kept.push(logged);

@@ -25,7 +25,16 @@ interface Entry {
   failed: boolean;
   /** A recording event said the call is recorded: its key will come after the end. */
   recording: boolean;
+  /** The dialog the call's latest dialog event belonged to: an older dialog's end is not the call's. */
+  dialog: string | undefined;
+  /** The answer was heard only from a leg's state: a dialog's pickup or answer still names the phone. */
+  answeredByLeg: boolean;
+  /** The dialog whose transfer was counted last: its other referred events repeat it. */
+  transferDialog: string | undefined;
 }
+
+/** What a client hands its successor of a live call (a full redeploy): the state and the rest of what the table knew. */
+export type CallHandOver = CallState & { answeredBy?: string; heldMs?: number; recording?: boolean };
 
 /** Returned by apply() for a live event that only repeats what a replayed one already said. */
 export const SUPPRESSED = Symbol('suppressed');
@@ -112,10 +121,17 @@ function startsEntry(kind: CallEventKind, legState: string | undefined): boolean
 /** Event kinds that open or advance a dialog: after the call's end they mean the platform went on. */
 const DIALOG_KINDS = new Set(['progress', 'pickup', 'answer', 'end']);
 
+/** dlg_stop is "the same end, sent 3 seconds later" (era-platform.md §5.1). */
+const STOP_DELAY_MS = 3_000;
+/** Calls remembered as gone after the table dropped them, so that a late event does not start them again. */
+const GONE_KEPT = 10_000;
+
 export class CallTable {
   private readonly entries = new Map<string, Entry>();
   /** Ended calls in the order they ended, with the local time they did. */
   private readonly ended = new Map<string, number>();
+  /** Calls that ended and left the table, the latest GONE_KEPT of them. */
+  private readonly gone = new Set<string>();
   private readonly facts = emptyCallEventFacts();
   /** What the last apply() did (see CallChange). */
   change: CallChange = 'none';
@@ -167,6 +183,11 @@ export class CallTable {
     if (id === undefined) return undefined;
     let entry = this.entries.get(id);
     if (entry === undefined) {
+      // A call that ended and left the table, heard of again: the platform went on after its end.
+      if (this.gone.has(id)) {
+        if (ev.class === 'callevents' && DIALOG_KINDS.has(f.kind)) this.change = 'continued';
+        return undefined;
+      }
       // The tail of a call the table never heard of (after a restart, an end heard without its
       // start) says too little to tell its story: it would come out as a bogus call, or ring forever.
       if (!startsEntry(f.kind, f.legState)) return undefined;
@@ -188,24 +209,31 @@ export class CallTable {
     addLeg(s, f.legB);
     addLeg(s, f.leg);
     const at = f.at ?? Date.now();
+    const dialogEvent = ev.class === 'callevents' && f.dialogId !== undefined && (f.kind === 'progress' || f.kind === 'pickup' || f.kind === 'answer');
+    if (dialogEvent && s.state !== 'ended') entry.dialog = f.dialogId;
     switch (f.kind) {
       case 'invite':
         if (replayed) entry.replayedInvite = true;
         break;
       case 'progress':
-        if (f.transfer !== undefined) {
+        // A referred dialog's init and call both name the transfer: it is counted once per dialog.
+        if (f.transfer !== undefined && (f.dialogId === undefined || f.dialogId !== entry.transferDialog)) {
+          entry.transferDialog = f.dialogId;
           s.to = f.transfer;
           s.transfers.push(f.transfer);
         }
         break;
       case 'pickup':
-        // A ring group's or a queue's phone, or another phone, took the ringing call: it is the B side now.
-        if (s.state === 'ringing' && f.to !== undefined) s.to = f.to;
-        break;
       case 'answer':
         if (s.state === 'ended') break;
-        // The phone that answered, not the group or queue number dialled (era-platform.md §5.4).
-        if (s.answeredAt === undefined && f.to !== undefined) s.to = f.to;
+        // The phone that picked up or answered, not the group or queue number dialled
+        // (era-platform.md §5.4) — also when a leg's state told of the answer first.
+        if (f.to !== undefined && (s.answeredAt === undefined || entry.answeredByLeg)) {
+          s.to = f.to;
+          if (entry.answeredByLeg) entry.answeredBy = f.to;
+        }
+        if (f.kind === 'pickup') break;
+        entry.answeredByLeg = false;
         this.answered(entry, at);
         s.state = s.held ? 'held' : 'talking';
         break;
@@ -218,6 +246,7 @@ export class CallTable {
         } else if (f.legState === 'talk') {
           this.resumed(entry, at);
           s.state = 'talking';
+          if (s.answeredAt === undefined) entry.answeredByLeg = true;
           this.answered(entry, at);
         }
         break;
@@ -232,8 +261,11 @@ export class CallTable {
       case 'end':
       case 'stop':
       case 'failure':
-        if (s.endReason === undefined && f.reason !== undefined && f.kind !== 'stop') s.endReason = f.reason;
-        if (s.state !== 'ended') this.end(id, entry, at, replayed, f.kind === 'failure', f.kind === 'stop');
+        // An older dialog ending after a newer one began (a transfer's first leg) is not the call's end.
+        if (f.kind === 'end' && s.state !== 'ended' && f.dialogId !== undefined && entry.dialog !== undefined && f.dialogId !== entry.dialog) break;
+        // A dlg_stop heard without its dlg_end: the same end, 3 s earlier, with the same reason.
+        if (s.endReason === undefined && f.reason !== undefined && (f.kind !== 'stop' || s.state !== 'ended')) s.endReason = f.reason;
+        if (s.state !== 'ended') this.end(id, entry, f.kind === 'stop' ? Math.max(s.answeredAt ?? s.startedAt ?? 0, at - STOP_DELAY_MS) : at, replayed, f.kind === 'failure', f.kind === 'stop');
         else if (f.kind === 'stop') this.observer?.stopped(s);
         if (replayed && f.kind === 'end') entry.replayedEnd = true;
         break;
@@ -243,13 +275,27 @@ export class CallTable {
     return s;
   }
 
+  /** The live calls with what the table knows of them beyond their state, for a successor (a full redeploy). */
+  handOver(): CallHandOver[] {
+    this.sweep(Date.now());
+    const out: CallHandOver[] = [];
+    for (const entry of this.entries.values()) {
+      if (entry.state.state === 'ended') continue;
+      const heldMs = entry.heldMs + (entry.heldSince === undefined ? 0 : Math.max(0, Date.now() - entry.heldSince));
+      out.push({ ...snapshot(entry.state), answeredBy: entry.answeredBy, heldMs, recording: entry.recording });
+    }
+    return out;
+  }
+
   /** Takes over a call another client knew (a predecessor across a redeploy); a known call stays as it is. */
-  restore(state: CallState): void {
-    if (this.entries.has(state.connectionId) || state.state === 'ended') return;
+  restore(call: CallHandOver): void {
+    if (this.entries.has(call.connectionId) || call.state === 'ended') return;
+    const { answeredBy, heldMs, recording, ...state } = call;
     const entry = this.insert(state.connectionId);
     entry.state = snapshot(state);
-    // What the predecessor knew beyond the state is lost; this much follows from it.
-    if (state.answeredAt !== undefined) entry.answeredBy = state.to;
+    entry.answeredBy = answeredBy ?? (state.answeredAt !== undefined ? state.to : undefined);
+    entry.heldMs = typeof heldMs === 'number' && heldMs > 0 ? heldMs : 0;
+    entry.recording = recording === true;
     if (state.held) entry.heldSince = Date.now();
   }
 
@@ -267,11 +313,7 @@ export class CallTable {
   clear(): void {
     this.entries.clear();
     this.ended.clear();
-  }
-
-  /** Records the call an attended transfer replaced (events name only the new party). */
-  noteTransfer(connectionId: string, target: string): void {
-    this.entries.get(connectionId)?.state.transfers.push(target);
+    this.gone.clear();
   }
 
   /** Brings a known call's phase in line with the platform's list, without inventing events. */
@@ -282,7 +324,9 @@ export class CallTable {
     const now = Date.now();
     if (listed.state === 'held' && !s.held) entry.heldSince = now;
     if (listed.state !== 'held' && s.held) this.resumed(entry, now);
-    // Answered while unheard (an outage): the answer's time is unknown, not its having happened.
+    // Answered while unheard (an outage): the answer's time is unknown, not its having happened,
+    // nor who answered — the listed B party (a ring group's or queue's phone, not its number).
+    if (listed.state !== 'ringing' && s.answeredAt === undefined && listed.to !== undefined) s.to = listed.to;
     if (listed.state !== 'ringing') this.answered(entry, now);
     s.state = listed.state;
     s.held = listed.state === 'held';
@@ -323,6 +367,9 @@ export class CallTable {
       heldMs: 0,
       failed: false,
       recording: false,
+      dialog: undefined,
+      answeredByLeg: false,
+      transferDialog: undefined,
     };
     this.entries.set(id, entry);
     if (this.entries.size > this.cap) this.evictOne();
@@ -333,15 +380,22 @@ export class CallTable {
     const oldestEnded = this.ended.keys().next();
     const victim = oldestEnded.done ? this.entries.keys().next().value : oldestEnded.value;
     if (victim === undefined) return;
-    this.entries.delete(victim);
-    this.ended.delete(victim);
+    if (!oldestEnded.done) this.forget(victim);
+    else this.entries.delete(victim);
   }
 
   private sweep(now: number): void {
     for (const [id, endedAt] of this.ended) {
       if (now - endedAt < this.graceMs) return;
-      this.ended.delete(id);
-      this.entries.delete(id);
+      this.forget(id);
     }
+  }
+
+  /** An ended call leaves the table; its id is remembered a while longer, so that it does not start again. */
+  private forget(id: string): void {
+    this.ended.delete(id);
+    this.entries.delete(id);
+    this.gone.add(id);
+    if (this.gone.size > GONE_KEPT) this.gone.delete(this.gone.values().next().value as string);
   }
 }

@@ -26,8 +26,10 @@ export interface CallEventFacts {
   recordingKey: string | undefined;
   /** A recording event says the dialog is being recorded (rec_info's `isrec`, connection_start_record). */
   recording: boolean;
-  /** The new B party of a blind transfer (a referred dialog calling B again). */
+  /** The new B party of a transfer, blind or attended (a referred dialog calling B again). */
   transfer: string | undefined;
+  /** The dialog a dlg_* event belongs to (`dialogid`). */
+  dialogId: string | undefined;
 }
 
 export function emptyCallEventFacts(): CallEventFacts {
@@ -35,6 +37,7 @@ export function emptyCallEventFacts(): CallEventFacts {
     kind: 'other', connectionId: undefined, callId: undefined, at: undefined, startedAt: undefined,
     from: undefined, to: undefined, direction: undefined, legA: undefined, legB: undefined,
     leg: undefined, legState: undefined, reason: undefined, recordingKey: undefined, recording: false, transfer: undefined,
+    dialogId: undefined,
   };
 }
 
@@ -100,6 +103,20 @@ export const CALL_TABLE_EVENTS: readonly string[] = [
   'ccsevents.connection_failure',
 ];
 
+/** A number short enough to be an extension, not a subscriber's: the platform's own phones. */
+const EXTENSION = /^\d{1,5}$/;
+
+/**
+ * A call's direction from the documented `fromouter` (A is external) when no `dir` says it: an
+ * external caller's call is inbound; an internal caller's is internal when it calls an extension,
+ * else outbound ([M]: the documentation names no field for the callee's side).
+ */
+function directionFromCaller(fromouter: unknown, callee: string | undefined): CallDirection | undefined {
+  if (fromouter === undefined || fromouter === null || fromouter === '') return undefined;
+  if (flag(fromouter)) return 'in';
+  return callee !== undefined && EXTENSION.test(callee) ? 'local' : 'out';
+}
+
 /** The dialog events by which a referred (transferred) dialog calls its new B party. */
 const REFERRED_DIALOG_TYPES = new Set(['dlg_init', 'dlg_call']);
 
@@ -118,7 +135,7 @@ export function readCallEvent(ev: EraEvent, out: CallEventFacts): CallEventFacts
   out.startedAt = num(p.invitets);
   out.from = text(p.fromnum) ?? text(p.fromusername);
   out.to = text(p.tonum) ?? text(p.callednum);
-  out.direction = callDirection(p.dir) ?? (flag(p.fromouter) ? 'in' : undefined);
+  out.direction = callDirection(p.dir) ?? directionFromCaller(p.fromouter, out.to);
   out.legA = text(p.acallid);
   out.legB = text(p.bcallid);
   out.leg = text(p.idcall);
@@ -126,13 +143,11 @@ export function readCallEvent(ev: EraEvent, out: CallEventFacts): CallEventFacts
   out.reason = text(p.reason);
   out.recordingKey = text(p.key);
   out.recording = out.kind === 'recording' && (ev.type === 'connection_start_record' || flag(p.isrec));
-  // A dialog that calls B again with `isreferred` is a transfer; with `isreplacing` it is an
-  // attended one, whose replaced call only the command names. The platform sends both flags
-  // as strings ("true"/"false"/empty); booleans and the old `isreplaced` are read too.
-  out.transfer = REFERRED_DIALOG_TYPES.has(ev.type) && ev.class === 'callevents' && flag(p.isreferred)
-    && !flag(p.isreplacing) && !flag(p.isreplaced)
-    ? out.to
-    : undefined;
+  // A dialog that calls B again with `isreferred` is a transfer (attended when `isreplacing`:
+  // either way its B party is the one transferred to). The platform sends the flags as strings
+  // ("true"/"false"/empty); booleans are read too.
+  out.transfer = REFERRED_DIALOG_TYPES.has(ev.type) && ev.class === 'callevents' && flag(p.isreferred) ? out.to : undefined;
+  out.dialogId = text(p.dialogid);
   return out;
 }
 
