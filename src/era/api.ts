@@ -50,6 +50,11 @@ export interface CallStatsSpec {
   serviceLevelMs: number;
   /** A predecessor's window (a redeploy): carried on when it was kept with the same window and service level. */
   resume?: StatsWindow;
+  /**
+   * Names the figures across a redeploy (a node's id): closed, they go on counting for the linger,
+   * and a successor with the same key carries their window on.
+   */
+  key?: string;
 }
 
 export interface CallStatsHandle extends ListenHandle {

@@ -70,6 +70,8 @@ export class EraClient extends EventEmitter {
   private readonly warned = new Set<string>();
   private readonly closeController = new AbortController();
   private closing: Promise<void> | undefined;
+  /** Live figures whose node closed with a key, counting on for the linger: its successor takes them over. */
+  private readonly lingeringStats = new Map<string, { stats: CallStats; timer: NodeJS.Timeout }>();
 
   constructor(options: EraClientOptions) {
     super();
@@ -80,7 +82,13 @@ export class EraClient extends EventEmitter {
     this.logger = options.logger ?? silent;
     this.connection = new Connection(resolved, { logger: this.logger, observer: options.observer, counters: this.counters, closing: this.closeController.signal }, {
       state: (state, detail) => this.emit('state', state, detail),
-      opened: (afterOutage) => void this.subscriptions.opened().then(() => (afterOutage && !this.closing ? this.gapFill.start() : undefined)),
+      // After an outage, what happened meanwhile is reported; on a first connection, the calls
+      // going on already are learnt, for those who follow the table.
+      opened: (afterOutage) => void this.subscriptions.opened().then(() => {
+        if (this.closing) return undefined;
+        if (afterOutage) return this.gapFill.start();
+        return this.use.following ? this.gapFill.seed() : undefined;
+      }),
       dropped: () => {
         this.subscriptions.dropped();
         this.gapFill.stop();
@@ -253,16 +261,34 @@ export class EraClient extends EventEmitter {
    */
   callStats(spec: CallStatsSpec): CallStatsHandle {
     this.assertUsable();
-    const window = statsWindowFor(spec);
+    const key = isObject(spec) && typeof spec.key === 'string' && spec.key !== '' ? spec.key : undefined;
+    // A named predecessor still counting (a redeploy of the node alone) hands on its window: no call lost meanwhile.
+    const lingering = key === undefined ? undefined : this.lingeringStats.get(key);
+    if (lingering !== undefined) {
+      this.lingeringStats.delete(key!);
+      clearTimeout(lingering.timer);
+      this.feed.remove(lingering.stats);
+    }
+    const window = statsWindowFor(lingering === undefined ? spec : { ...spec, resume: lingering.stats.window });
     const stats = new CallStats(this.calls, window, (msg) => this.warnOnce(msg));
     this.use.follow(1);
     this.feed.add(stats);
     this.use.update();
     const handle = this.use.handle(() => {
-      this.feed.remove(stats);
+      const linger = this.connection.settings.socketLingerMs;
+      if (key === undefined || linger <= 0 || this.closing) {
+        this.feed.remove(stats);
+      } else {
+        const timer = setTimeout(() => {
+          this.lingeringStats.delete(key);
+          this.feed.remove(stats);
+        }, linger);
+        timer.unref();
+        this.lingeringStats.set(key, { stats, timer });
+      }
       this.use.follow(-1);
     });
-    return { snapshot: () => stats.snapshot(this.state), window, close: handle.close };
+    return { snapshot: () => stats.snapshot(this.tableState()), window, close: handle.close };
   }
 
   /**
@@ -360,6 +386,11 @@ export class EraClient extends EventEmitter {
     this.connection.stop();
     this.claimQueue?.close();
     this.callLogs.close();
+    for (const { stats, timer } of this.lingeringStats.values()) {
+      clearTimeout(timer);
+      this.feed.remove(stats);
+    }
+    this.lingeringStats.clear();
     this.use.close();
     this.gapFill.reset();
     const { socket, session, transport } = this.connection;
@@ -395,6 +426,11 @@ export class EraClient extends EventEmitter {
       await socket.ready();
       return this.connection.grants(capability);
     });
+  }
+
+  /** The connection's state as far as the call table can be trusted: `syncing` while it catches up with the platform's list. */
+  private tableState(): string {
+    return this.state === 'connected' && this.gapFill.busy ? 'syncing' : this.state;
   }
 
   private warnOnce(msg: string, key = msg): void {

@@ -2,7 +2,8 @@ import { asEraError } from './lib/action';
 import { dropHandOversOnStop, HandOver } from './lib/hand-over';
 import type { DoneFn, NodeDef, NodeMessage, RedApi, RedNode, SendFn } from './lib/red';
 import { linkToServer } from './lib/server-link';
-import type { CallStatsHandle, EraError, StatsWindow } from '../era';
+import { shownValue, type CallStatsHandle, type EraError, type StatsWindow } from '../era';
+import type { StoredServer } from './lib/dialog-options';
 
 const TOPIC = 'era-stats';
 
@@ -28,7 +29,7 @@ const SERVICE_LEVEL: Range = { name: 'serviceLevel', unit: 's', min: 0, max: 86_
 function inRange(value: unknown, range: Range, problems: string[]): number {
   if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) return range.fallback;
   const n = typeof value === 'number' || typeof value === 'string' ? Number(value) : Number.NaN;
-  const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : String(value);
+  const shown = shownValue(value);
   if (Number.isNaN(n)) {
     problems.push(`${range.name} ${shown} is not a number: using ${range.fallback} ${range.unit}`);
     return range.fallback;
@@ -45,7 +46,13 @@ function inRange(value: unknown, range: Range, problems: string[]): number {
 }
 
 /** The window an era-stats node counted, for the node of the same id after a redeploy. */
-const windows = new HandOver<{ server: unknown; window: StatsWindow }>();
+const windows = new HandOver<{ platform: string; window: StatsWindow }>();
+
+/** The server a node uses, and the platform it points at: a window counted on another platform is not carried on. */
+function platformOf(RED: RedApi, server: unknown): string {
+  const node = typeof server === 'string' ? (RED.nodes.getNode(server) as StoredServer | null) : null;
+  return `${String(server)}|${JSON.stringify(node?.storedFor ?? null)}`;
+}
 
 export = function register(RED: RedApi): void {
   dropHandOversOnStop(RED);
@@ -64,8 +71,10 @@ export = function register(RED: RedApi): void {
     let stats: CallStatsHandle | undefined;
     // Why there are no figures (no usable server): the status shows it, each input message's error says it.
     let unavailable: EraError | undefined;
+    // Read now, at start: when this node closes in a deploy, the server may already be the new one.
+    const platform = platformOf(RED, def.server);
     try {
-      stats = link.client().callStats({ windowMs, serviceLevelMs, resume: left !== undefined && left.server === def.server ? left.window : undefined });
+      stats = link.client().callStats({ windowMs, serviceLevelMs, key: node.id, resume: left !== undefined && left.platform === platform ? left.window : undefined });
     } catch (err) {
       unavailable = asEraError(err);
     }
@@ -91,7 +100,7 @@ export = function register(RED: RedApi): void {
     node.on('close', (removed: boolean, done: () => void) => {
       clearInterval(timer);
       if (stats !== undefined) {
-        if (!removed) windows.leave(node.id, { server: def.server, window: stats.window });
+        if (!removed) windows.leave(node.id, { platform, window: stats.window });
         stats.close();
       }
       link.close();

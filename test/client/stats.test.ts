@@ -207,6 +207,77 @@ describe('client: live figures', () => {
     other.close();
   });
 
+  it('calls going on before the first connection are learnt from the platform\'s list, and counted when they end', async () => {
+    const ringing = await startCall(s, { to: '101' });
+    const talking = await startCall(s, { to: '102', answer: true });
+    const figures = await stats();
+    const now = await until(figures, 'the two calls going on', (f) => f.live?.total === 2);
+    assert.deepEqual(now.live, { ringing: 1, talking: 1, held: 0, total: 2 });
+    assert.deepEqual([now.operators['101']?.state, now.operators['102']?.state], ['ringing', 'talking']);
+    await ctl(s, 'POST', `calls/${ringing.id}/hangup`, { reason: 'cancel' });
+    await ctl(s, 'POST', `calls/${talking.id}/hangup`);
+    const after = await until(figures, 'both counted', (f) => f.window.missed + f.window.answered === 2);
+    assert.deepEqual([after.window.missed, after.window.answered, after.live?.total], [1, 1, 0]);
+  });
+
+  it('while the platform\'s list cannot be read after a return, no live figure is shown as current', async () => {
+    const figures = await stats();
+    await startCall(s, { to: '101' });
+    await until(figures, 'one call', (f) => f.live?.total === 1);
+    // The platform comes back, but its REST side answers 503: the catch-up cannot happen.
+    await ctl(s, 'POST', 'faults', { restStatus: { status: 503, count: 1000, body: 'overloaded' } });
+    await s.restart({ downMs: 200 });
+    await waitForState(client, 'connected');
+    await sleep(300);
+    const stale = figures.snapshot();
+    assert.deepEqual([stale.connected, stale.connection, stale.live, stale.longestRingingSeconds], [false, 'syncing', null, null]);
+    await ctl(s, 'DELETE', 'faults');
+    await until(figures, 'current again', (f) => f.connected && f.live !== null, 10_000);
+  });
+
+  it('a named successor (a redeploy of the node alone) carries on the window, counting the calls that ended in between', async () => {
+    const linger = userClient(s.url, { socketLingerMs: 1000 });
+    try {
+      const first = linger.callStats({ windowMs: HOUR, serviceLevelMs: 20_000, key: 'stats-1' });
+      await subscribed(s);
+      const call = await startCall(s, { to: '101', answer: true });
+      await waitFor('the call in the table', () => linger.calls.get(call.id)?.state === 'talking');
+      first.close();
+      await ctl(s, 'POST', `calls/${call.id}/hangup`);
+      await sleep(100);
+      const second = linger.callStats({ windowMs: HOUR, serviceLevelMs: 20_000, key: 'stats-1' });
+      await until(second, 'the call that ended in between', (f) => f.window.answered === 1);
+      second.close();
+    } finally {
+      await linger.close();
+    }
+  });
+
+  it('the longest ringing is counted on the platform\'s clock, not this machine\'s', () => {
+    const table = new CallTable(100, 60_000);
+    const statsOf = new CallStats(table, new StatsWindow(HOUR, 20_000), () => undefined);
+    const now = Date.now();
+    // The platform's clock is 5 minutes behind: its events carry times 5 minutes ago.
+    const skew = 300_000;
+    const event = (type: string, fields: Record<string, unknown>): EraEvent => {
+      const payload = { eventid: `${type}-${Math.random()}`, connectionid: 'c.1', cid: 'c', invitets: now - skew - 2000, eventts: now - skew, ...fields };
+      return { topic: `callevents.${type}`, class: 'callevents', type, payload, eventId: String(payload.eventid), connectionId: 'c.1', callId: 'c', replayed: undefined, call: undefined };
+    };
+    table.apply(event('invite', { tonum: '101', dir: 'in' }));
+    const figures = statsOf.snapshot('connected', now);
+    assert.equal(figures.longestRingingSeconds, 2);
+  });
+
+  it('a "__proto__" number is no operator: it never becomes the prototype of the operators', () => {
+    const table = new CallTable(100, 60_000);
+    const statsOf = new CallStats(table, new StatsWindow(HOUR, 20_000), () => undefined);
+    const payload = { eventid: 'e1', connectionid: 'c.1', cid: 'c', invitets: Date.now(), eventts: Date.now(), tonum: '__proto__', fromnum: '+7999', dir: 'in' };
+    table.apply({ topic: 'callevents.invite', class: 'callevents', type: 'invite', payload, eventId: 'e1', connectionId: 'c.1', callId: 'c', replayed: undefined, call: undefined });
+    const { operators } = statsOf.snapshot('connected');
+    assert.equal(Object.getPrototypeOf(operators), Object.prototype);
+    assert.deepEqual(Object.keys(operators), []);
+  });
+
   it('bad settings: a clear error and nothing subscribed; a closed handle stops counting and lets the socket go', async () => {
     const log = newLog();
     const quiet = userClient(s.url, {}, log);

@@ -93,12 +93,22 @@ describe('call state', function () {
     assert.equal(tracked.call.state, 'ringing');
     assert.equal(await gets(seen.connectionid), 0, 'a call the table knows is not asked for');
 
+    // A call going on before the first connection is learnt from the platform's list at connecting.
     send({ connectionId: before.connectionid });
     await out.count(2);
-    const fromPlatform = out.messages[1] as Msg;
-    assert.equal(fromPlatform.call.connectionId, before.connectionid);
+    assert.deepEqual([(out.messages[1] as Msg).call.connectionId, (out.messages[1] as Msg).call.state], [before.connectionid, 'talking']);
+    assert.equal(await gets(before.connectionid), 0, 'a call going on at connecting is known without asking');
+
+    // A call whose events never came (lost on the way) is asked for once.
+    await ctl.faults({ dropEvents: true });
+    const unheard = await ctl.startCall({ from: '+79990000003', answer: true });
+    await ctl.faults({ dropEvents: null });
+    send({ connectionId: unheard.connectionid });
+    await out.count(3);
+    const fromPlatform = out.messages[2] as Msg;
+    assert.equal(fromPlatform.call.connectionId, unheard.connectionid);
     assert.equal(fromPlatform.call.state, 'talking');
-    assert.equal(await gets(before.connectionid), 1, 'one GET for the call it never saw');
+    assert.equal(await gets(unheard.connectionid), 1, 'one GET for the call it never saw');
   });
 
   it('era-wait: happened, timed out, and a call that ends while waiting', async function () {

@@ -243,6 +243,16 @@ describe('era-stats', function () {
     assert.equal(changed.window.answered, 0);
     assert.equal(changed.window.minutes, 10);
 
+    // The same server node pointed at another platform: nothing counted on the first is carried there.
+    const other = await simulator();
+    try {
+      await helper.setFlows(flow({ name: 'renamed again', window: 10 }).map((n) => (n.type === 'era-server' ? { ...n, url: other.sim.url } : n)), 'full', USER_CREDENTIALS);
+      out = new Inbox('out');
+      assert.equal((await ask(1)).window.answered, 0, 'another platform starts afresh');
+    } finally {
+      await other.sim.stop();
+    }
+
     await helper.setFlows([{ id: 'tab', type: 'tab' }, serverNode(sim), { id: 'out', z: 'tab', type: 'helper' }], 'full', USER_CREDENTIALS);
     await eventually(async () => (await ctl.subscriptions()).length === 0, 5000, 'nothing needs the calls subscription any more');
   });

@@ -264,6 +264,15 @@ export class StatsWindow {
   }
 }
 
+/**
+ * The operators as the message's object. A number is a key a platform sends: "__proto__" is no
+ * phone's, and as a key it would become the object's prototype once Node-RED copies the message.
+ */
+function operatorsObject(operators: Map<string, OperatorFigures>): Record<string, OperatorFigures> {
+  operators.delete('__proto__');
+  return Object.fromEntries(operators);
+}
+
 /** A consumer of the call table: finished calls into its window, live calls read from the table on each snapshot. */
 export class CallStats implements CallTableObserver {
   constructor(
@@ -301,7 +310,8 @@ export class CallStats implements CallTableObserver {
         const state = call.state as Exclude<OperatorState, 'free'>;
         live[state]++;
         live.total++;
-        if (state === 'ringing' && call.startedAt !== undefined) longestRingingMs = Math.max(longestRingingMs, now - call.startedAt);
+        // The start is the platform's time: counted on its clock, not on this machine's.
+        if (state === 'ringing' && call.startedAt !== undefined) longestRingingMs = Math.max(longestRingingMs, now - this.table.clockOffsetMs - call.startedAt);
         for (const number of liveOperators(call)) {
           if (number === undefined) continue;
           const known = operators.get(number);
@@ -325,7 +335,7 @@ export class CallStats implements CallTableObserver {
       live,
       longestRingingSeconds: longestRingingMs === null ? null : Math.round(longestRingingMs / 1000),
       window,
-      operators: Object.fromEntries(operators),
+      operators: operatorsObject(operators),
     };
   }
 }

@@ -135,6 +135,13 @@ export class CallTable {
   private readonly facts = emptyCallEventFacts();
   /** What the last apply() did (see CallChange). */
   change: CallChange = 'none';
+  /**
+   * How far the local clock is ahead of the platform's (ms), from when events arrive against
+   * their `eventts`, smoothed: durations counted up to now from a platform's time ("ringing for
+   * 20 s") use it, so that two clocks that disagree do not show up as a call ringing for minutes.
+   */
+  clockOffsetMs = 0;
+  private clockSamples = 0;
   /** Told of finished calls and late recording keys; one per table (the client's call feed). */
   observer: CallTableObserver | undefined;
 
@@ -209,6 +216,7 @@ export class CallTable {
     addLeg(s, f.legB);
     addLeg(s, f.leg);
     const at = f.at ?? Date.now();
+    if (f.at !== undefined && !replayed) this.clockSample(Date.now() - f.at);
     const dialogEvent = ev.class === 'callevents' && f.dialogId !== undefined && (f.kind === 'progress' || f.kind === 'pickup' || f.kind === 'answer');
     if (dialogEvent && s.state !== 'ended') entry.dialog = f.dialogId;
     switch (f.kind) {
@@ -316,6 +324,23 @@ export class CallTable {
     this.gone.clear();
   }
 
+  /**
+   * A call the platform lists, going on when the client first connected (nobody listened
+   * before): it enters the table as listed, telling no one; a call the table knows is aligned.
+   */
+  seed(listed: ListedCall): void {
+    if (this.gone.has(listed.connectionId) || listed.state === 'ended') return;
+    if (this.entries.has(listed.connectionId)) {
+      this.align(listed);
+      return;
+    }
+    const entry = this.insert(listed.connectionId);
+    entry.state = stateFromListed(listed);
+    entry.state.state = 'ringing';
+    entry.state.held = false;
+    this.align(listed);
+  }
+
   /** Brings a known call's phase in line with the platform's list, without inventing events. */
   align(listed: ListedCall): void {
     const entry = this.entries.get(listed.connectionId);
@@ -330,6 +355,12 @@ export class CallTable {
     if (listed.state !== 'ringing') this.answered(entry, now);
     s.state = listed.state;
     s.held = listed.state === 'held';
+  }
+
+  private clockSample(offset: number): void {
+    // The first samples count fully; later ones move the estimate a tenth of the way.
+    this.clockSamples = Math.min(this.clockSamples + 1, 10);
+    this.clockOffsetMs += (offset - this.clockOffsetMs) / this.clockSamples;
   }
 
   private answered(entry: Entry, at: number): void {

@@ -82,6 +82,9 @@ export class GapFill {
   private timer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
   private readonly backoff: Backoff;
+  /** The platform's list as this run read it (read once per run). */
+  private listed: ListedCall[] | undefined;
+  private running = false;
   private readonly horizonMs: number;
 
   constructor(private readonly deps: GapFillDeps) {
@@ -105,28 +108,57 @@ export class GapFill {
 
   /** Reconciles with the platform's list, retrying until done; resolves when done or stopped. */
   async start(): Promise<void> {
+    return this.run(async (generation) => {
+      this.listed ??= this.reportStarted(await fetchActiveCalls(this.deps.send, this.deps.maxCalls), generation);
+      if (this.listed === undefined || generation !== this.generation) return true;
+      await this.settleCandidates(new Set(this.listed.map((c) => c.connectionId)), generation);
+      return generation !== this.generation || this.candidates.size === 0;
+    }, 'after an outage failed', 'so that calls that ended meanwhile are still reported');
+  }
+
+  /**
+   * The first connection: the calls going on already enter the table, told to no one (nothing
+   * was missed: nobody listened), so that they show in msg.call, the call log and live figures.
+   */
+  async seed(): Promise<void> {
+    return this.run(async (generation) => {
+      const listed = await fetchActiveCalls(this.deps.send, this.deps.maxCalls);
+      if (generation === this.generation) for (const call of listed) this.deps.table.seed(call);
+      return true;
+    }, 'on connecting failed', 'so that the calls going on already are known');
+  }
+
+  /** A run (start or seed) is under way: until it ends, the table may not know every call going on. */
+  get busy(): boolean {
+    return this.running;
+  }
+
+  /** One step, tried again with backoff until it says it is done, or another run or stop() ends it. */
+  private async run(step: (generation: number) => Promise<boolean>, failed: string, why: string): Promise<void> {
     this.cancelWait();
     const generation = ++this.generation;
     this.backoff.reset();
-    let listed: ListedCall[] | undefined;
-    for (;;) {
-      try {
-        listed ??= this.reportStarted(await fetchActiveCalls(this.deps.send, this.deps.maxCalls), generation);
-        if (listed === undefined || generation !== this.generation) return;
-        await this.settleCandidates(new Set(listed.map((c) => c.connectionId)), generation);
-        if (generation !== this.generation) return;
-        if (this.candidates.size === 0) return;
-      } catch (err) {
-        if (generation !== this.generation) return;
-        this.deps.warnOnce(`Reading the platform's calls after an outage failed (${messageOf(err)}); trying again, so that calls that ended meanwhile are still reported`);
+    this.listed = undefined;
+    this.running = true;
+    try {
+      for (;;) {
+        try {
+          if (await step(generation)) return;
+        } catch (err) {
+          if (generation !== this.generation) return;
+          this.deps.warnOnce(`Reading the platform's calls ${failed} (${messageOf(err)}); trying again, ${why}`);
+        }
+        if (!(await this.sleep(this.backoff.next(), generation))) return;
       }
-      if (!(await this.sleep(this.backoff.next(), generation))) return;
+    } finally {
+      if (generation === this.generation) this.running = false;
     }
   }
 
   /** Ends any run in progress (the connection dropped again, or the client closes). */
   stop(): void {
     this.generation++;
+    this.running = false;
     this.cancelWait();
   }
 

@@ -25,6 +25,11 @@ export class SocketUse {
 
   constructor(private readonly d: SocketUseDeps) {}
 
+  /** Someone follows the call table (msg.call, a call log, live figures). */
+  get following(): boolean {
+    return this.followers > 0;
+  }
+
   /** One more (+1) or one fewer (-1) follower of the call table: its subscription is open while any is. */
   follow(delta: number): void {
     this.followers += delta;
