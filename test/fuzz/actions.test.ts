@@ -12,7 +12,7 @@ import { PATHS } from '../../src/era/protocol/paths';
 import { buildCallRequest } from '../../src/era/protocol/commands';
 import { isObject } from '../../src/era/protocol/values';
 import type { SimRequestLog } from '../../src/simulator';
-import { helper, Inbox, load, serverNode, startRed, stopRed, type FlowNode } from '../support/red';
+import { eventually, helper, Inbox, load, serverNode, startRed, stopRed, type FlowNode } from '../support/red';
 import { simulator, type Simulator } from '../support/sim';
 import { seeded, type Rng } from './prng';
 import { objectWith, randomJson, randomValue } from './values';
@@ -486,6 +486,9 @@ describe('fuzz: action nodes in a flow', function () {
       })),
     ]);
     sink = new Inbox('sink');
+    // The first connection learns the calls going on (era-wait follows the table): that list
+    // request is the server's, not a message's, so it must be over before messages are judged.
+    await eventually(() => sim.requests().some((r) => r.kind === 'rest' && r.method === 'GET' && r.path === PATHS.calls), 15_000, 'the first connection learnt the calls going on');
     const recorded = sim.startCall({ from: '+79990001111', to: '101', record: true, answer: true });
     sim.hangupCall(recorded.id);
     world = { calls: [], legs: [], recordingKey: sim.getCall(recorded.id).recordingKey ?? 'none' };
