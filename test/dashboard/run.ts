@@ -360,6 +360,11 @@ async function checkTwoOperators(a: Operator, b: Operator, sim: Simulator): Prom
 
   console.log('Operator panel: the form dials from the operator\'s number');
   const form = a.page.locator('#nrdb-ui-widget-ex18-dial-form');
+  sim.clearRequests();
+  await form.locator('input').fill('позвони 555');
+  await form.getByRole('button', { name: 'Call' }).click();
+  check(await eventually(() => pageShows(a.page, '"позвони 555" is not a phone number: nothing was dialled')), 'a number in words: the operator is told it is none');
+  check(!sim.requests().some((r) => r.kind === 'rest' && r.method === 'POST'), 'and nothing was sent to the platform');
   await form.locator('input').fill('+7 999 555-00-00');
   await form.getByRole('button', { name: 'Call' }).click();
   let dialled: { id: string } | undefined;
