@@ -540,5 +540,58 @@ describe('examples', function () {
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(entries.messages.length, 2, 'one entry per call');
     });
+
+    describe('17: the wallboard as its function hands each figure to its widget', function () {
+      // The stats node is a helper here, so that each snapshot is one the test wrote.
+      const WIDGETS = ['ex17-stats', 'ex17-platform', 'ex17-ringing', 'ex17-gauge', 'ex17-sl-text', 'ex17-operators'];
+      type Snapshot = Record<string, unknown>;
+      const window = (serviceLevel: number | null) => ({
+        minutes: 60, inbound: serviceLevel === null ? 0 : 2, outbound: 1, answered: 1, missed: serviceLevel === null ? 0 : 1,
+        unanswered: 0, failed: 0, serviceLevel, averageRingSeconds: 3, averageTalkSeconds: 40,
+      });
+      const snapshot = (over: Snapshot = {}): Snapshot => ({
+        at: Date.now(), connected: true, connection: 'connected', live: { ringing: 2, talking: 1, held: 0, total: 3 },
+        longestRingingSeconds: 7, window: window(50), operators: { '101': { state: 'talking', calls: 1, talkSeconds: 40 } }, ...over,
+      });
+
+      /** Sends the snapshots one by one; what each widget got for each. */
+      async function board(...snapshots: Snapshot[]): Promise<Record<string, Array<Record<string, unknown>>>> {
+        await loadExample('17-wallboard.json', WIDGETS);
+        const stats = helper.getNode('ex17-stats') as unknown as { send(msg: Record<string, unknown>): void };
+        const inboxes = WIDGETS.slice(1).map((id) => [id, new Inbox(id)] as const);
+        for (const [i, payload] of snapshots.entries()) {
+          stats.send({ topic: 'era-stats', payload });
+          for (const [, inbox] of inboxes) await inbox.count(i + 1);
+        }
+        return Object.fromEntries(inboxes.map(([id, inbox]) => [id, inbox.messages]));
+      }
+      const operatorState = (msg: Record<string, unknown>) => (msg.payload as Array<{ state: unknown }>)[0].state;
+
+      it('a service level on the gauge; none left in the window: the gauge hides, its text says why', async function () {
+        const got = await board(snapshot(), snapshot({ window: window(null) }));
+        assert.deepEqual([got['ex17-gauge'][0].payload, got['ex17-gauge'][0].visible], [50, true]);
+        assert.equal(got['ex17-sl-text'][0].payload, '50 % of inbound calls answered in time');
+        assert.equal(got['ex17-gauge'][1].visible, false, 'the gauge hides rather than keep 50');
+        assert.equal(got['ex17-gauge'][1].payload, undefined, 'and gets no value to show');
+        assert.equal(got['ex17-sl-text'][1].payload, 'no inbound call in the last 60 min');
+      });
+
+      it('the platform away (connected false), or connected with the table not in step (live null): away, and dashes', async function () {
+        const got = await board(
+          snapshot(),
+          snapshot({ connected: false, connection: 'disconnected', live: null, longestRingingSeconds: null, operators: { '101': { state: null, calls: 1, talkSeconds: 40 } } }),
+          snapshot({ live: null, longestRingingSeconds: null }),
+          snapshot({ connected: false, connection: 'connecting', live: { ringing: 2, talking: 1, held: 0, total: 3 } }),
+        );
+        assert.deepEqual(got['ex17-platform'].map((m) => m.payload), ['connected', 'away (disconnected)', 'away (figures not in sync yet)', 'away (connecting)']);
+        assert.deepEqual(got['ex17-ringing'].map((m) => m.payload), [2, '—', '—', '—'], 'no live figure unless connected and in step');
+        assert.deepEqual(got['ex17-operators'].map(operatorState), ['talking', '—', '—', '—'], 'nor an operator\'s state');
+      });
+
+      it('a snapshot that names no connection but has live figures shows them', async function () {
+        const got = await board(snapshot({ connected: undefined, connection: undefined }));
+        assert.deepEqual([got['ex17-platform'][0].payload, got['ex17-ringing'][0].payload], ['connected', 2]);
+      });
+    });
   });
 });
