@@ -5,6 +5,7 @@ import { claimPostRoute, type PostRoute } from './lib/http-route';
 import type { NodeDef, RedApi, RedNode } from './lib/red';
 import type { EraServerNode } from './lib/server-link';
 import { StatusView } from './lib/status';
+import { adminAnswers } from './lib/webhook-admin';
 import { endpointUrl, shownUrl, webhookConfig } from './lib/webhook-config';
 import { type EndpointHandlers, middlewareFailed, webhookEndpoint } from './lib/webhook-endpoint';
 import { guardPath, unmark } from './lib/webhook-guard';
@@ -54,6 +55,8 @@ export = function register(RED: RedApi): void {
     if ('error' in config) return fail(config.error);
     if (red.settings.httpNodeRoot === false) return fail('Node-RED serves no HTTP nodes here (httpNodeRoot is false in its settings)');
     const url = endpointUrl(config.publicUrl, red.settings.httpNodeRoot, config.path);
+    const admin = adminAnswers(red.httpAdmin, red.httpNode, config.path);
+    if (admin !== undefined) return fail(`the path ${config.path} is answered by ${admin} before any HTTP node: give this node another path`);
 
     let closed = false;
     const inbox = new WebhookInbox({

@@ -39,6 +39,8 @@ export interface ExpressApp {
 
 export type WebhookRed = RedApi & {
   httpNode: ExpressApp;
+  /** The editor's admin app, where nodes add their editor endpoints; mounted (a `parent`) only when Node-RED serves it. */
+  httpAdmin: ExpressApp;
   settings: { readonly httpNodeRoot?: unknown; readonly httpNodeMiddleware?: unknown };
   events: {
     on(event: 'flows:started', listener: () => void): void;
