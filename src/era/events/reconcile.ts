@@ -64,15 +64,17 @@ export class Reconciler {
   }
 
   /**
-   * A live event the receiver got. False when a made-up one already reported it (its live
-   * `invite` or `dlg_end` came after the reconciliation did): it is not news.
+   * A live event the receiver got: `old` when a made-up one already reported it (its live
+   * `invite` or `dlg_end` came after the reconciliation did), `ended` when it ended the call in
+   * the table (a later dialog's end after the call's end does not), else `new`.
    *
    * `dlg_stop` (the same end, 3 s after `dlg_end`) does not end a call here: deliveries are lost
    * one by one, so a call whose `dlg_end` was lost stays a candidate and gets its `dlg_end`.
    */
-  heard(ev: EraEvent): boolean {
-    if (readCallEvent(ev, this.facts).kind === 'stop') return true;
-    return this.table.apply(ev) !== SUPPRESSED;
+  heard(ev: EraEvent): 'old' | 'ended' | 'new' {
+    if (readCallEvent(ev, this.facts).kind === 'stop') return 'new';
+    if (this.table.apply(ev) === SUPPRESSED) return 'old';
+    return this.table.change === 'ended' ? 'ended' : 'new';
   }
 
   /** Reconciles now, then at every round. */
