@@ -65,11 +65,11 @@ export class WebhookInbox {
   }
 
   /**
-   * `endsCall`: the event ended the call in the reconciliation's table. Only such an event is
-   * claimed with the call-level end key, which pairs it with a made-up end of the same call on
-   * another replica (as era-events does from the client's table): a later dialog's `dlg_end`
-   * carries its own id only, or no replica would emit it once the call's end was claimed.
-   * Without a reconciliation nothing is made up, so no event needs that key.
+   * `endsCall`: the event may be the call's end by the reconciliation's table (Reconciler.heard).
+   * Only such an event is claimed with the call-level end key, which pairs it with a made-up end
+   * of the same call on another replica (as era-events does from the client's table): a later
+   * dialog's `dlg_end` carries its own id only, or no replica would emit it once the call's end
+   * was claimed. Without a reconciliation nothing is made up, so no event needs that key.
    */
   private out(ev: EraEvent, call: CallState | undefined, endsCall: boolean): void {
     if (!matchesAny(this.deps.patterns, ev.class, ev.type)) return;
