@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ALL_NODES, eventually, helper, Inbox, serverNode, startRed, StatusLog, stopRed, TOKEN_CREDENTIALS, type FlowNode } from '../support/red';
-import { simulator, type Simulator } from '../support/sim';
+import { simulator, type SimControl, type Simulator } from '../support/sim';
 import { callData, event, post, rawPost, stalledPost } from './webhook-post';
 import { express, logged, RedStack, type StackSettings } from './webhook-stack';
 
@@ -283,6 +283,28 @@ describe('era-webhook on Node-RED\'s HTTP stack', function () {
         await sim?.stop();
       }
     });
+  });
+
+  it('registered behind httpNodeAuth with a password holding % and reserved characters: the simulator\'s own deliveries pass (Basic authentication from the URL) and are emitted', async function () {
+    const password = 'ab%41c:d/e@f?g#h ä';
+    let sim: Simulator | undefined;
+    try {
+      let ctl: SimControl;
+      ({ sim, ctl } = await simulator());
+      const settings: StackSettings = { httpNodeRoot: '/api', httpNodeAuth: { user: 'platform', pass: password } };
+      const flow = [...webhook({ server: 'srv', register: true, publicUrl: stack.origin, reconcile: 0 }), serverNode(sim, { authMode: 'token' })];
+      await load(settings, flow, { ...TOKEN_CREDENTIALS, wh: { secret: SECRET, publicUser: 'platform', publicPassword: password } });
+      await eventually(() => sim!.webhookRegistrations().length === 1, 5000, 'registered');
+      const out = new Inbox('out');
+      const call = await ctl.startCall({ answer: true });
+      await ctl.hangup(call.id);
+      await out.until((m) => m.some((x) => x.topic === 'callevents.dlg_end'), 5000, "the call's end, delivered by the simulator");
+      assert.deepEqual([sim.webhookStats.failed, out.messages.every((m) => m.connectionId === call.connectionid)], [0, true]);
+      assert.deepEqual(out.messages.slice(0, 1).map((m) => m.topic), ['callevents.invite']);
+    } finally {
+      await helper.setFlows([], 'full');
+      await sim?.stop();
+    }
   });
 
   describe('a body-reading httpNodeMiddleware in front', function () {
