@@ -275,6 +275,20 @@ describe('era-webhook', function () {
     assert.equal(deletion?.path, `/rest/v1/service/webhooks/${reg!.id}`);
   });
 
+  it('the flows stopping for good (Node-RED shutting down): the registration is deleted before the stop ends; a full redeploy of the same flows keeps it', async function () {
+    const creds = { ...TOKEN_CREDENTIALS, wh: { secret: SECRET } };
+    await load(registeringFlow(), creds);
+    await registered();
+    const [reg] = sim.webhookRegistrations();
+    await helper.setFlows(registeringFlow(), 'full', creds);
+    await eventually(async () => (await ctl.requests()).some((r) => r.method === 'PUT'), 5000, 'the successor renews the webhook');
+    assert.deepEqual(sim.webhookRegistrations().map((r) => r.id), [reg!.id], 'a deploy, even of the same flows, keeps it');
+    await helper.unload();
+    // Node-RED exits once its flows stopped: the deletion is done by then, not later.
+    assert.deepEqual(sim.webhookRegistrations(), [], 'deleted: nobody would renew it');
+    assert.equal((await ctl.requests()).find((r) => r.method === 'DELETE')?.path, `/rest/v1/service/webhooks/${reg!.id}`);
+  });
+
   it('a redeploy while calls go on reports none of them again: the successor knows what its predecessor heard', async function () {
     await load(registeringFlow({ events: 'callevents.invite, callevents.dlg_end', reconcile: 3600 }), TOKEN_CREDENTIALS);
     await registered();

@@ -43,7 +43,8 @@ export type WebhookRed = RedApi & {
   httpAdmin: ExpressApp;
   settings: { readonly httpNodeRoot?: unknown; readonly httpNodeMiddleware?: unknown };
   events: {
-    on(event: 'flows:started', listener: () => void): void;
+    /** `flows:started` and `flows:stopping` carry the active configuration (a new object at every deploy). */
+    on(event: 'flows:started' | 'flows:stopping', listener: (event?: { config?: unknown }) => void): void;
     removeListener(event: 'flows:started', listener: () => void): void;
   };
   nodes: {
