@@ -5,10 +5,11 @@ import { claimPostRoute, type PostRoute } from './lib/http-route';
 import type { NodeDef, RedApi, RedNode } from './lib/red';
 import type { EraServerNode } from './lib/server-link';
 import { StatusView } from './lib/status';
+import { adminAnswers } from './lib/webhook-admin';
 import { endpointUrl, shownUrl, webhookConfig } from './lib/webhook-config';
 import { type EndpointHandlers, middlewareFailed, webhookEndpoint } from './lib/webhook-endpoint';
 import { guardPath, unmark } from './lib/webhook-guard';
-import { kept, platformNext, platformOf, spareClientOptions } from './lib/webhook-handover';
+import { kept, platformNext, platformOf, spareClientOptions, stoppingForGood, watchStops } from './lib/webhook-handover';
 import { webhookRed, type Middleware, type WebhookRed } from './lib/webhook-red';
 import { deleteWebhook, deleteWebhookApart, platformSender, startRegistrar } from './lib/webhook-registrar';
 import { WebhookStatus } from './lib/webhook-status';
@@ -21,6 +22,7 @@ const ENDED_CALL_GRACE_MS = 60_000;
 export = function register(RED: RedApi): void {
   dropHandOversOnStop(RED);
   const red = webhookRed(RED);
+  watchStops(red);
 
   function EraWebhook(this: RedNode, def: NodeDef) {
     RED.nodes.createNode(this, def);
@@ -54,6 +56,8 @@ export = function register(RED: RedApi): void {
     if ('error' in config) return fail(config.error);
     if (red.settings.httpNodeRoot === false) return fail('Node-RED serves no HTTP nodes here (httpNodeRoot is false in its settings)');
     const url = endpointUrl(config.publicUrl, red.settings.httpNodeRoot, config.path);
+    const admin = adminAnswers(red.httpAdmin, red.httpNode, config.path);
+    if (admin !== undefined) return fail(`the path ${config.path} is answered by ${admin} before any HTTP node: give this node another path`);
 
     let closed = false;
     const inbox = new WebhookInbox({
@@ -125,8 +129,9 @@ export = function register(RED: RedApi): void {
       unguard();
       inbox.reconciler?.stop();
       const webhookId = registration?.stop();
-      // Its successor talks to another platform, or there is none (null): nobody could renew the webhook.
-      if ((removed ? null : platformNext(red, node.id)) !== platform) {
+      // No successor (removed, or the flows stop for good: Node-RED shuts down) or one that talks
+      // to another platform: nobody could renew the webhook, which would be delivered to until it lapsed.
+      if (stoppingForGood(red) || (removed ? null : platformNext(red, node.id)) !== platform) {
         if (webhookId !== undefined && spare !== undefined) await deleteWebhookApart(spare, webhookId);
         return;
       }

@@ -4,7 +4,9 @@
  * deliveries: every event of a subscribed class is POSTed to each registered URL once (one
  * event per request, body `{"class", "type", "data", "eventts"}`), at most once — a failed
  * delivery is not tried again. Deliveries to one URL go over one keep-alive connection, one at
- * a time, so they arrive in the order the events happened unless a fault delays some.
+ * a time, so they arrive in the order the events happened unless a fault delays some. A URL
+ * with user information (`https://user:password@host/...`) is sent with those as Basic
+ * authentication, as an HTTP client does (and as a receiver behind `httpNodeAuth` needs).
  */
 import { Pool } from 'undici';
 import { badRequest, notFound, SimError } from './errors';
@@ -41,6 +43,24 @@ export interface WebhookHubDeps {
   maxExpires: number;
   /** Every delivery's outcome (also the dropped ones). */
   delivered(delivery: WebhookDelivery): void;
+}
+
+/** A URL's user information, percent-decoded (left as written where it is not valid percent-encoding). */
+function decoded(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
+/** The headers of a delivery to `url`: Basic authentication from its user information, when it has some. */
+function deliveryHeaders(url: URL): Record<string, string> {
+  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
+  if (url.username !== '' || url.password !== '') {
+    headers.authorization = `Basic ${Buffer.from(`${decoded(url.username)}:${decoded(url.password)}`, 'utf8').toString('base64')}`;
+  }
+  return headers;
 }
 
 /** The body of one delivery: the documented event object. */
@@ -180,7 +200,7 @@ export class WebhookHub {
     t.queued++;
     this.counters.sent++;
     t.pool
-      .request({ method: 'POST', path: `${url.pathname}${url.search}`, headers: { 'content-type': 'application/json; charset=utf-8' }, body })
+      .request({ method: 'POST', path: `${url.pathname}${url.search}`, headers: deliveryHeaders(url), body })
       .then(
         async (res): Promise<Pick<WebhookDelivery, 'outcome' | 'status' | 'error'>> => {
           await res.body.dump();

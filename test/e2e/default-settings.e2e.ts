@@ -2,7 +2,7 @@ import { actions } from './scenarios/actions';
 import { dialogButtons, eraCheckCommand } from './scenarios/dialog';
 import { eraEvents, redeployMidCall } from './scenarios/events';
 import { noSecretsShown } from './scenarios/secrets';
-import { registeredDeliveries, webhookDeliveries } from './scenarios/webhook';
+import { registeredDeliveries, registrationAcrossRestart, webhookDeliveries } from './scenarios/webhook';
 import { Case } from './support/case';
 
 describe('Node-RED with its own settings.js (editor and HTTP nodes on /)', function () {
@@ -25,5 +25,6 @@ describe('Node-RED with its own settings.js (editor and HTTP nodes on /)', funct
   webhookDeliveries(c);
   registeredDeliveries(c);
   redeployMidCall(c);
+  registrationAcrossRestart(c);
   noSecretsShown(c);
 });

@@ -20,13 +20,19 @@ const DIST = path.resolve(__dirname, '..', '..', 'dist', 'nodes', 'era-webhook.j
 const SECRET = 'cluster-secret';
 const RECONCILE_S = 1;
 
-/** A replica's flow with an era-webhook (id `ev`, so the flow's report and status nodes follow it) instead of era-events. */
+/**
+ * A replica's flow with an era-webhook (id `ev`, so the flow's report and status nodes follow it)
+ * instead of era-events, and a second one without reconciliation (`/era/plain`) reporting too.
+ */
 function webhookReplicaFlow(eraUrl: string, redisUrl: string, clusterName: string): FlowNode[] {
-  return replicaFlow({ eraUrl, redisUrl, clusterName }).map((n) =>
-    n.id !== 'ev'
-      ? n
-      : { id: 'ev', type: 'era-webhook', z: n.z, x: n.x, y: n.y, name: 'events', server: 'srv', path: '/era/events', events: 'callevents.*', reconcile: RECONCILE_S, register: false, publicUrl: '', wires: n.wires, credentials: { secret: SECRET } },
-  );
+  return replicaFlow({ eraUrl, redisUrl, clusterName }).flatMap((n) => {
+    if (n.id !== 'ev') return [n];
+    const webhook = { type: 'era-webhook', z: n.z, x: n.x, y: n.y, server: 'srv', events: 'callevents.*', register: false, publicUrl: '', wires: n.wires, credentials: { secret: SECRET } };
+    return [
+      { ...webhook, id: 'ev', name: 'events', path: '/era/events', reconcile: RECONCILE_S },
+      { ...webhook, id: 'plain', name: 'plain', path: '/era/plain', reconcile: 0 },
+    ];
+  });
 }
 
 describe('era-webhook on two Node-RED replicas, one Redis', function () {
@@ -75,8 +81,8 @@ describe('era-webhook on two Node-RED replicas, one Redis', function () {
     return byCall;
   }
 
-  async function deliver(to: Replica[], e: SimEvent): Promise<void> {
-    const answers = await Promise.all(to.map((r) => post(urls.get(r)!, event(e.type, e.data))));
+  async function deliver(to: Replica[], e: SimEvent, path = '/era/events'): Promise<void> {
+    const answers = await Promise.all(to.map((r) => post(urls.get(r)!.replace('/era/events', path), event(e.type, e.data))));
     for (const answer of answers) assert.equal(answer.status, 200);
   }
 
@@ -100,6 +106,39 @@ describe('era-webhook on two Node-RED replicas, one Redis', function () {
     const out = reports().filter((r) => r.connectionId === call.connectionid);
     assert.deepEqual(out.map((r) => r.eventId).sort(), [...ids].sort(), 'each event once across both replicas');
     assert.ok(out.every((r) => r.callState !== null && !r.replayed));
+  });
+
+  it('a call\'s later dialog (a transfer): its dlg_end comes out too, whether one replica heard both dialogs or each replica one', async function () {
+    const events = recordEvents();
+    const call = sim.startCall({ from: '+79990003344', to: '101' });
+    sim.answerCall(call.id);
+    const live = [...events.get(call.connectionid)!];
+    const start = live.find((e) => e.type === 'dlg_start')!;
+    const dialog = (type: string, dialogid: string, extra: Record<string, unknown> = {}): SimEvent =>
+      ({ class: 'callevents', type, data: { ...start.data, eventid: randomUUID(), eventts: Date.now(), dialogid, ...extra } }) as SimEvent;
+    const end1 = dialog('dlg_end', String(start.data.dialogid), { reason: 'bye' });
+    const [start2, end2] = [dialog('dlg_start', 'd2', { tonum: '102' }), dialog('dlg_end', 'd2', { reason: 'bye' })];
+    // Both replicas hear everything (with reconciliation): the call ended with the first dialog's end.
+    for (const e of [...live, end1]) await deliver(both, e);
+    sim.hangupCall(call.id);
+    for (const e of [start2, end2]) await deliver(both, e);
+    // Each replica one dialog (no reconciliation), as a load balancer may split them: A the first, B the second.
+    const other = { cid: randomUUID(), invitets: Date.now() };
+    const call2 = { ...other, connectionid: `${other.cid}.${other.invitets}` };
+    const split = {
+      invite: { class: 'callevents', type: 'invite', data: { ...start.data, ...call2, eventid: randomUUID(), dialogid: undefined } } as SimEvent,
+      start1: dialog('dlg_start', 'p1', call2),
+      end1: dialog('dlg_end', 'p1', { ...call2, reason: 'bye' }),
+      start2: dialog('dlg_start', 'p2', { ...call2, tonum: '102' }),
+      end2: dialog('dlg_end', 'p2', { ...call2, reason: 'bye' }),
+    };
+    for (const e of [split.invite, split.start1, split.end1]) await deliver([a], e, '/era/plain');
+    for (const e of [split.start2, split.end2]) await deliver([b], e, '/era/plain');
+    const ids = [...live, end1, start2, end2, ...Object.values(split)].map((e) => String(e.data.eventid));
+    await a.until(() => ids.every((id) => reports().some((r) => r.eventId === id)), 10_000, 'every event out');
+    await sleep(300);
+    const out = reports().filter((r) => ids.includes(String(r.eventId)));
+    assert.deepEqual(out.map((r) => r.eventId).sort(), [...ids].sort(), 'each event once across both replicas');
   });
 
   it('reconciliation: a round on one replica; what the other emitted live is not made up again; a lost end is made up once', async function () {

@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ALL_NODES, eventually, helper, Inbox, serverNode, startRed, StatusLog, stopRed, TOKEN_CREDENTIALS, type FlowNode } from '../support/red';
-import { simulator, type Simulator } from '../support/sim';
-import { callData, event, post, stalledPost } from './webhook-post';
+import { simulator, type SimControl, type Simulator } from '../support/sim';
+import { callData, event, post, rawPost, stalledPost } from './webhook-post';
 import { express, logged, RedStack, type StackSettings } from './webhook-stack';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -46,9 +46,10 @@ describe('era-webhook on Node-RED\'s HTTP stack', function () {
     stack.unmount();
   });
 
-  async function load(settings: StackSettings, flow: FlowNode[], credentials: Record<string, unknown> = {}): Promise<void> {
+  /** `before`: node modules loaded ahead of the package's (one that adds an editor endpoint, say). */
+  async function load(settings: StackSettings, flow: FlowNode[], credentials: Record<string, unknown> = {}, before: unknown[] = []): Promise<void> {
     stack.configure(settings);
-    await helper.load([stack.mount, ...ALL_NODES, HTTP_IN], flow, credentials);
+    await helper.load([stack.mount, ...before, ...ALL_NODES, HTTP_IN], flow, credentials);
   }
 
   function webhook(props: Record<string, unknown> = {}): FlowNode[] {
@@ -123,6 +124,88 @@ describe('era-webhook on Node-RED\'s HTTP stack', function () {
       });
       assert.equal((await post(`${stack.origin}/era-test/echo`, { hello: 'admin' })).status, 200);
       assert.deepEqual(seen, { hello: 'admin' });
+    });
+
+    it('a path the admin app answers (/flows, /AUTH/token, a node\'s editor endpoint): red, one error naming it, nothing installed; the editor still reads its JSON', async function () {
+      // A node module that adds an editor endpoint, as nodes do on RED.httpAdmin.
+      const endpoint = (RED: { httpAdmin: { post(path: string, handler: (req: unknown, res: { json(b: unknown): void }) => void): void } }): void =>
+        RED.httpAdmin.post('/era-test/endpoint', (_req, res) => res.json({ ok: true }));
+      const flow = [
+        ...webhook(),
+        ...[['flows', '/flows'], ['token', '/AUTH/token/'], ['endpoint', '/era-test/endpoint'], ['deep', '/library/flows/x']].map(([id, path]) => ({ id: id!, type: 'era-webhook', path, events: 'callevents.*', reconcile: 0, wires: [[]] })),
+      ];
+      await load({}, flow, { wh: { secret: SECRET } }, [endpoint]);
+      for (const [id, words] of [['flows', /the path \/flows is answered by Node-RED's editor \(its \/flows\)/], ['token', /the path \/AUTH\/token is answered by Node-RED's editor \(its \/auth\)/], ['endpoint', /answered by Node-RED's admin API \(POST \/era-test\/endpoint, a node's editor endpoint\)/], ['deep', /its \/library/]] as const) {
+        assert.ok(statuses.has(id, 'red', 'dot'), `${id}: red`);
+        assert.equal(logged(id, 20).length, 1, `${id}: one error`);
+        assert.match(logged(id, 20)[0]!, words);
+      }
+      // The editor's own routes, behind the admin app's JSON parser: each gets its body.
+      const seen: unknown[] = [];
+      for (const path of ['/flows', '/auth/token']) stack.admin!.post(path, (req, res) => {
+        seen.push(req.body);
+        res.json({ ok: true });
+      });
+      assert.equal((await post(`${stack.origin}/flows`, { flows: [] })).status, 200);
+      assert.equal((await post(`${stack.origin}/auth/token`, { grant_type: 'password' })).status, 200);
+      assert.deepEqual(seen, [{ flows: [] }, { grant_type: 'password' }]);
+      const out = new Inbox('out');
+      assert.equal((await post(url(`?secret=${SECRET}`), delivery(1))).status, 200, 'the webhook beside them works');
+      await out.count(1);
+    });
+
+    it('the editor on its own root (/admin): its paths there are refused, the same names on the HTTP nodes\' root are not', async function () {
+      const flow = [
+        { id: 'mine', type: 'era-webhook', path: '/flows', events: 'callevents.*', reconcile: 0, wires: [['out']] },
+        { id: 'theirs', type: 'era-webhook', path: '/admin/settings', events: 'callevents.*', reconcile: 0, wires: [[]] },
+        { id: 'out', type: 'helper' },
+      ];
+      await load({ httpAdminRoot: '/admin' }, flow, { mine: { secret: SECRET }, theirs: { secret: SECRET } });
+      assert.ok(!statuses.has('mine', 'red', 'dot'));
+      assert.match(logged('theirs', 20)[0]!, /the path \/admin\/settings is answered by Node-RED's editor \(its \/settings under \/admin\)/);
+      const out = new Inbox('out');
+      assert.equal((await post(`${stack.origin}/flows?secret=${SECRET}`, delivery(1))).status, 200);
+      await out.count(1);
+    });
+
+    it('a request target in absolute form (http://host/era/events, as through a proxy) is guarded like its path: a stalled body 408, windows-1251 decoded', async function () {
+      await load({}, webhook(), { wh: { secret: SECRET } });
+      const out = new Inbox('out');
+      const target = `${url()}?secret=${SECRET}`;
+      const body = Buffer.from(JSON.stringify(delivery(1)));
+      const stalled = await rawPost(url(), target, { 'Content-Type': 'application/json', 'Content-Length': String(body.length + 20) }, [body], 3000);
+      assert.equal(stalled.status, 408, stalled.text);
+      const cp1251 = cp1251Delivery();
+      const decoded = await rawPost(url(), `${stack.origin}/ERA/Events/?secret=${SECRET}`, { 'Content-Type': 'application/json; charset=windows-1251', 'Content-Length': String(cp1251.length) }, [cp1251]);
+      assert.equal(decoded.status, 200, decoded.text);
+      await out.count(1);
+      assert.deepEqual([out.messages[0]!.eventId, (out.messages[0]!.payload as { fromusername: string }).fromusername], ['e-1251', 'Иванов']);
+    });
+
+    it('a pause of 700 ms between two bytes of a body is no end: answered 200 and emitted', async function () {
+      await load({}, webhook());
+      const out = new Inbox('out');
+      const body = JSON.stringify(delivery(1));
+      const answer = await rawPost(url(), PATH, { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)) }, [body.slice(0, 30), 700, body.slice(30)]);
+      assert.equal(answer.status, 200, answer.text);
+      await out.count(1);
+      assert.equal(out.messages[0]!.eventId, 'e-1');
+    });
+
+    it('a delivery nested 200,000 deep: 400 before anything is emitted (no stack overflow after a 200); the next one works', async function () {
+      await load({}, webhook());
+      const out = new Inbox('out');
+      // Written as text: JSON.stringify would overflow the test's own stack.
+      const deep = JSON.stringify(event('invite', { ...callData(1, 'e-deep'), extra: '@' })).replace('"@"', `${'['.repeat(200_000)}${']'.repeat(200_000)}`);
+      for (const contentType of ['application/json', 'text/plain']) {
+        const refused = await post(url(), deep, { 'content-type': contentType });
+        assert.equal(refused.status, 400, contentType);
+        assert.match(JSON.parse(refused.text).errormsg, /nested more than 64 levels deep/);
+      }
+      const nested = { ...callData(2, 'e-2'), extra: JSON.parse(`${'['.repeat(40)}1${']'.repeat(40)}`) as unknown };
+      assert.equal((await post(url(), event('invite', nested))).status, 200, '40 levels are fine');
+      await out.count(1);
+      assert.deepEqual(out.messages.map((m) => m.eventId), ['e-2']);
     });
 
     it('without a secret: a yellow ring naming it and one warning; a forged delivery is still emitted', async function () {
@@ -200,6 +283,28 @@ describe('era-webhook on Node-RED\'s HTTP stack', function () {
         await sim?.stop();
       }
     });
+  });
+
+  it('registered behind httpNodeAuth with a password holding % and reserved characters: the simulator\'s own deliveries pass (Basic authentication from the URL) and are emitted', async function () {
+    const password = 'ab%41c:d/e@f?g#h ä';
+    let sim: Simulator | undefined;
+    try {
+      let ctl: SimControl;
+      ({ sim, ctl } = await simulator());
+      const settings: StackSettings = { httpNodeRoot: '/api', httpNodeAuth: { user: 'platform', pass: password } };
+      const flow = [...webhook({ server: 'srv', register: true, publicUrl: stack.origin, reconcile: 0 }), serverNode(sim, { authMode: 'token' })];
+      await load(settings, flow, { ...TOKEN_CREDENTIALS, wh: { secret: SECRET, publicUser: 'platform', publicPassword: password } });
+      await eventually(() => sim!.webhookRegistrations().length === 1, 5000, 'registered');
+      const out = new Inbox('out');
+      const call = await ctl.startCall({ answer: true });
+      await ctl.hangup(call.id);
+      await out.until((m) => m.some((x) => x.topic === 'callevents.dlg_end'), 5000, "the call's end, delivered by the simulator");
+      assert.deepEqual([sim.webhookStats.failed, out.messages.every((m) => m.connectionId === call.connectionid)], [0, true]);
+      assert.deepEqual(out.messages.slice(0, 1).map((m) => m.topic), ['callevents.invite']);
+    } finally {
+      await helper.setFlows([], 'full');
+      await sim?.stop();
+    }
   });
 
   describe('a body-reading httpNodeMiddleware in front', function () {

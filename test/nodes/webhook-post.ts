@@ -91,3 +91,43 @@ export function stalledPost(url: string, head: Record<string, string>, partial: 
     socket.write(partial, () => (sentAt = Date.now()));
   });
 }
+
+/**
+ * A request written by hand on a fresh socket: `target` as it stands in the request line (the
+ * absolute form `http://host/path` too), then the body's `parts`, a number being a pause in ms
+ * between them. Resolves with the answer's status (0: none within `waitMs` of the last part) and text.
+ */
+export function rawPost(url: string, target: string, head: Record<string, string>, parts: ReadonlyArray<Buffer | string | number>, waitMs = 3000): Promise<{ status: number; text: string }> {
+  const origin = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(origin.port), origin.hostname);
+    let text = '';
+    let timer: NodeJS.Timeout | undefined;
+    let given = false;
+    const give = (): void => {
+      if (given) return;
+      given = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), text });
+    };
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+      // One answer is all this waits for: it is complete once its declared length came.
+      const headEnd = text.indexOf('\r\n\r\n');
+      const length = Number(/\r\ncontent-length: *(\d+)/i.exec(text)?.[1] ?? Number.NaN);
+      if (headEnd !== -1 && Buffer.byteLength(text.slice(headEnd + 4)) >= length) give();
+    });
+    socket.on('close', give);
+    socket.on('error', (err) => (text === '' ? reject(err) : give()));
+    const lines = [`POST ${target} HTTP/1.1`, `Host: ${origin.host}`, ...Object.entries(head).map(([k, v]) => `${k}: ${v}`)];
+    void (async () => {
+      socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+      for (const part of parts) {
+        if (typeof part === 'number') await new Promise((r) => setTimeout(r, part));
+        else if (!socket.destroyed) socket.write(part);
+      }
+      timer = setTimeout(give, waitMs);
+    })();
+  });
+}

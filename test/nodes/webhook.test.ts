@@ -275,6 +275,20 @@ describe('era-webhook', function () {
     assert.equal(deletion?.path, `/rest/v1/service/webhooks/${reg!.id}`);
   });
 
+  it('the flows stopping for good (Node-RED shutting down): the registration is deleted before the stop ends; a full redeploy of the same flows keeps it', async function () {
+    const creds = { ...TOKEN_CREDENTIALS, wh: { secret: SECRET } };
+    await load(registeringFlow(), creds);
+    await registered();
+    const [reg] = sim.webhookRegistrations();
+    await helper.setFlows(registeringFlow(), 'full', creds);
+    await eventually(async () => (await ctl.requests()).some((r) => r.method === 'PUT'), 5000, 'the successor renews the webhook');
+    assert.deepEqual(sim.webhookRegistrations().map((r) => r.id), [reg!.id], 'a deploy, even of the same flows, keeps it');
+    await helper.unload();
+    // Node-RED exits once its flows stopped: the deletion is done by then, not later.
+    assert.deepEqual(sim.webhookRegistrations(), [], 'deleted: nobody would renew it');
+    assert.equal((await ctl.requests()).find((r) => r.method === 'DELETE')?.path, `/rest/v1/service/webhooks/${reg!.id}`);
+  });
+
   it('a redeploy while calls go on reports none of them again: the successor knows what its predecessor heard', async function () {
     await load(registeringFlow({ events: 'callevents.invite, callevents.dlg_end', reconcile: 3600 }), TOKEN_CREDENTIALS);
     await registered();
@@ -289,6 +303,22 @@ describe('era-webhook', function () {
     await ctl.hangup(call.id);
     await out.until((m) => m.some((x) => x.topic === 'callevents.dlg_end'), 5000, 'its end, live');
     assert.equal(out.messages.find((m) => m.topic === 'callevents.dlg_end')!.replayed, undefined);
+  });
+
+  it('a start without a predecessor (a first deploy, a restart of Node-RED) learns the calls going on silently; later rounds report what starts or ends unheard', async function () {
+    const going = await ctl.startCall({ from: '+79990001111', answer: true });
+    // No deliveries at all: every event is unheard, only the rounds tell.
+    await load(webhookFlow({ server: 'srv', reconcile: 1 }, [serverNode(sim, { authMode: 'token' })]), TOKEN_CREDENTIALS);
+    const out = new Inbox('out');
+    const lists = async (): Promise<number> => (await ctl.requests()).filter((r) => r.method === 'GET' && r.path === '/rest/v1/uc/calls').length;
+    await eventually(async () => (await lists()) >= 3, 10_000, 'three readings of the list (the first and two rounds)');
+    assert.equal(out.messages.length, 0, 'nothing made up for the call going on at start');
+    const later = await ctl.startCall({ from: '+79990002222' });
+    await out.until((m) => m.some((x) => x.connectionId === later.connectionid), 5000, 'the later call reported');
+    await ctl.hangup(going.id);
+    await out.until((m) => m.some((x) => x.connectionId === going.connectionid), 5000, 'the end of the call learnt at start');
+    const told = out.messages.map((m) => [m.connectionId, m.topic, m.replayed]);
+    assert.deepEqual(told, [[later.connectionid, 'callevents.invite', true], [going.connectionid, 'callevents.dlg_end', true]]);
   });
 
   it('registration refused by the platform: a red status with its words and the URL to set by hand; deliveries still work', async function () {

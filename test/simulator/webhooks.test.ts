@@ -16,6 +16,7 @@ interface Received {
   method: string;
   url: string;
   contentType: string | undefined;
+  authorization: string | undefined;
   body: string;
   at: number;
 }
@@ -28,7 +29,7 @@ class Receiver {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      this.got.push({ method: req.method ?? '', url: req.url ?? '', contentType: req.headers['content-type'], body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
+      this.got.push({ method: req.method ?? '', url: req.url ?? '', contentType: req.headers['content-type'], authorization: req.headers.authorization, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
       res.writeHead(this.status).end();
     });
   });
@@ -143,6 +144,21 @@ describe('simulator: webhooks', () => {
     }
     assert.deepEqual(receiver.got.map((g) => (JSON.parse(g.body) as { data: { eventid: string } }).data.eventid), events, 'in the order they happened');
     assert.equal(sim.webhookStats.answered, 6);
+  });
+
+  it('a URL with user information is delivered with it as Basic authentication (percent-decoded), one without it with none', async () => {
+    const sim = await start({ dlgStopDelayMs: 0 });
+    const [user, password] = ['оператор', 'ab%41c:d/e@f?g#h ä'];
+    const withUser = new URL(receiver.url('/with'));
+    withUser.username = encodeURIComponent(user);
+    withUser.password = encodeURIComponent(password);
+    await register(sim, { url: withUser.href, classes: ['callevents'] });
+    await register(sim, { url: receiver.url('/without'), classes: ['callevents'] });
+    oneCall(sim);
+    await eventually(() => receiver.got.length >= 12, 5000, 'six deliveries to each URL');
+    const basic = `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;
+    assert.deepEqual([...new Set(receiver.got.filter((g) => g.url === '/with').map((g) => g.authorization))], [basic]);
+    assert.deepEqual([...new Set(receiver.got.filter((g) => g.url === '/without').map((g) => g.authorization))], [undefined]);
   });
 
   it('an unrenewed webhook expires and stops delivering; a renewed one goes on', async () => {

@@ -106,8 +106,8 @@ export class GapFill {
     for (const id of connectionIds) if (!this.candidates.has(id)) this.candidates.set(id, now);
   }
 
-  /** Reconciles with the platform's list, retrying until done; resolves when done or stopped. */
-  async start(): Promise<void> {
+  /** Reconciles with the platform's list, retrying until done; resolves when done (true) or stopped (false). */
+  async start(): Promise<boolean> {
     return this.run(async (generation) => {
       this.listed ??= this.reportStarted(await fetchActiveCalls(this.deps.send, this.deps.maxCalls), generation);
       if (this.listed === undefined || generation !== this.generation) return true;
@@ -119,8 +119,9 @@ export class GapFill {
   /**
    * The first connection: the calls going on already enter the table, told to no one (nothing
    * was missed: nobody listened), so that they show in msg.call, the call log and live figures.
+   * Resolves true once they did, false when another run or stop() ended it first.
    */
-  async seed(): Promise<void> {
+  async seed(): Promise<boolean> {
     return this.run(async (generation) => {
       const listed = await fetchActiveCalls(this.deps.send, this.deps.maxCalls);
       if (generation === this.generation) for (const call of listed) this.deps.table.seed(call);
@@ -134,7 +135,7 @@ export class GapFill {
   }
 
   /** One step, tried again with backoff until it says it is done, or another run or stop() ends it. */
-  private async run(step: (generation: number) => Promise<boolean>, failed: string, why: string): Promise<void> {
+  private async run(step: (generation: number) => Promise<boolean>, failed: string, why: string): Promise<boolean> {
     this.cancelWait();
     const generation = ++this.generation;
     this.backoff.reset();
@@ -143,12 +144,12 @@ export class GapFill {
     try {
       for (;;) {
         try {
-          if (await step(generation)) return;
+          if (await step(generation)) return generation === this.generation;
         } catch (err) {
-          if (generation !== this.generation) return;
+          if (generation !== this.generation) return false;
           this.deps.warnOnce(`Reading the platform's calls ${failed} (${messageOf(err)}); trying again, ${why}`);
         }
-        if (!(await this.sleep(this.backoff.next(), generation))) return;
+        if (!(await this.sleep(this.backoff.next(), generation))) return false;
       }
     } finally {
       if (generation === this.generation) this.running = false;

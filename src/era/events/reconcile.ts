@@ -43,10 +43,18 @@ export class Reconciler {
   private readonly intervalMs: number;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /**
+   * The calls going on were learnt: from a predecessor's table, or from the platform's list
+   * told to no one. A receiver that starts without a predecessor (a first deploy, a restart of
+   * Node-RED) heard no call start: reporting every listed call as started unheard would make up
+   * an `invite` for each call in progress. Only rounds after the calls were learnt report.
+   */
+  private learnt: boolean;
 
   constructor(private readonly deps: ReconcileDeps) {
     this.intervalMs = Math.min(Math.max(deps.intervalMs, 1), MAX_TIMER_MS);
     this.table = deps.table ?? new CallTable(deps.maxCalls, deps.endedCallGraceMs);
+    this.learnt = deps.table !== undefined;
     this.gapFill = new GapFill({
       send: deps.send,
       table: this.table,
@@ -64,20 +72,28 @@ export class Reconciler {
   }
 
   /**
-   * A live event the receiver got. False when a made-up one already reported it (its live
-   * `invite` or `dlg_end` came after the reconciliation did): it is not news.
+   * A live event the receiver got: `old` when a made-up one already reported it (its live
+   * `invite` or `dlg_end` came after the reconciliation did); `ended` when it may be the call's
+   * end: it ended the call in the table, or it is a `dlg_end` of a call the table does not know
+   * (in a cluster another replica may have heard its start, and may make its end up); else `new`
+   * (a later dialog's end after the call's end, an older dialog's end after a newer one began).
    *
    * `dlg_stop` (the same end, 3 s after `dlg_end`) does not end a call here: deliveries are lost
    * one by one, so a call whose `dlg_end` was lost stays a candidate and gets its `dlg_end`.
    */
-  heard(ev: EraEvent): boolean {
-    if (readCallEvent(ev, this.facts).kind === 'stop') return true;
-    return this.table.apply(ev) !== SUPPRESSED;
+  heard(ev: EraEvent): 'old' | 'ended' | 'new' {
+    const kind = readCallEvent(ev, this.facts).kind;
+    if (kind === 'stop') return 'new';
+    const applied = this.table.apply(ev);
+    if (applied === SUPPRESSED) return 'old';
+    if (applied === undefined) return kind === 'end' ? 'ended' : 'new';
+    return this.table.change === 'ended' ? 'ended' : 'new';
   }
 
-  /** Reconciles now, then at every round. */
+  /** Reconciles now (learns the calls going on, without a predecessor), then at every round. */
   start(): void {
-    this.now();
+    if (this.learnt) this.now();
+    else this.learn();
     this.schedule();
   }
 
@@ -97,8 +113,18 @@ export class Reconciler {
     if (this.stopped) return;
     this.deps.claimRound(round, () => {
       if (this.stopped) return;
+      // Still learning (the platform did not answer yet): a round would report every call going on.
+      if (!this.learnt) return this.learn();
       this.gapFill.outage();
       void this.gapFill.start();
+    });
+  }
+
+  /** Every replica learns for itself, unclaimed: nothing is told, only its own table is filled. */
+  private learn(): void {
+    if (this.stopped) return;
+    void this.gapFill.seed().then((done) => {
+      if (done) this.learnt = true;
     });
   }
 

@@ -47,7 +47,8 @@ export class WebhookInbox {
     const server = deps.server;
     this.reconciler = deps.reconcile === undefined || server === undefined ? undefined : new Reconciler({
       ...deps.reconcile,
-      replay: (ev) => this.out(ev, ev.connectionId === undefined ? undefined : this.reconciler?.table.get(ev.connectionId)),
+      // The table has just applied the made-up event (a made-up end ends its call there).
+      replay: (ev) => this.out(ev, ev.connectionId === undefined ? undefined : this.reconciler?.table.get(ev.connectionId), this.reconciler?.table.change === 'ended'),
       claimRound: (round, run) => server.onceInCluster([`${deps.claimScope}reconcile:${round}`], run),
     });
   }
@@ -56,17 +57,25 @@ export class WebhookInbox {
   accept(events: readonly EraEvent[]): void {
     for (const ev of events) {
       if (ev.eventId !== undefined && !this.seen.first(ev.eventId)) continue;
+      const heard = this.reconciler?.heard(ev);
       // A live event a reconciliation already reported (made up) is not news.
-      if (this.reconciler !== undefined && !this.reconciler.heard(ev)) continue;
-      this.out(ev, this.deps.server?.ingest(ev));
+      if (heard === 'old') continue;
+      this.out(ev, this.deps.server?.ingest(ev), heard === 'ended');
     }
   }
 
-  private out(ev: EraEvent, call: CallState | undefined): void {
+  /**
+   * `endsCall`: the event may be the call's end by the reconciliation's table (Reconciler.heard).
+   * Only such an event is claimed with the call-level end key, which pairs it with a made-up end
+   * of the same call on another replica (as era-events does from the client's table): a later
+   * dialog's `dlg_end` carries its own id only, or no replica would emit it once the call's end
+   * was claimed. Without a reconciliation nothing is made up, so no event needs that key.
+   */
+  private out(ev: EraEvent, call: CallState | undefined, endsCall: boolean): void {
     if (!matchesAny(this.deps.patterns, ev.class, ev.type)) return;
     ev.call = call;
     const { server, claimScope } = this.deps;
     if (server === undefined) this.deps.emit(ev);
-    else server.onceInCluster(claimKeys(ev).map((key) => `${claimScope}${key}`), () => this.deps.emit(ev));
+    else server.onceInCluster(claimKeys(ev, endsCall).map((key) => `${claimScope}${key}`), () => this.deps.emit(ev));
   }
 }

@@ -6,17 +6,40 @@
  */
 import type { ErrorMiddleware, ExpressApp, Middleware, RouterLayer } from './webhook-red';
 
-/** A route path the way a user types it: segments of letters, digits and `. _ ~ -` (no express patterns). */
-const PLAIN_PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
+/**
+ * A route path the way a user types it: segments of letters, digits and `. _ ~ -` (no express
+ * patterns). Each segment begins with its slash, so a match never backtracks.
+ */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9._~-]+)+$/;
 
 /** Paths held by our nodes, per HTTP-nodes app (a runtime), lower-cased as express matches them. */
 const held = new WeakMap<ExpressApp, Map<string, string>>();
 
+/** `text` without the slashes it begins and ends with (a loop: a regular expression anchored at the end would be quadratic). */
+function trimSlashes(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && text[start] === '/') start++;
+  while (end > start && text[end - 1] === '/') end--;
+  return text.slice(start, end);
+}
+
 /** `/era/events` from `era/events/`, or undefined when the text is not a plain path. */
 export function routePath(raw: unknown): string | undefined {
-  const text = typeof raw === 'string' ? raw.trim() : '';
-  const path = `/${text.replace(/^\/+/, '').replace(/\/+$/, '')}`;
+  const path = `/${trimSlashes(typeof raw === 'string' ? raw.trim() : '')}`;
   return PLAIN_PATH.test(path) ? path : undefined;
+}
+
+/** The app Node-RED's HTTP server runs, that `app` is mounted in (through its parents). */
+export function rootOf(app: ExpressApp): ExpressApp {
+  let root = app;
+  while (root.parent !== undefined) root = root.parent;
+  return root;
+}
+
+/** Where `app` is mounted from the root, lower-cased as express matches it, without a trailing slash ('' for the root). */
+export function mountPath(app: ExpressApp): string {
+  return (app.path?.() ?? '').replace(/\/{2,}/g, '/').replace(/\/$/, '').toLowerCase();
 }
 
 export function routerStack(app: ExpressApp): RouterLayer[] {
@@ -30,7 +53,7 @@ export function routerStack(app: ExpressApp): RouterLayer[] {
 }
 
 /** Whether a layer is a route that answers POST `path`, by its pattern as express matches it. */
-function answersPost(layer: RouterLayer, path: string): boolean {
+export function answersPost(layer: RouterLayer, path: string): boolean {
   const route = layer.route;
   if (route === undefined || (route.methods.post !== true && route.methods._all !== true)) return false;
   if (typeof layer.match !== 'function') return typeof route.path === 'string' && route.path.toLowerCase() === path.toLowerCase();

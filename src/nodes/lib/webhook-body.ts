@@ -10,6 +10,12 @@ import type { HttpRequest } from './webhook-red';
 
 /** Bodies above this are refused (413): one event is a few hundred bytes. */
 const MAX_DELIVERY_BYTES = 1024 * 1024;
+/**
+ * Bodies nested deeper than this are refused (400): an event is a few levels deep, and copies of
+ * a message (Node-RED clones what a node sends) recurse once per level, so a body nested
+ * 200,000 deep would overflow the stack after its 200 went out.
+ */
+const MAX_DELIVERY_DEPTH = 64;
 
 export type BodyResult = { json: unknown } | { status: 400 | 413 | 415; why: string };
 
@@ -20,13 +26,32 @@ function charsetOf(contentType: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value.toLowerCase();
 }
 
+/** Whether `json` has arrays or objects nested more than `limit` deep (walked without recursion). */
+function deeperThan(json: unknown, limit: number): boolean {
+  const pending: Array<{ value: unknown; depth: number }> = [{ value: json, depth: 0 }];
+  for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
+    if (typeof item.value !== 'object' || item.value === null) continue;
+    const depth = item.depth + 1;
+    if (depth > limit) return true;
+    for (const child of Object.values(item.value)) if (typeof child === 'object' && child !== null) pending.push({ value: child, depth });
+  }
+  return false;
+}
+
+function usable(json: unknown): BodyResult {
+  if (deeperThan(json, MAX_DELIVERY_DEPTH)) return { status: 400, why: `JSON nested more than ${MAX_DELIVERY_DEPTH} levels deep` };
+  return { json };
+}
+
 function parsed(text: string): BodyResult {
   if (text.trim() === '') return { status: 400, why: 'an empty body' };
+  let json: unknown;
   try {
-    return { json: JSON.parse(text) };
+    json = JSON.parse(text);
   } catch {
     return { status: 400, why: 'a body that is not JSON' };
   }
+  return usable(json);
 }
 
 function decoded(bytes: Buffer, contentType: string | undefined): BodyResult {
@@ -51,7 +76,7 @@ function readInFront(req: HttpRequest): BodyResult | undefined {
   const body = req.body;
   if (Buffer.isBuffer(body)) return decoded(body, req.headers['content-type']);
   if (typeof body === 'string') return Buffer.byteLength(body) > MAX_DELIVERY_BYTES ? { status: 413, why: 'a body over 1 MiB' } : parsed(body);
-  if (typeof body === 'object' && body !== null && (req._body === true || Object.keys(body).length > 0)) return { json: body };
+  if (typeof body === 'object' && body !== null && (req._body === true || Object.keys(body).length > 0)) return usable(body);
   return { status: 400, why: 'a body another middleware read and did not keep' };
 }
 

@@ -97,11 +97,14 @@ export function endpointUrl(publicUrl: string, httpNodeRoot: unknown, path: stri
   return `${publicUrl}${root.startsWith('/') || root === '' ? root : `/${root}`}${path}`;
 }
 
-/** The user name as it stands in a URL (percent-encoded where it must be). */
-function urlUser(user: string): string {
-  const url = new URL('http://host');
-  url.username = user;
-  return url.username;
+/**
+ * A user name or password as it stands in a URL's user information: every character but
+ * letters, digits and `- . _ ~` percent-encoded. The URL setters leave `%` as it is, so a
+ * password holding `%41` would reach the platform as `A`; and a platform's client may split the
+ * user information at a reserved character it finds there.
+ */
+function userinfo(text: string): string {
+  return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /**
@@ -112,15 +115,15 @@ export function shownUrl(url: string, config: Pick<WebhookConfig, 'secret' | 'pu
   const query = config.secret === undefined ? '' : `?${SECRET_PARAM}=…`;
   const scheme = /^https?:\/\//.exec(url)?.[0];
   if (scheme === undefined || config.publicUser === undefined) return `${url.startsWith('/') ? '<Node-RED>' : ''}${url}${query}`;
-  const userinfo = `${urlUser(config.publicUser)}${config.publicPassword === undefined ? '' : ':…'}@`;
-  return `${scheme}${userinfo}${url.slice(scheme.length)}${query}`;
+  const shown = `${userinfo(config.publicUser)}${config.publicPassword === undefined ? '' : ':…'}@`;
+  return `${scheme}${shown}${url.slice(scheme.length)}${query}`;
 }
 
 /** The URL the platform is given when the node registers: with the credentials and the secret it must send back. */
 export function registeredUrl(url: string, config: Pick<WebhookConfig, 'secret' | 'publicUser' | 'publicPassword'>): string {
   const out = new URL(url);
-  if (config.publicUser !== undefined) out.username = config.publicUser;
-  if (config.publicPassword !== undefined) out.password = config.publicPassword;
+  if (config.publicUser !== undefined) out.username = userinfo(config.publicUser);
+  if (config.publicPassword !== undefined) out.password = userinfo(config.publicPassword);
   if (config.secret !== undefined) out.searchParams.set(SECRET_PARAM, config.secret);
   return out.href;
 }
@@ -130,9 +133,7 @@ export function secretForms(config: Pick<WebhookConfig, 'secret' | 'publicPasswo
   const forms: string[] = [];
   for (const secret of [config.secret, config.publicPassword]) {
     if (secret === undefined) continue;
-    const url = new URL('http://user@host');
-    url.password = secret;
-    forms.push(secret, encodeURIComponent(secret), url.password, new URLSearchParams({ s: secret }).toString().slice(2));
+    forms.push(secret, encodeURIComponent(secret), userinfo(secret), new URLSearchParams({ s: secret }).toString().slice(2));
   }
   return forms;
 }

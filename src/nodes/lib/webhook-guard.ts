@@ -13,13 +13,21 @@
  *   flag every body-parser honours), the delivery passes the admin app unread; the webhook's
  *   route takes the mark off again before `httpNodeMiddleware`, so the user's own parsers, and
  *   then the endpoint, read it as if nothing had been in front. Nothing here reads the body.
+ *   No webhook has a path the admin app answers (webhook-admin.ts refuses one), so the mark
+ *   never keeps the editor from a request of its own.
  */
 import type { ServerResponse } from 'node:http';
-import { routerStack } from './http-route';
+import { mountPath, rootOf, routerStack } from './http-route';
 import type { ExpressApp, HttpRequest, Middleware, Next } from './webhook-red';
 
-/** A body with no new byte for this long is given up. */
-const BODY_IDLE_MS = 600;
+/**
+ * A body with no new byte for this long is given up. The issue bounds the answer to a body that
+ * stops at one second after its last byte; bytes are looked for every CHECK_EVERY_MS, so the
+ * last one is seen up to that much late, and 800 + 100 ms leaves 100 ms for a late timer and
+ * the answer itself. As long as that bound allows: a single pause between bytes (a proxy, a
+ * slow link) is not the end of a body.
+ */
+const BODY_IDLE_MS = 800;
 const CHECK_EVERY_MS = 100;
 
 const MARKED = Symbol('era-webhook: marked read so that the admin app leaves it');
@@ -39,21 +47,26 @@ interface Guard {
 
 const guards = new WeakMap<ExpressApp, Guard>();
 
-function rootOf(app: ExpressApp): ExpressApp {
-  let root = app;
-  while (root.parent !== undefined) root = root.parent;
-  return root;
-}
+/** A target's scheme and authority (`http://host:port`), in the absolute form a client sends through a forward proxy. */
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
 
-/** A request path as express matches routes: case-insensitive, one trailing slash optional. */
-function pathKey(path: string): string {
-  return path.replace(/\/{2,}/g, '/').replace(/\/$/, '').toLowerCase();
-}
-
+/**
+ * The path a request is routed on, as express takes it from the request target (parseurl):
+ * without the query, and without the scheme and host of an absolute-form target
+ * (`POST http://host/era/events`), which express routes like `/era/events`. Lower-cased, one
+ * trailing slash dropped, as express matches routes.
+ */
 function requestPath(req: HttpRequest): string {
   const url = req.url ?? '';
-  const query = url.indexOf('?');
-  return query === -1 ? url : url.slice(0, query);
+  const authority = url.startsWith('/') ? undefined : ABSOLUTE_FORM.exec(url)?.[0];
+  const rest = authority === undefined ? url : url.slice(authority.length);
+  let end = rest.length;
+  for (const mark of ['?', '#']) {
+    const at = rest.indexOf(mark);
+    if (at !== -1 && at < end) end = at;
+  }
+  const path = rest.slice(0, end) || '/';
+  return (path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path).toLowerCase();
 }
 
 /**
@@ -103,7 +116,7 @@ function install(root: ExpressApp): Guard {
     root,
     paths: new Map(),
     middleware: (req: GuardedRequest, res: ServerResponse, next: Next) => {
-      const stalled = req.method === 'POST' ? guard.paths.get(pathKey(requestPath(req))) : undefined;
+      const stalled = req.method === 'POST' ? guard.paths.get(requestPath(req)) : undefined;
       if (stalled !== undefined) {
         if (req._body !== true && !req.readableEnded) {
           req._body = true;
@@ -130,7 +143,7 @@ function install(root: ExpressApp): Guard {
 export function guardPath(httpNode: ExpressApp, path: string, stalled: StallListener): () => void {
   const root = rootOf(httpNode);
   const guard = guards.get(root) ?? install(root);
-  const key = pathKey(`${httpNode.path?.() ?? ''}${path}`);
+  const key = `${mountPath(httpNode)}${path.toLowerCase()}`;
   guard.paths.set(key, stalled);
   let released = false;
   return () => {

@@ -28,6 +28,40 @@ export interface Kept {
 /** By node id. */
 export const kept = new HandOver<Kept>();
 
+interface Runtime {
+  /** The configuration the flows last started with. */
+  started: unknown;
+  /** The flows are stopping (or stopped) with no deploy after them. */
+  forGood: boolean;
+}
+
+const runtimes = new WeakMap<object, Runtime>();
+
+/**
+ * Follows whether the flows stop for good (Node-RED shutting down, the flows stopped from the
+ * editor) rather than for a deploy, once per runtime. Node-RED closes nodes with `removed`
+ * false in both, and says which only after every node closed; but a deploy puts its new
+ * configuration in place before it stops the old nodes, and `flows:stopping` carries it: a stop
+ * that carries the very configuration the flows started with is no deploy.
+ */
+export function watchStops(red: WebhookRed): void {
+  if (runtimes.has(red.events)) return;
+  const runtime: Runtime = { started: undefined, forGood: false };
+  runtimes.set(red.events, runtime);
+  red.events.on('flows:started', (event) => {
+    runtime.started = event?.config;
+    runtime.forGood = false;
+  });
+  red.events.on('flows:stopping', (event) => {
+    runtime.forGood = event?.config !== undefined && event.config === runtime.started;
+  });
+}
+
+/** The flows are stopping with no deploy after them: a registration left now would be renewed by nobody. */
+export function stoppingForGood(red: WebhookRed): boolean {
+  return runtimes.get(red.events)?.forGood === true;
+}
+
 function definition(red: WebhookRed, id: string): NodeDef | undefined {
   let found: NodeDef | undefined;
   red.nodes.eachNode((def) => {

@@ -39,9 +39,12 @@ export interface ExpressApp {
 
 export type WebhookRed = RedApi & {
   httpNode: ExpressApp;
+  /** The editor's admin app, where nodes add their editor endpoints; mounted (a `parent`) only when Node-RED serves it. */
+  httpAdmin: ExpressApp;
   settings: { readonly httpNodeRoot?: unknown; readonly httpNodeMiddleware?: unknown };
   events: {
-    on(event: 'flows:started', listener: () => void): void;
+    /** `flows:started` and `flows:stopping` carry the active configuration (a new object at every deploy). */
+    on(event: 'flows:started' | 'flows:stopping', listener: (event?: { config?: unknown }) => void): void;
     removeListener(event: 'flows:started', listener: () => void): void;
   };
   nodes: {

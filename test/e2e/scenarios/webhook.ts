@@ -189,3 +189,23 @@ export function registeredDeliveries(c: Case): void {
     });
   });
 }
+
+/** Node-RED restarted (SIGINT, then started again): the webhook it registered is deleted as it stops, and its successor registers one. */
+export function registrationAcrossRestart(c: Case): void {
+  describe('era-webhook registered, across a restart of Node-RED', function () {
+    it('the registration is deleted as Node-RED stops (no orphan left to lapse), and registered again after the start', async function () {
+      this.timeout(120_000);
+      const mine = () => c.sim.webhookRegistrations().filter((w) => w.url.includes(REGISTERED_PATH));
+      for (let i = 0; i < 100 && mine().length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      const before = mine().map((w) => w.id);
+      assert.equal(before.length, 1, `registered before: ${JSON.stringify(mine())}`);
+      await c.red.stop();
+      assert.deepEqual(mine(), [], 'deleted by the time Node-RED exited');
+      assert.ok(c.sim.requests().some((r) => r.method === 'DELETE' && r.path === `/rest/v1/service/webhooks/${before[0]}`));
+      await c.restart();
+      for (let i = 0; i < 100 && mine().length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(mine().length, 1, 'one registration again');
+      assert.notEqual(mine()[0]!.id, before[0]);
+    });
+  });
+}

@@ -58,7 +58,7 @@ export class Case {
   /** A full deploy of the test flow, under a new name; resolves once the new flows answer. */
   async deploy(): Promise<void> {
     this.rev = `${this.setup.name}-${++deployments}`;
-    const register = this.setup.register ? { publicUrl: this.red.url } : undefined;
+    const register = this.setup.register ? { publicUrl: this.red.url, auth: this.setup.access?.auth } : undefined;
     await this.red.deploy(testFlow({ platform: this.platform, rev: this.rev, register }));
     await flowsAnswer(this.red, this.rev);
   }

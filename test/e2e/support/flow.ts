@@ -141,7 +141,13 @@ function server(id: string, p: Platform, authMode: 'user' | 'token'): FlowNode {
   };
 }
 
-function webhook(id: string, serverId: string, path: string, tag: string, register?: { publicUrl: string }): FlowNode[] {
+/** Where the simulator reaches Node-RED, and httpNodeAuth's user and password to send (the webhook's public user and password). */
+export interface Registering {
+  publicUrl: string;
+  auth?: { user: string; pass: string };
+}
+
+function webhook(id: string, serverId: string, path: string, tag: string, register?: Registering): FlowNode[] {
   return [
     {
       id,
@@ -155,7 +161,7 @@ function webhook(id: string, serverId: string, path: string, tag: string, regist
       reconcile: 0,
       register: register !== undefined,
       publicUrl: register?.publicUrl ?? '',
-      credentials: { secret: WEBHOOK_SECRET },
+      credentials: { secret: WEBHOOK_SECRET, ...(register?.auth && { publicUser: register.auth.user, publicPassword: register.auth.pass }) },
       wires: [[`e2e-log-${tag}`]],
     },
     collector(tag),
@@ -167,7 +173,7 @@ export interface FlowOptions {
   /** Names this deployment in the probe's answer. */
   rev: string;
   /** Also a webhook the simulator registers and delivers to (needs a token-mode server and the address Node-RED is reached at). */
-  register?: { publicUrl: string };
+  register?: Registering;
 }
 
 export function testFlow(opts: FlowOptions): FlowNode[] {
