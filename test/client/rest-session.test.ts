@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { EraClient } from '../../src/era';
 import { EraError } from '../../src/era/errors';
+import { leaveClean } from './ban-helpers';
 import { FAST, FreezableProxy, USER, ctl, faults, newLog, requests, sim, startCall, tokenClient, userClient, waitForState, type Simulator } from './helpers';
 
 async function rejectsWith(p: Promise<unknown>, code: string, message?: RegExp): Promise<EraError> {
@@ -30,6 +31,7 @@ describe('client: REST and session', function () {
     await Promise.all(clients.splice(0).map((c) => c.close()));
     await s.stop();
   });
+  after(leaveClean);
 
   it('logs in on first need, once for concurrent requests, and sends the Bearer token', async () => {
     const c = track(userClient(s.url));

@@ -369,7 +369,7 @@ export class EraSocket implements FrameSink {
       this.schedulePing();
     });
     ws.on('close', (code) => {
-      answered('no answer');
+      answered(neverReached(lastError) ? 'not sent' : 'no answer');
       if (this.ws !== ws) return;
       this.closed(code, refusedStatus, lastError, retryNow === true);
     });
@@ -490,6 +490,18 @@ export class EraSocket implements FrameSink {
     this.running = false;
     this.failWaiters(this.session.failure!);
   }
+}
+
+/** Errors of a connection that never opened: nothing of the upgrade reached the platform. */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** Whether `err` (or what it wraps) says the connection never opened. */
+function neverReached(err: unknown): boolean {
+  let e = err as { code?: unknown; cause?: unknown } | undefined;
+  for (let depth = 0; e && typeof e === 'object' && depth < 3; depth++, e = e.cause as typeof e) {
+    if (typeof e.code === 'string' && NOT_CONNECTED.has(e.code)) return true;
+  }
+  return false;
 }
 
 /**

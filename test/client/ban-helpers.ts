@@ -1,0 +1,50 @@
+/**
+ * The ban budget is the process's, one per platform machine (all of these tests' simulators
+ * are 127.0.0.1, whatever their port), as the platform counts failures per client address: a
+ * test that leaves failures counted would hold back the next one for 3 minutes. A login the
+ * platform accepts clears the count, as the platform's own does; tests that count logins or
+ * failures start from there, and leave it so.
+ */
+import assert from 'node:assert/strict';
+import type { SimulatorOptions } from '../../src/simulator';
+import { ctl, requests, sim, userClient, type SimRequest, type Simulator } from './helpers';
+
+export const LOGIN_PATH = '/rest/v1/iam/sessions';
+
+/** A login the platform accepts, from this process: the count of failures at 127.0.0.1 starts again. Clears the simulator's log. */
+export async function acceptedLogin(s: Simulator): Promise<void> {
+  const c = userClient(s.url);
+  try {
+    const result = await c.testConnection();
+    assert.ok(result.ok, `the clean login: ${result.message}`);
+  } finally {
+    await c.close();
+  }
+  await ctl(s, 'DELETE', 'requests');
+}
+
+/** A simulator to count on, the process's count of failures at 127.0.0.1 cleared first by a login it accepts. */
+export async function cleanSim(opts: SimulatorOptions = {}): Promise<Simulator> {
+  const s = await sim(opts);
+  await acceptedLogin(s);
+  return s;
+}
+
+/** For a suite's `after`: the failures it left at 127.0.0.1 cleared, so that the next file starts from nothing. */
+export async function leaveClean(): Promise<void> {
+  const s = await sim();
+  try {
+    await acceptedLogin(s);
+  } finally {
+    await s.stop();
+  }
+}
+
+export const logins = (log: SimRequest[]): SimRequest[] => log.filter((r) => r.kind === 'rest' && r.path === LOGIN_PATH);
+
+/** REST requests that presented a session or token the platform did not know (logins aside). */
+export const stale = (log: SimRequest[]): SimRequest[] => log.filter((r) => r.kind === 'rest' && r.status === 401 && r.path !== LOGIN_PATH);
+
+export async function failedLogins(s: Simulator): Promise<number> {
+  return logins(await requests(s)).filter((r) => r.status === 401).length;
+}
