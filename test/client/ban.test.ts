@@ -6,43 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import type { EraClient } from '../../src/era';
-import { EraError } from '../../src/era/errors';
-import { cleanSim, leaveClean } from './ban-helpers';
-import { Collector, ctl, requests, sim, sleep, startCall, subscribed, tokenClient, userClient, waitFor, waitForState, type SimRequest, type Simulator } from './helpers';
+import { cleanSim, failedLogins, failure, goodLoginStatus, leaveClean, othersFail } from './ban-helpers';
+import { Collector, ctl, requests, sim, sleep, startCall, subscribed, tokenClient, userClient, waitFor, waitForState, type Simulator } from './helpers';
 
 const LOGIN = '/rest/v1/iam/sessions';
 const COUNTDOWN = /^banned by the platform, retry in \d:\d\d$/;
 
-const logins = async (s: Simulator): Promise<SimRequest[]> => (await requests(s)).filter((r) => r.kind === 'rest' && r.path === LOGIN);
-const failedLogins = async (s: Simulator): Promise<number> => (await logins(s)).filter((r) => r.status === 401).length;
-
-/** The platform's own answer to a good login from this address: 200 unless the address is banned. */
-async function goodLoginStatus(s: Simulator): Promise<number> {
-  const res = await fetch(`${s.url}${LOGIN}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ domain: 'demo.local', login: 'operator', pwd: 'operator', session_type: 'token' }) });
-  await res.text();
-  return res.status;
-}
-
-/** Someone else at this address types a wrong password `times` times (5 bans it). */
-async function othersFail(s: Simulator, times: number): Promise<void> {
-  for (let i = 0; i < times; i++) {
-    const res = await fetch(`${s.url}${LOGIN}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ domain: 'demo.local', login: 'operator', pwd: 'wrong' }) });
-    await res.text();
-  }
-}
-
 /** The simulator's URL with the host named `localhost` instead of 127.0.0.1. */
 const byName = (s: Simulator): string => s.url.replace('127.0.0.1', 'localhost');
-
-async function failure(p: Promise<unknown>): Promise<EraError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof EraError, String(err));
-    return err;
-  }
-  assert.fail('expected a failure');
-}
 
 describe('client: one ban budget per address', function () {
   let s: Simulator;

@@ -93,6 +93,21 @@ describe('client: one request proves a session that may have expired', function 
     assert.deepEqual(logins(log).map((r) => r.status), [200]);
   });
 
+  it('a probe the platform never answers: it alone times out, the session is dropped, and one re-login proves things for the burst behind it', async () => {
+    s = await sim();
+    const c = track(userClient(s.url, { ...QUIET, requestTimeoutMs: 1000 }));
+    await c.command({ op: 'list' });
+    await pastQuiet();
+    await faults(s, { restHang: { count: 1 } });
+    await ctl(s, 'DELETE', 'requests');
+    const settled = await Promise.allSettled(Array.from({ length: 8 }, () => c.command({ op: 'list' })));
+    const failed = settled.filter((r) => r.status === 'rejected').map((r) => (r.reason as { code?: string }).code);
+    assert.deepEqual(failed, ['ERA_TIMEOUT'], 'the probe, and only it, waited its timeout out');
+    const log = await requests(s);
+    assert.deepEqual(logins(log).map((r) => r.status), [200], 'the unanswered session not presented again: one login instead');
+    assert.equal(log.filter((r) => r.path === '/rest/v1/uc/calls' && r.status === 200).length, 7);
+  });
+
   it('requests while answers keep coming go together, without waiting for one another', async () => {
     s = await sim();
     const c = track(userClient(s.url));

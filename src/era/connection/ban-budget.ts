@@ -75,17 +75,22 @@ interface Failure {
   spilled: boolean;
 }
 
+/**
+ * Credentials the platform accepted and has not refused since, by whichever address: whether
+ * they are right does not depend on the address that carried them, and their login is what
+ * clears the count at any address.
+ */
+const accepted = new Set<string>();
+
 export class AddressBudget {
   private failures: Failure[] = [];
   private readonly inFlight = new Set<Reservation>();
-  /** Credentials the platform accepted here and has not refused since. */
-  private readonly accepted = new Set<string>();
   private readonly watchers = new Set<() => void>();
 
   /** Failures within the window plus attempts in flight; spilled failures left out for credentials the platform accepted. */
   used(attempt: Attempt, now: number): number {
     this.forgetOld(now);
-    const known = attempt.kind === 'credentials' && this.accepted.has(attempt.fingerprint);
+    const known = attempt.kind === 'credentials' && accepted.has(attempt.fingerprint);
     let counted = 0;
     for (const f of this.failures) if (!known || !f.spilled) counted++;
     return counted + this.inFlight.size;
@@ -94,7 +99,7 @@ export class AddressBudget {
   /** What `attempt` may count up to here (see the rule above). */
   limit(attempt: Attempt, now: number): number {
     if (attempt.kind !== 'credentials') return LIMIT;
-    if (this.accepted.has(attempt.fingerprint)) return ACCEPTED_CREDENTIALS_LIMIT;
+    if (accepted.has(attempt.fingerprint)) return ACCEPTED_CREDENTIALS_LIMIT;
     return this.refused(attempt.fingerprint, now) ? LIMIT : NEW_CREDENTIALS_LIMIT;
   }
 
@@ -143,10 +148,10 @@ export class AddressBudget {
    */
   record(fp: string, outcome: Outcome, now: number, how: { certain: boolean; spilled: boolean }): void {
     if (outcome === 'accepted') {
-      this.accepted.add(fp);
+      accepted.add(fp);
       if (how.certain) this.failures = [];
     } else if (outcome === 'refused') {
-      this.accepted.delete(fp);
+      accepted.delete(fp);
       this.failures.push({ at: now, fingerprint: fp, spilled: how.spilled });
     }
     const watchers = [...this.watchers];
