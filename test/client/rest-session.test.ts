@@ -231,6 +231,9 @@ describe('client: REST and session', function () {
     assert.throws(make({ authMode: 'token' }), { code: 'ERA_INVALID_INPUT', message: /needs the integration point's token/ });
     assert.throws(make({ ca: 'not a pem' }), { code: 'ERA_INVALID_INPUT', message: /PEM/ });
     assert.throws(make({ pingIntervalMs: -1 }), { code: 'ERA_INVALID_INPUT', message: /pingIntervalMs/ });
+    for (const sessionQuietMs of [-1, 0, Number.NaN]) {
+      assert.throws(make({ sessionQuietMs }), { code: 'ERA_INVALID_INPUT', message: /sessionQuietMs/ }, String(sessionQuietMs));
+    }
   });
 
   it('logs out on close', async () => {
