@@ -3,7 +3,7 @@ import { dropHandOversOnStop, HandOver } from './lib/hand-over';
 import { clientOptions, tlsConfigOf } from './lib/client-options';
 import { startCluster } from './lib/cluster-claims';
 import { registerCheckEndpoint } from './lib/check-endpoint';
-import { platformOf, type StoredServer } from './lib/dialog-options';
+import { platformOf, storedSecretRefusal, type StoredServer } from './lib/dialog-options';
 import { registerTestEndpoint } from './lib/test-endpoint';
 import type { EraServerNode, LinkListener } from './lib/server-link';
 import { linkStatus, type LinkState } from './lib/status';
@@ -26,8 +26,9 @@ export = function register(RED: RedApi): void {
   function EraServer(this: EraServerNode & StoredServer, def: NodeDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    // The dialog's buttons use the stored credentials only for this platform.
-    node.storedFor = platformOf(def);
+    const refusal = storedSecretRefusal(def, node.credentials ?? {});
+    // The dialog's buttons use the stored credentials only for this platform, and none that were typed for another.
+    node.storedFor = refusal ? undefined : platformOf(def);
     const listeners = new Set<LinkListener>();
     let state: LinkState = 'idle';
     let detail: string | undefined;
@@ -39,6 +40,7 @@ export = function register(RED: RedApi): void {
     };
 
     try {
+      if (refusal) throw refusal;
       node.client = new EraClient({
         ...clientOptions(def, node.credentials ?? {}, tlsConfigOf(RED, def.tls)),
         logger: { debug: (m: string) => node.debug(m), warn: (m: string) => node.warn(m) },
@@ -85,7 +87,7 @@ export = function register(RED: RedApi): void {
   }
 
   RED.nodes.registerType('era-server', EraServer, {
-    credentials: { login: { type: 'text' }, password: { type: 'password' }, token: { type: 'password' }, redisPassword: { type: 'password' } },
+    credentials: { login: { type: 'text' }, password: { type: 'password' }, token: { type: 'password' }, redisPassword: { type: 'password' }, secretFor: { type: 'text' } },
   });
   registerTestEndpoint(RED);
   registerCheckEndpoint(RED);

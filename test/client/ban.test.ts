@@ -6,42 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import type { EraClient } from '../../src/era';
-import { EraError } from '../../src/era/errors';
-import { Collector, ctl, requests, sim, startCall, subscribed, tokenClient, userClient, waitFor, waitForState, type SimRequest, type Simulator } from './helpers';
+import { cleanSim, failedLogins, failure, goodLoginStatus, leaveClean, othersFail } from './ban-helpers';
+import { Collector, ctl, requests, sim, sleep, startCall, subscribed, tokenClient, userClient, waitFor, waitForState, type Simulator } from './helpers';
 
 const LOGIN = '/rest/v1/iam/sessions';
 const COUNTDOWN = /^banned by the platform, retry in \d:\d\d$/;
 
-const logins = async (s: Simulator): Promise<SimRequest[]> => (await requests(s)).filter((r) => r.kind === 'rest' && r.path === LOGIN);
-const failedLogins = async (s: Simulator): Promise<number> => (await logins(s)).filter((r) => r.status === 401).length;
-
-/** The platform's own answer to a good login from this address: 200 unless the address is banned. */
-async function goodLoginStatus(s: Simulator): Promise<number> {
-  const res = await fetch(`${s.url}${LOGIN}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ domain: 'demo.local', login: 'operator', pwd: 'operator', session_type: 'token' }) });
-  await res.text();
-  return res.status;
-}
-
-/** Someone else at this address types a wrong password `times` times (5 bans it). */
-async function othersFail(s: Simulator, times: number): Promise<void> {
-  for (let i = 0; i < times; i++) {
-    const res = await fetch(`${s.url}${LOGIN}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ domain: 'demo.local', login: 'operator', pwd: 'wrong' }) });
-    await res.text();
-  }
-}
-
 /** The simulator's URL with the host named `localhost` instead of 127.0.0.1. */
 const byName = (s: Simulator): string => s.url.replace('127.0.0.1', 'localhost');
-
-async function failure(p: Promise<unknown>): Promise<EraError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof EraError, String(err));
-    return err;
-  }
-  assert.fail('expected a failure');
-}
 
 describe('client: one ban budget per address', function () {
   let s: Simulator;
@@ -52,10 +24,11 @@ describe('client: one ban budget per address', function () {
     await Promise.all(clients.splice(0).map((c) => c.close()));
     await s.stop();
   });
+  after(leaveClean);
 
   for (const count of [5, 20]) {
     it(`${count} clients with one wrong password, started together by name and by IP: at most 3 failures reach the platform, no ban`, async () => {
-      s = await sim();
+      s = await cleanSim();
       const made = Array.from({ length: count }, (_, i) => track(userClient(i % 2 ? byName(s) : s.url, { password: 'wrong' })));
       const errors = await Promise.all(made.map((c) => failure(c.command({ op: 'list' }))));
       assert.ok(errors.every((e) => e.code === 'ERA_AUTH_FAILED'), errors.map((e) => e.message).join(' | '));
@@ -68,7 +41,7 @@ describe('client: one ban budget per address', function () {
   }
 
   it('localhost and 127.0.0.1 share one budget: clicked again and again by either name, three reach the platform', async () => {
-    s = await sim();
+    s = await cleanSim();
     const outcomes: string[] = [];
     for (let i = 0; i < 6; i++) outcomes.push((await track(userClient(i % 2 ? byName(s) : s.url, { password: 'wrong' })).testConnection()).message);
     assert.equal(await failedLogins(s), 3);
@@ -77,7 +50,7 @@ describe('client: one ban budget per address', function () {
   });
 
   it('a success forgets the failures, as the platform does: the right password after three typos works, and later typos are tried again', async () => {
-    s = await sim();
+    s = await cleanSim();
     for (let i = 0; i < 3; i++) assert.equal((await track(userClient(s.url, { password: 'typo' })).testConnection()).ok, false);
     assert.equal((await track(userClient(s.url)).testConnection()).ok, true, 'a password never refused gets its try');
     await ctl(s, 'DELETE', 'requests');
@@ -87,7 +60,7 @@ describe('client: one ban budget per address', function () {
   });
 
   it('a 4th try only for credentials never refused, and never a 5th', async () => {
-    s = await sim();
+    s = await cleanSim();
     for (let i = 0; i < 3; i++) await track(userClient(s.url, { password: 'first' })).testConnection();
     const again = await track(userClient(s.url, { password: 'first' })).testConnection();
     assert.match(again.message, /^Not logging in to/, 'the same password again: refused here');
@@ -101,7 +74,7 @@ describe('client: one ban budget per address', function () {
   });
 
   it('logins in flight count: six different wrong passwords at once, at most four reach the platform', async () => {
-    s = await sim();
+    s = await cleanSim();
     const made = Array.from({ length: 6 }, (_, i) => track(userClient(s.url, { password: `wrong-${i}` })));
     const results = await Promise.all(made.map((c) => c.testConnection()));
     assert.ok(results.every((r) => !r.ok));
@@ -111,9 +84,10 @@ describe('client: one ban budget per address', function () {
   });
 
   it('three wrong Test connection clicks do not hold back a deployed client whose session expires later', async () => {
-    s = await sim();
-    const deployed = track(userClient(s.url));
+    s = await cleanSim();
+    const deployed = track(userClient(s.url, { sessionQuietMs: 300 }));
     await deployed.command({ op: 'list' });
+    await sleep(400); // quiet: the session may have expired
     for (let i = 0; i < 5; i++) await track(userClient(s.url, { password: 'typo' })).testConnection();
     assert.equal(await failedLogins(s), 3);
     await ctl(s, 'POST', 'expire-sessions');
@@ -135,6 +109,7 @@ describe('client: bans recognised everywhere', function () {
     await Promise.all(clients.splice(0).map((c) => c.close()));
     await s.stop();
   });
+  after(leaveClean);
 
   it('a REST login answered 403: the countdown, nothing sent by any client until it ends, then it works again', async () => {
     s = await sim({ banMs: 1500 });
@@ -206,11 +181,12 @@ describe('client: bans recognised everywhere', function () {
     await got.waitFor('events after the ban', (e) => e.connectionId === call.id);
   });
 
-  it('a burst whose first request meets the ban: one reached the address, the others fail at once with the ban, none waits for a timeout', async () => {
+  it('a burst after a quiet spell whose first request meets the ban: one reached the address, the others fail at once with the ban, none waits for a timeout', async () => {
     s = await sim({ banMs: 60_000 });
-    const c = track(userClient(s.url, { banWaitMs: 60_000 }));
+    const c = track(userClient(s.url, { banWaitMs: 60_000, sessionQuietMs: 300 }));
     await c.command({ op: 'list' });
     await othersFail(s, 5);
+    await sleep(400);
     await ctl(s, 'DELETE', 'requests');
     const errors = await Promise.all(Array.from({ length: 8 }, () => failure(c.command({ op: 'list' }))));
     assert.equal(errors[0]!.statusCode, 403, 'the first went, alone, and met the ban');

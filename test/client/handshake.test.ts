@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import type { EraClient } from '../../src/era';
 import type { EraError } from '../../src/era/errors';
+import { cleanSim, leaveClean } from './ban-helpers';
 import { Collector, ctl, faults, newLog, requests, sim, sleep, startCall, subscribed, tokenClient, userClient, waitFor, waitForState, type SimRequest, type Simulator } from './helpers';
 
 const wsFrames = async (s: Simulator, method: string): Promise<SimRequest[]> =>
@@ -24,6 +25,7 @@ describe('client: connection setup (§2.3)', function () {
     await Promise.all(clients.splice(0).map((c) => c.close()));
     await s.stop();
   });
+  after(leaveClean);
 
   it('sets the socket up, logs it in with the REST session\'s id, and only then subscribes', async () => {
     s = await sim();
@@ -183,10 +185,11 @@ describe('client: connection setup (§2.3)', function () {
     assert.equal(logins.at(-1)!.status, 200);
   });
 
-  it('twenty requests holding an expired session wait for exactly one re-login', async () => {
+  it('twenty requests holding a session that expired in a quiet spell wait for exactly one re-login', async () => {
     s = await sim();
-    const c = track(userClient(s.url));
+    const c = track(userClient(s.url, { sessionQuietMs: 300 }));
     await c.command({ op: 'list' });
+    await sleep(400);
     await ctl(s, 'POST', 'expire-sessions');
     await ctl(s, 'DELETE', 'requests');
     const results = await Promise.all(Array.from({ length: 20 }, () => c.command({ op: 'list' })));
@@ -196,7 +199,7 @@ describe('client: connection setup (§2.3)', function () {
   });
 
   it('a wrong password tried again and again (Test connection clicked five times at once, then more) is refused here before the platform bans the address', async () => {
-    s = await sim();
+    s = await cleanSim();
     const click = () => track(userClient(s.url, { password: 'wrong' })).testConnection();
     const together = await Promise.all(Array.from({ length: 5 }, click));
     assert.ok(together.every((r) => !r.ok && r.message.startsWith('Login refused')), together.map((r) => r.message).join(' | '));

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { EraClient } from '../../src/era';
 import { EraError } from '../../src/era/errors';
+import { leaveClean } from './ban-helpers';
 import { FAST, FreezableProxy, USER, ctl, faults, newLog, requests, sim, startCall, tokenClient, userClient, waitForState, type Simulator } from './helpers';
 
 async function rejectsWith(p: Promise<unknown>, code: string, message?: RegExp): Promise<EraError> {
@@ -30,6 +31,7 @@ describe('client: REST and session', function () {
     await Promise.all(clients.splice(0).map((c) => c.close()));
     await s.stop();
   });
+  after(leaveClean);
 
   it('logs in on first need, once for concurrent requests, and sends the Bearer token', async () => {
     const c = track(userClient(s.url));
@@ -229,6 +231,9 @@ describe('client: REST and session', function () {
     assert.throws(make({ authMode: 'token' }), { code: 'ERA_INVALID_INPUT', message: /needs the integration point's token/ });
     assert.throws(make({ ca: 'not a pem' }), { code: 'ERA_INVALID_INPUT', message: /PEM/ });
     assert.throws(make({ pingIntervalMs: -1 }), { code: 'ERA_INVALID_INPUT', message: /pingIntervalMs/ });
+    for (const sessionQuietMs of [-1, 0, Number.NaN]) {
+      assert.throws(make({ sessionQuietMs }), { code: 'ERA_INVALID_INPUT', message: /sessionQuietMs/ }, String(sessionQuietMs));
+    }
   });
 
   it('logs out on close', async () => {

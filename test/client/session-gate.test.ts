@@ -6,13 +6,12 @@
 import assert from 'node:assert/strict';
 import type { EraClient } from '../../src/era';
 import { startSimulator } from '../../src/simulator';
+import { LOGIN_PATH as LOGIN, leaveClean, logins, stale } from './ban-helpers';
 import { ctl, faults, requests, sim, sleep, subscribed, tokenClient, userClient, waitForState, type SimRequest, type Simulator } from './helpers';
 
-const LOGIN = '/rest/v1/iam/sessions';
-
-/** REST requests that presented a session or token the platform did not know (logins aside). */
-const stale = (log: SimRequest[]): SimRequest[] => log.filter((r) => r.kind === 'rest' && r.status === 401 && r.path !== LOGIN);
-const logins = (log: SimRequest[]): SimRequest[] => log.filter((r) => r.kind === 'rest' && r.path === LOGIN);
+/** The quiet spell after which these tests' clients take a session as possibly expired (10 s by default). */
+const QUIET = { sessionQuietMs: 300 };
+const pastQuiet = (): Promise<void> => sleep(400);
 
 /** The most failures the platform's ban filter held at once, over REST: every 401 counts, an accepted login clears. */
 function mostCounted(log: SimRequest[]): number {
@@ -35,12 +34,14 @@ describe('client: one request proves a session that may have expired', function 
     await Promise.all(clients.splice(0).map((c) => c.close()));
     await s.stop();
   });
+  after(leaveClean);
 
   for (const count of [8, 50]) {
-    it(`${count} requests at once after every session expired: one presents it, one re-login, all succeed`, async () => {
+    it(`${count} requests at once after a quiet spell in which every session expired: one presents it, one re-login, all succeed`, async () => {
       s = await sim();
-      const c = track(userClient(s.url));
+      const c = track(userClient(s.url, QUIET));
       await c.command({ op: 'list' });
+      await pastQuiet();
       await ctl(s, 'POST', 'expire-sessions');
       await ctl(s, 'DELETE', 'requests');
       const results = await Promise.all(Array.from({ length: count }, () => c.command({ op: 'list' })));
@@ -51,6 +52,23 @@ describe('client: one request proves a session that may have expired', function 
       assert.equal(log.filter((r) => r.path === '/rest/v1/uc/calls' && r.status === 200).length, count);
     });
   }
+
+  it('without a quiet spell, 4 requests at once after every session expired: only those already on their way present it, one re-login, all succeed, no ban', async () => {
+    s = await sim();
+    const c = track(userClient(s.url));
+    await c.command({ op: 'list' });
+    await ctl(s, 'POST', 'expire-sessions');
+    await ctl(s, 'DELETE', 'requests');
+    // Answered a moment ago, the session is taken as known: the four go together, as every
+    // request does while answers keep coming, and each meets the expiry before any 401 is back.
+    const results = await Promise.all(Array.from({ length: 4 }, () => c.command({ op: 'list' })));
+    assert.ok(results.every((r) => r.statusCode === 200));
+    const log = await requests(s);
+    assert.ok(stale(log).length >= 1 && stale(log).length <= 4, `${stale(log).length} stale presentations`);
+    assert.deepEqual(logins(log).map((r) => r.status), [200], 'one re-login, after them');
+    assert.equal(stale(log.slice(log.findIndex((r) => r.path === LOGIN))).length, 0, 'nothing presented the session after the re-login');
+    assert.ok(log.every((r) => r.status !== 403), 'never banned');
+  });
 
   it('after a quiet spell of 15 s the first request goes alone and its burst waits for its answer; a session not seen working lately is not logged out', async function () {
     this.timeout(40_000);
@@ -75,6 +93,21 @@ describe('client: one request proves a session that may have expired', function 
     assert.deepEqual(logins(log).map((r) => r.status), [200]);
   });
 
+  it('a probe the platform never answers: it alone times out, the session is dropped, and one re-login proves things for the burst behind it', async () => {
+    s = await sim();
+    const c = track(userClient(s.url, { ...QUIET, requestTimeoutMs: 1000 }));
+    await c.command({ op: 'list' });
+    await pastQuiet();
+    await faults(s, { restHang: { count: 1 } });
+    await ctl(s, 'DELETE', 'requests');
+    const settled = await Promise.allSettled(Array.from({ length: 8 }, () => c.command({ op: 'list' })));
+    const failed = settled.filter((r) => r.status === 'rejected').map((r) => (r.reason as { code?: string }).code);
+    assert.deepEqual(failed, ['ERA_TIMEOUT'], 'the probe, and only it, waited its timeout out');
+    const log = await requests(s);
+    assert.deepEqual(logins(log).map((r) => r.status), [200], 'the unanswered session not presented again: one login instead');
+    assert.equal(log.filter((r) => r.path === '/rest/v1/uc/calls' && r.status === 200).length, 7);
+  });
+
   it('requests while answers keep coming go together, without waiting for one another', async () => {
     s = await sim();
     const c = track(userClient(s.url));
@@ -90,10 +123,11 @@ describe('client: one request proves a session that may have expired', function 
     await slow;
   });
 
-  it('five clients whose sessions all expired, bursting together: every request succeeds and the platform bans nobody', async () => {
+  it('five clients whose sessions all expired in a quiet spell, bursting together: every request succeeds and the platform bans nobody', async () => {
     s = await sim();
-    const made = Array.from({ length: 5 }, () => track(userClient(s.url)));
+    const made = Array.from({ length: 5 }, () => track(userClient(s.url, QUIET)));
     await Promise.all(made.map((c) => c.command({ op: 'list' })));
+    await pastQuiet();
     await ctl(s, 'POST', 'expire-sessions');
     await ctl(s, 'DELETE', 'requests');
     const results = await Promise.all(made.flatMap((c) => Array.from({ length: 10 }, () => c.command({ op: 'list' }))));
@@ -127,11 +161,11 @@ describe('client: one request proves a session that may have expired', function 
 
   it('token mode: a token that became invalid (the platform restarted with another) is presented once', async () => {
     s = await sim();
-    const c = track(tokenClient(s.url));
+    const c = track(tokenClient(s.url, QUIET));
     await c.command({ op: 'list' });
     const port = s.port;
     await s.stop();
-    await sleep(100); // down for a moment, as a restart is
+    await pastQuiet(); // down for longer than the quiet spell, as a restart is
     s = await startSimulator({ port, token: 'rotated-token' });
     const settled = await Promise.allSettled(Array.from({ length: 8 }, () => c.command({ op: 'list' })));
     assert.ok(settled.every((r) => r.status === 'rejected' && (r.reason as { code?: string }).code === 'ERA_AUTH_FAILED'), settled.map((r) => (r.status === 'rejected' ? String((r.reason as Error).message) : 'ok')).join(' | '));

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { eventually, helper, Inbox, load, serverNode, startRed, StatusLog, stopRed, type FlowNode } from '../support/red';
 import { simulator, type SimControl, type SimRequest, type Simulator } from '../support/sim';
 import type { SimRequestLog } from '../../src/simulator';
+import { acceptedLogin, leaveClean } from '../client/ban-helpers';
 
 const LOGIN = '/rest/v1/iam/sessions';
 
@@ -34,9 +35,12 @@ describe('no deploy, click or burst gets the address banned', function () {
     await stopRed();
     await sim.stop();
   });
+  after(leaveClean);
 
   async function start(opts: Parameters<typeof simulator>[0] = {}): Promise<void> {
     ({ sim, ctl } = await simulator(opts));
+    // The process's count of failures at 127.0.0.1 (other tests') cleared, as a login the platform accepts does.
+    await acceptedLogin(sim);
     statuses = new StatusLog();
     await startRed();
   }
@@ -72,6 +76,29 @@ describe('no deploy, click or burst gets the address banned', function () {
       assert.ok(!JSON.stringify(statuses.events).includes(wrong), 'the password is in no status');
     });
   }
+
+  it('five servers redeployed a moment after the platform forgot their sessions: the old ones log out at most three, the new ones connect, no ban', async function () {
+    await start();
+    const flow = (rev: number): FlowNode[] => {
+      const nodes: FlowNode[] = [{ id: 'tab', type: 'tab', label: `rev ${rev}` }];
+      for (let i = 0; i < 5; i++) {
+        nodes.push({ ...serverNode(sim), id: `srv${i}`, name: `account ${i} rev ${rev}` }, { id: `ev${i}`, z: 'tab', type: 'era-events', server: `srv${i}`, events: 'callevents.*', wires: [] });
+      }
+      return nodes;
+    };
+    const credentials = Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`srv${i}`, { login: 'operator', password: 'operator' }]));
+    await load(flow(1), credentials);
+    await eventually(async () => (await ctl.subscriptions()).length >= 5, 10_000, 'all five subscribed');
+    await ctl.call('POST', 'expire-sessions');
+    await ctl.clearRequests();
+    await helper.setFlows(flow(2), 'full', {});
+    await eventually(async () => (await ctl.subscriptions()).length >= 5, 10_000, 'the new five subscribed');
+    const log = await ctl.requests();
+    const logouts = log.filter((r) => r.kind === 'rest' && r.method === 'DELETE' && r.path === `${LOGIN}/current`);
+    assert.ok(logouts.length <= 3, `${logouts.length} logouts presented a forgotten session`);
+    assert.ok(log.every((r) => r.status !== 403), 'nothing was refused as banned');
+    assert.equal(await loginStatus(sim, 'operator'), 200, 'the address is not banned');
+  });
 
   it('Test connection and Check installation clicked with a wrong password, then the right one: it works, and the deployed node is not refused later', async function () {
     await start();

@@ -151,8 +151,8 @@ describe('secrets', function () {
     witness.answers.push(flows.body, credentials.body);
     assert.ok(Array.isArray(flows.body) && flows.body.some((n: Msg) => n.id === srv), 'the flow was read');
     const body = credentials.body as Msg;
-    // Text credentials come as they are, secret ones only as "has_<name>".
-    assert.deepEqual(Object.keys(body).filter((k) => !k.startsWith('has_')), ['login'], JSON.stringify(body));
+    // Text credentials come as they are (the login, and the platform a secret was typed for), secret ones only as "has_<name>".
+    assert.deepEqual(Object.keys(body).filter((k) => !k.startsWith('has_')), ['login', 'secretFor'], JSON.stringify(body));
     assert.equal(body[mode === 'user' ? 'has_password' : 'has_token'], true, 'the dialog learns that the secret is set');
   }
 

@@ -10,14 +10,26 @@
  * expired) may go while the failures of the last 3 minutes plus the attempts in flight are
  * fewer than 3 — or fewer than 4 for credentials (a password, a token) not refused in that
  * window, so that a redeploy with corrected credentials gets its try and the platform still
- * counts at most 4. A login accepted with credentials clears the count, as the platform does.
+ * counts at most 4 — or fewer than 5 for credentials the platform accepted and has not refused
+ * since: their login is what clears the platform's count, so others' typos do not hold back a
+ * working server's re-login (should they have become wrong meanwhile, that login is the 5th
+ * failure). A login accepted with credentials clears the count, as the platform does.
+ *
+ * A ban the platform answered with is kept per origin (the machine and its port): another port
+ * may be another platform on the same machine, and if it is the same one its first request is
+ * refused unprocessed and the ban is learnt there too.
+ *
+ * The budget lives in the process: a restarted Node-RED starts from nothing, while the
+ * platform still remembers the failures of the last 3 minutes.
  */
 import { createHash, randomBytes } from 'node:crypto';
 
 const WINDOW_MS = 180_000;
 const LIMIT = 3;
 const NEW_CREDENTIALS_LIMIT = 4;
-/** A ban still on when its wait ends doubles the next wait, up to this. */
+/** The platform's own threshold: what credentials it accepted may count up to. */
+const ACCEPTED_CREDENTIALS_LIMIT = 5;
+/** A new ban met after the wait for the previous one ended doubles the next wait, up to this. */
 const MAX_BAN_WAIT_MS = 30 * 60_000;
 
 /** `credentials`: a password or a token, which the platform either takes or refuses; `session`: a session id. */
@@ -41,7 +53,7 @@ export type Outcome = 'accepted' | 'answered' | 'refused' | 'unanswered' | Ban;
 export interface Ban {
   /** The platform's Retry-After, when it gave one. */
   retryAfterMs: number | undefined;
-  /** Otherwise this long (the client's banWaitMs), doubled while bans follow each other. */
+  /** Otherwise this long (the client's banWaitMs), doubled for each new ban while bans follow each other. */
   baseMs: number;
 }
 
@@ -55,23 +67,40 @@ export function fingerprint(...parts: string[]): string {
 interface Failure {
   at: number;
   fingerprint: string;
+  /**
+   * Met by a request already on its way when an earlier answer showed its session stale: the
+   * platform counted it, but a re-login of credentials it accepted must still go (it is what
+   * ends the episode), so these do not hold that back.
+   */
+  spilled: boolean;
 }
+
+/**
+ * Credentials the platform accepted and has not refused since, by whichever address: whether
+ * they are right does not depend on the address that carried them, and their login is what
+ * clears the count at any address.
+ */
+const accepted = new Set<string>();
 
 export class AddressBudget {
   private failures: Failure[] = [];
   private readonly inFlight = new Set<Reservation>();
-  private bannedUntil = 0;
-  private bans = 0;
   private readonly watchers = new Set<() => void>();
 
-  banEndsAt(now: number): number {
-    return this.bannedUntil > now ? this.bannedUntil : 0;
+  /** Failures within the window plus attempts in flight; spilled failures left out for credentials the platform accepted. */
+  used(attempt: Attempt, now: number): number {
+    this.forgetOld(now);
+    const known = attempt.kind === 'credentials' && accepted.has(attempt.fingerprint);
+    let counted = 0;
+    for (const f of this.failures) if (!known || !f.spilled) counted++;
+    return counted + this.inFlight.size;
   }
 
-  /** Failures within the window plus attempts in flight. */
-  used(now: number): number {
-    this.forgetOld(now);
-    return this.failures.length + this.inFlight.size;
+  /** What `attempt` may count up to here (see the rule above). */
+  limit(attempt: Attempt, now: number): number {
+    if (attempt.kind !== 'credentials') return LIMIT;
+    if (accepted.has(attempt.fingerprint)) return ACCEPTED_CREDENTIALS_LIMIT;
+    return this.refused(attempt.fingerprint, now) ? LIMIT : NEW_CREDENTIALS_LIMIT;
   }
 
   /** Whether these credentials were refused within the window. */
@@ -107,37 +136,65 @@ export class AddressBudget {
     this.inFlight.add(r);
   }
 
-  ended(r: Reservation, outcome: Outcome, now: number): void {
+  ended(r: Reservation, outcome: Outcome, now: number, certain: boolean): void {
     this.inFlight.delete(r);
-    this.record(r.attempt.fingerprint, outcome, now);
+    this.record(r.attempt.fingerprint, outcome, now, { certain, spilled: false });
   }
 
-  record(fp: string, outcome: Outcome, now: number): void {
+  /**
+   * `certain`: this is the one address the attempt can have gone to, so an acceptance here is
+   * the platform clearing its count for it (a name with several addresses may have reached
+   * another one, whose count the platform kept). `spilled`: see Failure.
+   */
+  record(fp: string, outcome: Outcome, now: number, how: { certain: boolean; spilled: boolean }): void {
     if (outcome === 'accepted') {
-      this.failures = [];
-      this.clearBan();
-    } else if (outcome === 'answered') {
-      this.clearBan();
+      accepted.add(fp);
+      if (how.certain) this.failures = [];
     } else if (outcome === 'refused') {
-      this.failures.push({ at: now, fingerprint: fp });
-    } else if (outcome !== 'unanswered') {
-      const wait = outcome.retryAfterMs ?? Math.min(MAX_BAN_WAIT_MS, outcome.baseMs * 2 ** Math.min(this.bans, 10));
-      this.bans++;
-      this.bannedUntil = Math.max(this.bannedUntil, now + wait);
+      accepted.delete(fp);
+      this.failures.push({ at: now, fingerprint: fp, spilled: how.spilled });
     }
     const watchers = [...this.watchers];
     this.watchers.clear();
     for (const w of watchers) w();
   }
 
-  private clearBan(): void {
-    this.bannedUntil = 0;
-    this.bans = 0;
-  }
-
   private forgetOld(now: number): void {
     while (this.failures.length > 0 && now - this.failures[0]!.at >= WINDOW_MS) this.failures.shift();
   }
+}
+
+/** A ban the platform answered with at one origin, and how long it is waited out. */
+export class BanRecord {
+  private until = 0;
+  private count = 0;
+
+  endsAt(now: number): number {
+    return this.until > now ? this.until : 0;
+  }
+
+  /**
+   * Every request in flight when the platform imposed a ban meets the same ban: only one met
+   * after the wait for the previous one ended is a new ban, and only a new one doubles the wait.
+   */
+  met(ban: Ban, now: number): void {
+    const known = this.until > now;
+    if (!known) this.count++;
+    const wait = ban.retryAfterMs ?? (known ? 0 : Math.min(MAX_BAN_WAIT_MS, ban.baseMs * 2 ** Math.min(this.count - 1, 10)));
+    this.until = Math.max(this.until, now + wait);
+  }
+
+  /** The platform answered from this origin: no ban (any more). */
+  clear(): void {
+    this.until = 0;
+    this.count = 0;
+  }
+}
+
+/** What one resolution of a host holds: the budget of each address, the ban record of each origin. */
+export interface Held {
+  budgets: readonly AddressBudget[];
+  bans: readonly BanRecord[];
 }
 
 /** One attempt holding its place in the budgets of every address its host resolved to. */
@@ -146,9 +203,9 @@ export class Reservation {
 
   constructor(
     readonly attempt: Attempt,
-    private readonly budgets: readonly AddressBudget[],
+    private readonly held: Held,
   ) {
-    for (const b of budgets) b.add(this);
+    for (const b of held.budgets) b.add(this);
   }
 
   /** The first call counts; later ones change nothing. */
@@ -156,26 +213,34 @@ export class Reservation {
     if (this.outcome !== undefined) return;
     this.outcome = outcome;
     const now = Date.now();
-    for (const b of this.budgets) b.ended(this, outcome, now);
+    const certain = this.held.budgets.length === 1;
+    for (const b of this.held.budgets) b.ended(this, outcome, now, certain);
+    recordBan(this.held, outcome, now, certain);
   }
 }
 
-const budgets = new Map<string, AddressBudget>();
-
-/** The process's budget for each key of `addressKeys()`. */
-export function budgetsFor(keys: readonly string[]): AddressBudget[] {
-  return keys.map((key) => {
-    let budget = budgets.get(key);
-    if (budget === undefined) {
-      budget = new AddressBudget();
-      budgets.set(key, budget);
-    }
-    return budget;
-  });
+/** What an outcome tells the ban records: a ban met, or (from the one address it can have gone to) none. */
+export function recordBan(held: Held, outcome: Outcome, now: number, certain: boolean): void {
+  if (typeof outcome === 'object') for (const b of held.bans) b.met(outcome, now);
+  else if (certain && (outcome === 'accepted' || outcome === 'answered')) for (const b of held.bans) b.clear();
 }
 
-/** What an attempt may count up to, given what these budgets hold now. */
-export function limitFor(attempt: Attempt, held: readonly AddressBudget[], now: number): number {
-  const fresh = attempt.kind === 'credentials' && !held.some((b) => b.refused(attempt.fingerprint, now));
-  return fresh ? NEW_CREDENTIALS_LIMIT : LIMIT;
+const budgets = new Map<string, AddressBudget>();
+const bans = new Map<string, BanRecord>();
+
+function entry<T>(map: Map<string, T>, key: string, make: () => T): T {
+  let found = map.get(key);
+  if (found === undefined) {
+    found = make();
+    map.set(key, found);
+  }
+  return found;
+}
+
+/** The process's budgets for the keys of `addressKeys()`, and ban records for those addresses at `port`. */
+export function heldFor(keys: readonly string[], port: string): Held {
+  return {
+    budgets: keys.map((key) => entry(budgets, key, () => new AddressBudget())),
+    bans: keys.map((key) => entry(bans, `${key}#${port}`, () => new BanRecord())),
+  };
 }

@@ -7,7 +7,7 @@
 import { EraError } from '../errors';
 import { seconds } from '../util/text';
 import { addressKeys } from './address';
-import { budgetsFor, limitFor, type AddressBudget, type Attempt, type CredentialsAttempt, type Outcome, Reservation } from './ban-budget';
+import { heldFor, recordBan, type AddressBudget, type Attempt, type CredentialsAttempt, type Held, type Outcome, Reservation } from './ban-budget';
 
 export interface BanGuardOptions {
   /** How long a ban is waited out when the platform does not say (doubled while bans follow each other). */
@@ -27,21 +27,23 @@ export function minutesAndSeconds(ms: number): string {
 }
 
 export class BanGuard {
-  /** The budgets of the addresses the host resolved to last; none before the first attempt. */
-  private held: AddressBudget[] = [];
+  /** The budgets and ban records of the addresses the host resolved to last; none before the first attempt. */
+  private held: Held = { budgets: [], bans: [] };
   private readonly host: string;
+  private readonly port: string;
 
   constructor(
     private readonly origin: URL,
     private readonly o: BanGuardOptions,
   ) {
     this.host = origin.host;
+    this.port = origin.port || (origin.protocol === 'https:' ? '443' : '80');
   }
 
   /** When the platform's ban of this address should end (ms timestamp); 0 when none is known. */
   banEndsAt(now = Date.now()): number {
     let end = 0;
-    for (const b of this.held) end = Math.max(end, b.banEndsAt(now));
+    for (const b of this.held.bans) end = Math.max(end, b.endsAt(now));
     return end;
   }
 
@@ -65,37 +67,50 @@ export class BanGuard {
   reserve(attempt: CredentialsAttempt, resolveAgain: boolean): Promise<Reservation | 'refused'>;
   reserve(attempt: Attempt, resolveAgain: boolean): Promise<Reservation | 'refused' | 'no room'>;
   async reserve(attempt: Attempt, resolveAgain: boolean): Promise<Reservation | 'refused' | 'no room'> {
-    if (resolveAgain || this.held.length === 0) this.held = budgetsFor(await addressKeys(this.origin, this.o.timeoutMs));
+    if (resolveAgain || this.held.budgets.length === 0) this.held = heldFor(await addressKeys(this.origin, this.o.timeoutMs), this.port);
     const held = this.held;
+    const budgets = held.budgets;
     const deadline = Date.now() + this.o.timeoutMs;
     for (;;) {
       this.assertOpen();
       const now = Date.now();
       const ban = this.banRefusal(now);
       if (ban) throw ban;
-      const same = attempt.kind === 'credentials' ? firstDefined(held, (b) => b.inFlightWith(attempt.fingerprint)) : undefined;
+      const same = attempt.kind === 'credentials' ? firstDefined(budgets, (b) => b.inFlightWith(attempt.fingerprint)) : undefined;
       if (same === undefined) {
-        const limit = limitFor(attempt, held, now);
-        const used = Math.max(...held.map((b) => b.used(now)));
-        if (used < limit) return new Reservation(attempt, held);
-        if (!held.some((b) => b.busy)) {
+        const full = fullest(attempt, budgets, now);
+        if (full === undefined) return new Reservation(attempt, held);
+        if (!budgets.some((b) => b.busy)) {
           if (attempt.kind === 'session') return 'no room';
-          throw this.spent(held, used, limit, now);
+          throw this.spent(budgets, full, now);
         }
       }
-      await this.nextSettled(held, deadline);
+      await this.nextSettled(budgets, deadline);
       if (same?.outcome === 'refused') return 'refused';
     }
   }
 
-  /** Something presented outside a reservation was refused (a request in flight when the session expired). */
-  refused(attempt: Attempt): void {
-    this.record(attempt, 'refused');
+  /**
+   * A place for `attempt` now, or none: while a ban lasts, before the host was ever resolved,
+   * or when the budgets are full. For what may be skipped (a logout), so it never waits.
+   */
+  reserveNow(attempt: Attempt): Reservation | undefined {
+    const now = Date.now();
+    if (this.held.budgets.length === 0 || this.banEndsAt(now) > 0 || fullest(attempt, this.held.budgets, now) !== undefined) return undefined;
+    return new Reservation(attempt, this.held);
+  }
+
+  /**
+   * Something presented outside a reservation was refused (a request in flight when the
+   * session expired). `spilled`: an earlier answer had already shown the session stale.
+   */
+  refused(attempt: Attempt, spilled: boolean): void {
+    this.record(attempt, 'refused', spilled);
   }
 
   /** A ban met outside a reservation (an ordinary request's answer). */
   banned(retryAfterMs: number | undefined): void {
-    this.record({ kind: 'session', fingerprint: '' }, { retryAfterMs, baseMs: this.o.banWaitMs });
+    this.record({ kind: 'session', fingerprint: '' }, { retryAfterMs, baseMs: this.o.banWaitMs }, false);
     this.o.onBan();
   }
 
@@ -104,9 +119,11 @@ export class BanGuard {
     return { retryAfterMs, baseMs: this.o.banWaitMs };
   }
 
-  private record(attempt: Attempt, outcome: Outcome): void {
+  private record(attempt: Attempt, outcome: Outcome, spilled: boolean): void {
     const now = Date.now();
-    for (const b of this.held) b.record(attempt.fingerprint, outcome, now);
+    const certain = this.held.budgets.length === 1;
+    for (const b of this.held.budgets) b.record(attempt.fingerprint, outcome, now, { certain, spilled });
+    recordBan(this.held, outcome, now, certain);
   }
 
   private assertOpen(): void {
@@ -132,10 +149,26 @@ export class BanGuard {
     });
   }
 
-  private spent(held: readonly AddressBudget[], used: number, limit: number, now: number): EraError {
-    const wait = Math.max(...held.map((b) => b.freeIn(limit, now)));
-    return new EraError('ERA_AUTH_FAILED', `Not logging in to ${this.host} again for ${minutesAndSeconds(wait)}: ${used} failed logins or stale sessions from this address in the last 3 minutes, and the platform bans an address after 5`);
+  private spent(held: readonly AddressBudget[], full: Full, now: number): EraError {
+    const wait = Math.max(...held.map((b) => b.freeIn(full.limit, now)));
+    return new EraError('ERA_AUTH_FAILED', `Not logging in to ${this.host} again for ${minutesAndSeconds(wait)}: ${full.used} failed logins or stale sessions from this address in the last 3 minutes, and the platform bans an address after 5`);
   }
+}
+
+interface Full {
+  used: number;
+  limit: number;
+}
+
+/** The budget with no room left for `attempt` (what it holds, and its limit), or undefined when every one has room. */
+function fullest(attempt: Attempt, held: readonly AddressBudget[], now: number): Full | undefined {
+  let full: Full | undefined;
+  for (const b of held) {
+    const used = b.used(attempt, now);
+    const limit = b.limit(attempt, now);
+    if (used >= limit && (full === undefined || used > full.used)) full = { used, limit };
+  }
+  return full;
 }
 
 function firstDefined<T, R>(items: readonly T[], pick: (item: T) => R | undefined): R | undefined {

@@ -80,7 +80,7 @@ export class Connection {
       guard: new BanGuard(this.origin, { banWaitMs: s.banWaitMs, timeoutMs: s.requestTimeoutMs, closing, onBan }),
       host: this.origin.host,
       closing,
-      timeoutMs: s.requestTimeoutMs,
+      quietMs: s.sessionQuietMs,
       onFailure: (err: EraError) => {
         this.status.set('auth_failed', err.message);
         void this.socket.stop();
@@ -118,7 +118,10 @@ export class Connection {
         this.eventsCapability.opened();
         owner.opened(afterOutage);
       },
-      dropped: () => owner.dropped(),
+      dropped: () => {
+        this.session.doubt();
+        owner.dropped();
+      },
       event: (ev, subscriptionId) => owner.event(ev, subscriptionId),
       undecodable: (reason, method) => owner.undecodable(reason, method),
     }, extra.counters);

@@ -41,8 +41,13 @@ export interface EraClientOptions {
   recordingRetryDelayMs?: number;
   /** How long an unused socket stays open for the nodes of a redeploy to take over (2000). */
   socketLingerMs?: number;
-  /** How long a ban of the platform's is waited out before logging in again (180000, doubled while it lasts). */
+  /** How long a ban of the platform's is waited out before logging in again (180000, doubled for each new ban met right after). */
   banWaitMs?: number;
+  /**
+   * After this long without an answer the platform may have forgotten the session (or the
+   * token, after a restart): the next request goes alone to find out (10000).
+   */
+  sessionQuietMs?: number;
   logger?: Logger;
   /** Sees every REST exchange and WebSocket frame (the compatibility report's recorder). */
   observer?: ProtocolObserver;
@@ -73,6 +78,7 @@ export interface Settings {
   recordingRetryDelayMs: number;
   socketLingerMs: number;
   banWaitMs: number;
+  sessionQuietMs: number;
 }
 
 const DEFAULTS: Settings = {
@@ -88,6 +94,7 @@ const DEFAULTS: Settings = {
   recordingRetryDelayMs: 1_000,
   socketLingerMs: 2_000,
   banWaitMs: 180_000,
+  sessionQuietMs: 10_000,
 };
 
 

@@ -108,8 +108,21 @@ export class RestTransport {
     this.pool = dispatcherFor(origin, tls, CONNECTIONS);
   }
 
-  send(req: RestRequest): Promise<RestResponse> {
-    return this.dispatch(this.pool, this.host, req);
+  /** Sends a request; an answer of any status resolves, a transport failure rejects. */
+  async send(req: RestRequest): Promise<RestResponse> {
+    const ended = await this.exchange(req, undefined);
+    if (ended === WITHDRAWN) throw new EraError('ERA_NOT_CONNECTED', `The request to ${this.host} was withdrawn`);
+    if ('error' in ended) throw ended.error;
+    return ended;
+  }
+
+  /**
+   * Sends a request that presents credentials `check` may withdraw: asked just before the
+   * request is written (it may wait in the pool's queue first), false withdraws it unsent.
+   * Never rejects: a failure says whether any of the request may have reached the platform.
+   */
+  present(req: RestRequest, check: WriteCheck): Promise<RestResponse | NoAnswer | typeof WITHDRAWN> {
+    return this.exchange(req, check);
   }
 
   /**
@@ -169,14 +182,7 @@ export class RestTransport {
     }
   }
 
-  private async dispatch(dispatcher: Dispatcher, host: string, req: RestRequest): Promise<RestResponse> {
-    const timeoutMs = req.timeoutMs ?? this.defaultTimeoutMs;
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, timeoutMs);
+  private exchange(req: RestRequest, check: WriteCheck | undefined): Promise<RestResponse | NoAnswer | typeof WITHDRAWN> {
     const headers: Record<string, string> = { ...req.headers };
     let payload: string | undefined;
     if (req.body !== undefined) {
@@ -189,20 +195,116 @@ export class RestTransport {
       for (const [key, value] of Object.entries(req.query)) search.set(key, String(value));
       path += (path.includes('?') ? '&' : '?') + search.toString();
     }
-    try {
+    const timeoutMs = req.timeoutMs ?? this.defaultTimeoutMs;
+    return new Promise((resolve) => {
+      const handler = new Exchange(this.host, req.method, path, timeoutMs, check, this.observer, resolve);
       // undici closes a connection after a body sent with a method it does not know to carry
       // one (REFER, NOTIFY, SEND_DTMF, ...); the platform expects those bodies, so keep it.
-      const res = await dispatcher.request({ origin: this.originText, method: req.method, path, headers, body: payload, signal: controller.signal, reset: false });
-      const body = parseBody(await res.body.text(), res.headers['content-type']);
-      this.observer?.http?.({ method: req.method, path, statusCode: res.statusCode, headers: res.headers, body });
-      return { statusCode: res.statusCode, headers: res.headers, body };
-    } catch (err) {
-      if (timedOut) throw new EraError('ERA_TIMEOUT', `No answer from ${host} within ${seconds(timeoutMs)}`);
-      throw new EraError('ERA_NOT_CONNECTED', `Cannot reach ${host}: ${describeNetworkError(err)}`);
-    } finally {
-      clearTimeout(timer);
-    }
+      this.pool.dispatch({ origin: this.originText, method: req.method, path, headers, body: payload, reset: false }, handler);
+    });
   }
+}
+
+/** Asked just before a request is written: false withdraws it. */
+export interface WriteCheck {
+  readonly usable: boolean;
+}
+
+/** A request that was never written: what it presented was dropped while it waited in the pool's queue. */
+export const WITHDRAWN = Symbol('withdrawn');
+
+/** A request that got no answer. `sent`: some of it may have reached the platform (it was written). */
+export interface NoAnswer {
+  error: EraError;
+  sent: boolean;
+}
+
+const WITHDRAW = new Error('withdrawn before it was written');
+
+/**
+ * One request's way through the pool, as undici's dispatch handler: it learns the moment the
+ * request is about to be written (withdrawn then if its check says so), gathers the body, and
+ * ends once — with the answer, or with what went wrong and whether the request was written.
+ * Its own timer runs from the moment it is queued, as a caller's timeout does.
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  private written = false;
+  private ended = false;
+  private timedOut = false;
+  private controller: Dispatcher.DispatchController | undefined;
+  private statusCode = 0;
+  private headers: ResponseHeaders = {};
+  private chunks: Buffer[] = [];
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly host: string,
+    private readonly method: string,
+    private readonly path: string,
+    private readonly timeoutMs: number,
+    private readonly check: WriteCheck | undefined,
+    private readonly observer: ProtocolObserver | undefined,
+    private readonly resolve: (ended: RestResponse | NoAnswer | typeof WITHDRAWN) => void,
+  ) {
+    this.timer = setTimeout(this.expired, timeoutMs);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    if (this.ended || this.check?.usable === false) {
+      if (!this.ended) this.end(WITHDRAWN);
+      controller.abort(WITHDRAW);
+      return;
+    }
+    this.written = true;
+    this.controller = controller;
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: ResponseHeaders): void {
+    // An informational answer (1xx) comes before the real one.
+    this.statusCode = statusCode;
+    this.headers = headers;
+    this.chunks = [];
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    if (this.ended) return;
+    const body = parseBody(bodyText(this.chunks), this.headers['content-type']);
+    this.observer?.http?.({ method: this.method, path: this.path, statusCode: this.statusCode, headers: this.headers, body });
+    this.end({ statusCode: this.statusCode, headers: this.headers, body });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    if (this.ended) return;
+    const error = this.timedOut
+      ? new EraError('ERA_TIMEOUT', `No answer from ${this.host} within ${seconds(this.timeoutMs)}`)
+      : new EraError('ERA_NOT_CONNECTED', `Cannot reach ${this.host}: ${describeNetworkError(err)}`);
+    this.end({ error, sent: this.written });
+  }
+
+  private readonly expired = (): void => {
+    this.timedOut = true;
+    // Written: cut it (onResponseError ends it). Still queued: it ends now, and is withdrawn when its turn comes.
+    if (this.controller !== undefined) this.controller.abort(new Error('timed out'));
+    else this.end({ error: new EraError('ERA_TIMEOUT', `No answer from ${this.host} within ${seconds(this.timeoutMs)}`), sent: false });
+  };
+
+  private end(ended: RestResponse | NoAnswer | typeof WITHDRAWN): void {
+    this.ended = true;
+    clearTimeout(this.timer);
+    this.resolve(ended);
+  }
+}
+
+/** A body as text, as undici's `text()` reads it: UTF-8, a byte order mark left out. */
+function bodyText(chunks: Buffer[]): string {
+  if (chunks.length === 0) return '';
+  const buffer = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  const start = buffer.length > 2 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf ? 3 : 0;
+  return buffer.toString('utf8', start);
 }
 
 /** A failed download in words: silence (undici's idle timeouts) is ERA_TIMEOUT, the rest a lost connection. */

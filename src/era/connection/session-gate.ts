@@ -3,31 +3,28 @@
  * filter counts every request holding an unknown session (era-platform.md §2.1), so a burst
  * holding an expired one would get the address banned before the first 401 came back.
  *
- * A session is proven by the login that opened it and by each answer (anything but a 401) to
- * a request that presented it. It stays proven while requests keep going and answers keep
- * coming. It may have expired — and the next request goes alone, holding a place in the
- * address's ban budget, while the others wait for its answer — once nothing is in flight past
- * the turn of the event loop of the last answer (an expiry or a platform restart between two
- * requests cannot be seen), after a 401, after a request that got no answer, and after more
- * than 10 s without an answer.
+ * A session is proven by the login that opened it and by each answer (anything but a 401 or a
+ * 5xx) to a request that presented it. It may have expired after more than `quietMs` without
+ * such an answer, after a request that presented it got no answer, and after the socket
+ * dropped (the platform may have restarted and forgotten it). Then the next request goes alone (the probe), holding a place
+ * in the address's ban budget, and the others wait for its answer. A 401 drops the session.
  */
 import { EraError } from '../errors';
-import { seconds } from '../util/text';
 import type { Attempt, Reservation } from './ban-budget';
 import type { BanGuard } from './ban-guard';
 
-/** After this long without an answer a session may have expired (a platform restart forgets sessions). */
-export const QUIET_MS = 10_000;
-
 /**
  * What a request that presented the session learnt: `proof` (answered, not 401), `stale` (401:
- * the platform does not know it), `unknown` (no answer: the platform may have restarted),
- * `neutral` (an answer that says nothing of the session), or a ban (with its Retry-After).
+ * the platform does not know it), `neutral` (an answer that says nothing of the session, a 5xx
+ * a proxy may give), `unsent` (nothing of it reached the platform), `unanswered` (it may have
+ * reached the platform, and no answer came), or a ban (with its Retry-After).
  */
-export type PassOutcome = 'proof' | 'stale' | 'unknown' | 'neutral' | { retryAfterMs: number | undefined };
+export type PassOutcome = 'proof' | 'stale' | 'neutral' | 'unsent' | { unanswered: EraError } | { retryAfterMs: number | undefined };
 
-/** A request's leave to go; it must report what came back, exactly once. */
+/** A request's leave to present the session; it must report what came back, exactly once. */
 export interface Pass {
+  /** False once the session is dropped: a request not written yet must not present it any more. */
+  readonly usable: boolean;
   settle(outcome: PassOutcome): void;
 }
 
@@ -35,12 +32,19 @@ export interface GateDeps {
   guard: BanGuard;
   /** What the session is to the ban budget. */
   attempt: Attempt;
-  host: string;
+  /** How long without an answer before the session may have expired. */
+  quietMs: number;
+  /**
+   * A session (true) is replaced by a login when lost, so when a probe goes unanswered it is
+   * dropped and those waiting go to that one login; a token (false) cannot be replaced, so they
+   * fail as the probe did.
+   */
+  replaceable: boolean;
   closing: AbortSignal;
   /**
-   * The session is lost: the platform refused it (or the same credentials elsewhere), or the
-   * ban budget has no room left to present it. Its owner drops it (and logs in afresh, which
-   * the budget keeps a place for).
+   * The session is lost: the platform refused it (or the same credentials elsewhere), the ban
+   * budget has no room left to present it, or (replaceable) its probe got no answer. Its owner
+   * drops it (and logs in afresh, which the budget keeps a place for).
    */
   lost(): void;
 }
@@ -48,36 +52,17 @@ export interface GateDeps {
 interface Waiter {
   resolve(pass: Pass | undefined): void;
   reject(err: EraError): void;
-  timer: NodeJS.Timeout;
 }
 
 export class SessionGate {
   private proven: boolean;
   private lastAnswerAt: number;
-  private inFlight = 0;
   private probing = false;
   private dropped = false;
-  private drainCheck: NodeJS.Immediate | undefined;
-  private readonly waiters = new Set<Waiter>();
+  private waiters: Waiter[] = [];
 
   /** The pass of requests sent while the session is proven: one object for all, each settles it once. */
-  private readonly fastPass: Pass = {
-    settle: (outcome) => {
-      this.inFlight--;
-      if (outcome === 'proof') {
-        this.lastAnswerAt = Date.now();
-      } else if (outcome === 'stale') {
-        this.d.guard.refused(this.d.attempt);
-        this.lostNow();
-      } else if (outcome === 'unknown') {
-        this.proven = false;
-      } else if (outcome !== 'neutral') {
-        this.d.guard.banned(outcome.retryAfterMs);
-        this.proven = false;
-      }
-      this.maybeDrained();
-    },
-  };
+  private readonly fastPass: Pass;
 
   /** `proven`: a login has just opened the session. */
   constructor(
@@ -87,11 +72,18 @@ export class SessionGate {
     this.proven = proven;
     this.lastAnswerAt = proven ? Date.now() : 0;
     d.closing.addEventListener('abort', this.closed);
+    const gate = this;
+    this.fastPass = {
+      get usable() {
+        return !gate.dropped;
+      },
+      settle: (outcome) => this.settledFast(outcome),
+    };
   }
 
-  /** Whether the platform accepted the session within the last `ms`. */
-  provenWithin(ms: number): boolean {
-    return Date.now() - this.lastAnswerAt <= ms;
+  /** Whether the platform may still know the session: proven, and answered within the quiet time. */
+  get live(): boolean {
+    return !this.dropped && this.proven && Date.now() - this.lastAnswerAt <= this.d.quietMs;
   }
 
   /**
@@ -103,31 +95,27 @@ export class SessionGate {
     if (this.dropped) return undefined;
     const ban = this.d.guard.banRefusal();
     if (ban) throw ban;
-    if (!this.proven || this.probing || Date.now() - this.lastAnswerAt > QUIET_MS) return undefined;
-    this.inFlight++;
+    if (this.probing || !this.live) return undefined;
     return this.fastPass;
   }
 
   /**
    * Resolves when a request may present the session, with the pass it reports its answer on;
    * undefined once the session is dropped (its owner has a new one, or a failure). Throws
-   * while a ban lasts, when the ban budget has no room, and after `timeoutMs` of waiting.
+   * while a ban lasts, when the ban budget has no room, and as the probe it waited for failed
+   * when that cannot be told from its own failure. A wait is bounded by the probe in front of
+   * it, which its own timeout bounds.
    */
-  async enter(timeoutMs: number): Promise<Pass | undefined> {
+  async enter(): Promise<Pass | undefined> {
     const pass = this.now();
     if (pass !== undefined || this.dropped) return pass;
     if (!this.probing) return this.probe();
-    return new Promise<Pass | undefined>((resolve, reject) => {
-      const waiter: Waiter = {
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          this.waiters.delete(waiter);
-          reject(new EraError('ERA_TIMEOUT', `No answer from ${this.d.host} within ${seconds(timeoutMs)}`));
-        }, timeoutMs),
-      };
-      this.waiters.add(waiter);
-    });
+    return new Promise<Pass | undefined>((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  /** The platform may have restarted (the socket dropped): the next request proves the session first. */
+  doubt(): void {
+    this.proven = false;
   }
 
   /** The session is gone (refused, replaced, or its client closing): whoever waits takes the next one. */
@@ -138,13 +126,30 @@ export class SessionGate {
     for (const w of this.takeWaiters()) w.resolve(undefined);
   }
 
+  private settledFast(outcome: PassOutcome): void {
+    if (outcome === 'proof') {
+      this.proven = true;
+      this.lastAnswerAt = Date.now();
+    } else if (outcome === 'stale') {
+      // After the first 401 nothing presents the session again; those already on their way
+      // when it came back were counted by the platform all the same.
+      this.d.guard.refused(this.d.attempt, this.dropped);
+      if (!this.dropped) this.lostNow();
+    } else if (typeof outcome === 'object') {
+      if ('retryAfterMs' in outcome) this.d.guard.banned(outcome.retryAfterMs);
+      this.proven = false;
+    }
+  }
+
   private async probe(): Promise<Pass | undefined> {
     this.probing = true;
     let reservation: Reservation | 'refused' | 'no room';
     try {
       reservation = await this.d.guard.reserve(this.d.attempt, false);
     } catch (err) {
-      this.probeEnded();
+      // A ban, a close, or attempts in flight that never ended: those waiting would meet the same.
+      this.probing = false;
+      for (const w of this.takeWaiters()) w.reject(err as EraError);
       throw err;
     }
     if (typeof reservation === 'string' || this.dropped) {
@@ -154,61 +159,51 @@ export class SessionGate {
       return undefined;
     }
     const held = reservation;
-    this.inFlight++;
     let open = true;
+    const gate = this;
     return {
+      get usable() {
+        return !gate.dropped;
+      },
       settle: (outcome) => {
         if (!open) return;
         open = false;
-        this.inFlight--;
+        this.probing = false;
         if (outcome === 'proof') {
           held.settle('answered');
           this.proven = true;
           this.lastAnswerAt = Date.now();
-          this.probing = false;
           // Those who waited go now, together, on the proof they waited for.
-          for (const w of this.takeWaiters()) {
-            this.inFlight++;
-            w.resolve(this.fastPass);
-          }
+          for (const w of this.takeWaiters()) w.resolve(this.fastPass);
         } else if (outcome === 'stale') {
           held.settle('refused');
-          this.probing = false;
           this.lostNow();
+        } else if (outcome === 'neutral' || outcome === 'unsent') {
+          held.settle('unanswered');
+          this.nextProbe();
+        } else if ('unanswered' in outcome) {
+          // The platform may have counted it: never presented again.
+          held.settle('unanswered');
+          if (this.d.replaceable) this.lostNow();
+          else for (const w of this.takeWaiters()) w.reject(outcome.unanswered);
         } else {
-          held.settle(outcome === 'unknown' || outcome === 'neutral' ? 'unanswered' : this.d.guard.banOutcome(outcome.retryAfterMs));
-          this.probeEnded();
+          held.settle(this.d.guard.banOutcome(outcome.retryAfterMs));
+          this.nextProbe();
         }
-        this.maybeDrained();
       },
     };
-  }
-
-  /**
-   * Nothing in flight: the session is no longer proven once this turn of the event loop is
-   * over. An expiry is only learnt of through I/O, so requests that follow the last answer
-   * within its turn (a flow answering its own messages) are part of what it fed; anything
-   * later may come after an expiry nothing could have seen.
-   */
-  private maybeDrained(): void {
-    if (this.inFlight > 0 || this.drainCheck !== undefined) return;
-    this.drainCheck = setImmediate(() => {
-      this.drainCheck = undefined;
-      if (this.inFlight === 0) this.proven = false;
-    });
   }
 
   /**
    * The probe told nothing: the next in line probes. Those that need not wait — they fail at
    * once (a ban), or the session was proven meanwhile — go, and the next after them.
    */
-  private probeEnded(): void {
-    this.probing = false;
-    while (!this.probing) {
-      const next = this.takeWaiters(1)[0];
+  private nextProbe(): void {
+    while (!this.probing && !this.dropped) {
+      const next = this.waiters.shift();
       if (next === undefined) return;
       // enter() runs to its first await at once: by then it is the probe, or done.
-      this.enter(0).then(next.resolve, next.reject);
+      this.enter().then(next.resolve, next.reject);
     }
   }
 
@@ -217,14 +212,9 @@ export class SessionGate {
     this.drop();
   }
 
-  private takeWaiters(count = Infinity): Waiter[] {
-    const taken: Waiter[] = [];
-    for (const w of this.waiters) {
-      if (taken.length >= count) break;
-      clearTimeout(w.timer);
-      this.waiters.delete(w);
-      taken.push(w);
-    }
+  private takeWaiters(): Waiter[] {
+    const taken = this.waiters;
+    this.waiters = [];
     return taken;
   }
 

@@ -11,13 +11,13 @@ import { EraError, type Redactor } from '../errors';
 import { fingerprint, type Attempt, type CredentialsAttempt } from './ban-budget';
 import type { BanGuard } from './ban-guard';
 import { PATHS } from '../protocol/paths';
-import { cookieValue, isBanAnswer, isBanReply, loginRequest, retryAfterMs, saysBanned, sessionFromLogin, sessionHeaders, sessionIdFrom, tokenHeaders, type SessionCredentials } from '../protocol/session';
+import { cookieValue, isBanAnswer, isBanReply, loginRequest, retryAfterMs, saysAddressBanned, sessionFromLogin, sessionHeaders, sessionIdFrom, tokenHeaders, type SessionCredentials } from '../protocol/session';
 import { wsLoginByPassword, wsLoginBySession } from '../protocol/setup';
-import { httpError, type ResponseHeaders, type RestRequest, type RestResponse, type RestTransport } from './rest';
-import { QUIET_MS, SessionGate, type Pass, type PassOutcome } from './session-gate';
+import { httpError, WITHDRAWN, type ResponseHeaders, type RestRequest, type RestResponse, type RestTransport } from './rest';
+import { SessionGate, type Pass, type PassOutcome } from './session-gate';
 import type { JsonObject } from '../types';
 
-/** What answered a WebSocket upgrade: its status (101: it opened), nothing, or it was never sent. */
+/** What answered a WebSocket upgrade: its status (101: it opened), nothing, or it never reached the platform. */
 export type UpgradeAnswer = { statusCode: number; headers: ResponseHeaders } | 'no answer' | 'not sent';
 
 /** Credentials for one WebSocket upgrade. */
@@ -62,6 +62,8 @@ export interface Session {
   socketLogins(): Promise<SocketLogin[]>;
   /** Ends the session on the platform, best-effort, within `timeoutMs`. */
   end(timeoutMs: number): Promise<void>;
+  /** The platform may have restarted (the socket dropped): what is held is proven again before a burst presents it. */
+  doubt(): void;
 }
 
 export interface SessionOptions {
@@ -69,8 +71,8 @@ export interface SessionOptions {
   host: string;
   /** Aborted when the client closes. */
   closing: AbortSignal;
-  /** How long a request waits for its turn (another one proving the session). */
-  timeoutMs: number;
+  /** How long without an answer before a session may have expired. */
+  quietMs: number;
   onFailure(err: EraError): void;
   /** The platform answered with the ban (this client's countdown starts). */
   onBan(): void;
@@ -92,9 +94,9 @@ function passOutcome(res: RestResponse): PassOutcome {
 }
 
 /** What an upgrade's answer says of what it presented; `opened`: what a 101 proves. */
-function upgradeOutcome(answer: UpgradeAnswer, opened: PassOutcome): PassOutcome {
-  if (answer === 'not sent') return 'neutral';
-  if (answer === 'no answer') return 'unknown';
+function upgradeOutcome(answer: UpgradeAnswer, opened: PassOutcome, host: string): PassOutcome {
+  if (answer === 'not sent') return 'unsent';
+  if (answer === 'no answer') return { unanswered: new EraError('ERA_NOT_CONNECTED', `No answer from ${host} to the WebSocket upgrade`) };
   if (answer.statusCode === 101) return opened;
   if (answer.statusCode === 401) return 'stale';
   if (isBanAnswer(answer.statusCode, null)) return { retryAfterMs: retryAfterMs(answer.headers['retry-after']) };
@@ -105,14 +107,19 @@ function isBan(outcome: PassOutcome): boolean {
   return typeof outcome === 'object';
 }
 
-/** A request presenting what the pass let through; the pass learns what came back. */
-async function present(rest: RestTransport, pass: Pass, req: RestRequest, o: SessionOptions): Promise<RestResponse> {
-  let res: RestResponse;
-  try {
-    res = await rest.send(req);
-  } catch (err) {
-    pass.settle('unknown');
-    throw err;
+/**
+ * A request presenting what the pass let through; the pass learns what came back. WITHDRAWN:
+ * it was never written, its session having been dropped while it waited in the pool's queue.
+ */
+async function present(rest: RestTransport, pass: Pass, req: RestRequest, o: SessionOptions): Promise<RestResponse | typeof WITHDRAWN> {
+  const res = await rest.present(req, pass);
+  if (res === WITHDRAWN) {
+    pass.settle('unsent');
+    return res;
+  }
+  if ('error' in res) {
+    pass.settle(res.sent ? { unanswered: res.error } : 'unsent');
+    throw res.error;
   }
   const outcome = passOutcome(res);
   pass.settle(outcome);
@@ -159,9 +166,10 @@ export class UserSession implements Session {
     let repeated = false;
     for (;;) {
       const held = this.held ?? (await this.session());
-      const pass = held.gate.now() ?? (await held.gate.enter(req.timeoutMs ?? this.o.timeoutMs));
+      const pass = held.gate.now() ?? (await held.gate.enter());
       if (pass === undefined) continue; // that session was dropped while this one waited: the next one
       const res = await present(this.rest, pass, { ...req, headers: { ...req.headers, ...sessionHeaders(held.creds) } }, this.o);
+      if (res === WITHDRAWN) continue; // never sent: with the next session
       // A 401 dropped the session: every request that met it waits for the same single re-login, then goes once more.
       if (res.statusCode !== 401 || repeated) return res;
       repeated = true;
@@ -171,14 +179,14 @@ export class UserSession implements Session {
   async upgrade(): Promise<UpgradeAuth> {
     for (;;) {
       const held = await this.session();
-      const pass = await held.gate.enter(this.o.timeoutMs);
+      const pass = await held.gate.enter();
       if (pass === undefined) continue;
       return {
         path: PATHS.wsUser,
         headers: sessionHeaders(held.creds),
         // A strict platform lets any upgrade in and authorises the socket in-band: 101 proves nothing.
         settle: (answer) => {
-          const outcome = upgradeOutcome(answer, 'neutral');
+          const outcome = upgradeOutcome(answer, 'neutral', this.o.host);
           pass.settle(outcome);
           if (isBan(outcome)) this.o.onBan();
           return outcome === 'stale' && this.failure === undefined;
@@ -195,18 +203,32 @@ export class UserSession implements Session {
     return id === undefined ? [password] : [this.sessionIdLogin(held, id), password];
   }
 
+  /**
+   * Logs out under the rules of any presentation: not a session that may have expired (the
+   * platform would count it towards the ban; a live one expires by itself), and only with a
+   * place in the address's ban budget, taken without waiting — a logout is best-effort, so N
+   * servers closing together log out only as many as the budget has room for.
+   */
   async end(timeoutMs: number): Promise<void> {
     const held = this.held;
     this.held = undefined;
     if (held === undefined) return;
+    const live = held.gate.live;
     held.gate.drop();
-    // A session not seen working lately may be gone already, and presenting it would count
-    // towards the ban; a live one expires by itself.
-    if (!held.gate.provenWithin(QUIET_MS) || this.o.guard.banEndsAt() > 0) return;
+    if (!live) return;
+    const place = this.o.guard.reserveNow(sessionAttempt(held.creds));
+    if (place === undefined) return;
     const res = await this.rest
       .send({ method: 'DELETE', path: PATHS.currentSession, headers: sessionHeaders(held.creds), timeoutMs })
       .catch(() => undefined);
-    if (res?.statusCode === 401) this.o.guard.refused(sessionAttempt(held.creds));
+    if (res === undefined) place.settle('unanswered');
+    else if (res.statusCode === 401) place.settle('refused');
+    else if (isBanReply(res.statusCode, res.body)) place.settle(this.o.guard.banOutcome(retryAfterMs(res.headers['retry-after'])));
+    else place.settle(res.statusCode >= 500 ? 'unanswered' : 'answered');
+  }
+
+  doubt(): void {
+    this.held?.gate.doubt();
   }
 
   private sessionIdLogin(held: Held, id: string): SocketLogin {
@@ -214,7 +236,7 @@ export class UserSession implements Session {
       form: 'session id',
       params: wsLoginBySession(id),
       begin: async () => {
-        const pass = await held.gate.enter(this.o.timeoutMs);
+        const pass = await held.gate.enter();
         if (pass === undefined) return undefined;
         return {
           answered: (refusal, last) => {
@@ -222,14 +244,14 @@ export class UserSession implements Session {
               pass.settle('proof');
               return 'ok';
             }
-            if (saysBanned(refusal)) return this.bannedOnSocket(pass);
+            if (saysAddressBanned(refusal)) return this.bannedOnSocket(pass);
             // Most likely an expired session: dropped, so that the next REST request logs in
             // afresh instead of presenting it (the ban filter counts stale sessions too).
             pass.settle('stale');
             if (last) this.socketLoginRefused(refusal);
             return 'refused';
           },
-          unanswered: () => pass.settle('unknown'),
+          unanswered: () => pass.settle({ unanswered: new EraError('ERA_NOT_CONNECTED', `No answer from ${this.o.host} to the WebSocket login`) }),
         };
       },
     };
@@ -249,7 +271,7 @@ export class UserSession implements Session {
               this.sessionIdRefused = true;
               return 'ok';
             }
-            if (saysBanned(refusal)) {
+            if (saysAddressBanned(refusal)) {
               place.settle(this.o.guard.banOutcome(undefined));
               this.o.onBan();
               return 'banned';
@@ -351,7 +373,8 @@ export class UserSession implements Session {
       gate: new SessionGate({
         guard: this.o.guard,
         attempt: sessionAttempt(creds),
-        host: this.o.host,
+        quietMs: this.o.quietMs,
+        replaceable: true,
         closing: this.o.closing,
         lost: () => this.forget(held),
       }, true),
@@ -396,7 +419,8 @@ export class TokenSession implements Session {
     this.gate = new SessionGate({
       guard: o.guard,
       attempt: { kind: 'credentials', fingerprint: fingerprint('token', token) },
-      host: o.host,
+      quietMs: o.quietMs,
+      replaceable: false,
       closing: o.closing,
       lost: () => this.refuse('HTTP 401 on a REST request'),
     }, false);
@@ -413,22 +437,23 @@ export class TokenSession implements Session {
   async send(req: RestRequest): Promise<RestResponse> {
     for (;;) {
       if (this.failure) throw this.failure;
-      const pass = this.gate.now() ?? (await this.gate.enter(req.timeoutMs ?? this.o.timeoutMs));
+      const pass = this.gate.now() ?? (await this.gate.enter());
       if (pass === undefined) continue;
-      return present(this.rest, pass, { ...req, headers: { ...req.headers, ...this.headers } }, this.o);
+      const res = await present(this.rest, pass, { ...req, headers: { ...req.headers, ...this.headers } }, this.o);
+      if (res !== WITHDRAWN) return res;
     }
   }
 
   async upgrade(): Promise<UpgradeAuth> {
     for (;;) {
       if (this.failure) throw this.failure;
-      const pass = await this.gate.enter(this.o.timeoutMs);
+      const pass = await this.gate.enter();
       if (pass === undefined) continue;
       return {
         path: PATHS.wsToken,
         headers: this.headers,
         settle: (answer) => {
-          const outcome = upgradeOutcome(answer, 'proof');
+          const outcome = upgradeOutcome(answer, 'proof', this.o.host);
           if (outcome === 'stale') this.refuse('HTTP 401 on the WebSocket');
           pass.settle(outcome);
           if (isBan(outcome)) this.o.onBan();
@@ -444,6 +469,10 @@ export class TokenSession implements Session {
 
   end(): Promise<void> {
     return Promise.resolve();
+  }
+
+  doubt(): void {
+    this.gate.doubt();
   }
 
   private refuse(where: string): void {

@@ -373,7 +373,7 @@ export class EraSocket implements FrameSink {
       this.schedulePing();
     });
     ws.on('close', (code) => {
-      answered('no answer');
+      answered(neverReached(lastError) ? 'not sent' : 'no answer');
       if (this.ws !== ws) return;
       this.closed(code, refusedStatus, lastError, retryNow === true);
     });
@@ -498,6 +498,18 @@ export class EraSocket implements FrameSink {
 
 /** The masking key ws hands over is zero-filled: left so, frames go unmasked. */
 function leaveMaskZero(): void {}
+
+/** Errors of a connection that never opened: nothing of the upgrade reached the platform. */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** Whether `err` (or what it wraps) says the connection never opened. */
+function neverReached(err: unknown): boolean {
+  let e = err as { code?: unknown; cause?: unknown } | undefined;
+  for (let depth = 0; e && typeof e === 'object' && depth < 3; depth++, e = e.cause as typeof e) {
+    if (typeof e.code === 'string' && NOT_CONNECTED.has(e.code)) return true;
+  }
+  return false;
+}
 
 /**
  * The error a socket request's reply carries, as a person reads it (ERA_NOT_FOUND when it says

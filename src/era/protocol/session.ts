@@ -73,27 +73,44 @@ export function tokenHeaders(token: string): Record<string, string> {
   return { authorization: `Bearer ${token}` };
 }
 
-/** The platform's words for a ban, in an error body or in a socket login's refusal. */
+/**
+ * Words of a ban, whole (never "Bandwidth", "banner", "bank", "urban"): English ban, bans,
+ * banned, banning; Russian бан in its cases, забанен…; заблокирован… only beside адрес or IP,
+ * since a blocked number or account is no ban of this address.
+ */
+const BAN_WORDS = /(?<![\p{L}\p{N}_])(?:ban|bans|banned|banning|бан|бана|бану|баном|бане|забанен|забанена|забанено|забанены)(?![\p{L}\p{N}_])/iu;
+const BLOCKED_ADDRESS = /(?<![\p{L}\p{N}_])(?:(?:ip|адрес)[\p{L}-]*(?:\s+[\p{L}\p{N}.:-]+){0,3}\s+заблокирован\p{L}*|заблокирован\p{L}*(?:\s+[\p{L}\p{N}.:-]+){0,3}\s+(?:ip|адрес)[\p{L}-]*)/iu;
+/** The address, in the words that name what is banned: address, IP, адрес. */
+const ADDRESS_WORDS = /(?<![\p{L}\p{N}_])(?:address|addresses|ip|адрес\p{L}*)(?![\p{L}\p{N}_])/iu;
+
+/** Whether the platform's words speak of a ban. */
 export function saysBanned(words: string): boolean {
-  return /\bban/i.test(words);
+  return BAN_WORDS.test(words) || BLOCKED_ADDRESS.test(words);
+}
+
+/** Whether the platform's words say this ADDRESS is banned (a socket login's refusal), not an account or a number. */
+export function saysAddressBanned(words: string): boolean {
+  return BLOCKED_ADDRESS.test(words) || (BAN_WORDS.test(words) && ADDRESS_WORDS.test(words));
 }
 
 /**
  * A login (or a WebSocket upgrade) the platform refused because the address is banned rather
  * than because the password is wrong. The status codes are not documented: 403 is what a ban
- * filter answers, 429 what a rate limit does, and the body may say so.
+ * filter answers, 429 what a rate limit does; any other refusal is one only when its words
+ * say the address is banned, and a 5xx never is (a proxy's page).
  */
 export function isBanAnswer(statusCode: number, responseBody: unknown): boolean {
   if (statusCode === 403 || statusCode === 429) return true;
-  return statusCode >= 400 && saysBanned(errorBodyText(responseBody));
+  return statusCode >= 400 && statusCode < 500 && saysAddressBanned(errorBodyText(responseBody));
 }
 
 /**
- * An ordinary request's answer that is the ban: a 429, or a refusal that says so. A bare 403
- * there is an account without the right to that request, not a ban.
+ * An ordinary request's answer that is the ban: a 429, or a 403 whose words say so. A bare 403
+ * there is an account without the right to that request, not a ban, and no other status is one
+ * whatever its words ("number is banned by the routing rules" is a refused dial).
  */
 export function isBanReply(statusCode: number, responseBody: unknown): boolean {
-  return statusCode === 429 || (statusCode >= 400 && saysBanned(errorBodyText(responseBody)));
+  return statusCode === 429 || (statusCode === 403 && saysBanned(errorBodyText(responseBody)));
 }
 
 /** A Retry-After this long or longer is taken as this long: a wrong clock must not stop a node for days. */

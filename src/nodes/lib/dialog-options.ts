@@ -48,6 +48,34 @@ export function platformOf(fields: Readonly<Record<string, unknown>>): Platform 
   return { url, domain: String(fields.domain ?? '').trim().toLowerCase(), authMode: fields.authMode === 'token' ? 'token' : 'user' };
 }
 
+/**
+ * The platform as the hidden `secretFor` credential names it. The dialog sets it when a
+ * password or token is typed, normalised as `platformOf` does (nodes/era-server.html repeats
+ * this in the browser); compared as text.
+ */
+export function platformKey(p: Platform): string {
+  return JSON.stringify([p.url, p.domain, p.authMode]);
+}
+
+/**
+ * The refusal to use a stored secret with a URL, domain or mode other than those it was typed
+ * for — a deploy that changed only the URL keeps the password, and it must not go to the new
+ * host — or undefined. A flow saved before `secretFor` existed has none: taken as matching.
+ */
+export function storedSecretRefusal(fields: Readonly<Record<string, unknown>>, credentials: Readonly<Record<string, string | undefined>>): EraError | undefined {
+  const typedFor = credentials.secretFor;
+  if (typedFor === undefined || typedFor === '') return undefined;
+  const here = platformOf(fields);
+  if (typedFor === platformKey(here)) return undefined;
+  const secret = here.authMode === 'user' ? 'password' : 'token';
+  // No stored secret: nothing could go astray, and its absence is reported on its own.
+  if (blank(credentials[secret])) return undefined;
+  return new EraError(
+    'ERA_INVALID_INPUT',
+    `The stored ${secret} was typed for another URL, domain or mode, so it is not sent to this one: open the server's dialog, type the ${secret} again and deploy`,
+  );
+}
+
 function samePlatform(a: Platform, b: Platform): boolean {
   return a.url === b.url && a.domain === b.domain && a.authMode === b.authMode;
 }
