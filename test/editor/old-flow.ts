@@ -21,7 +21,7 @@ type FlowNode = Record<string, unknown> & { id: string; type: string };
 const FIXTURE = path.join(root, 'test', 'fixtures', 'old-flows', 'first-release.json');
 
 /** Clicks Deploy; what came of it: the success notification, or the warning that held it back. */
-async function deploy(page: Page): Promise<{ ok: boolean; warning: string }> {
+export async function deploy(page: Page): Promise<{ ok: boolean; warning: string }> {
   await page.click('#red-ui-header-button-deploy');
   // Other notifications (the import's) may be up: wait for the deploy's own.
   const outcome = await page
