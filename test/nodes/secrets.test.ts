@@ -184,6 +184,9 @@ describe('secrets', function () {
       await eventually(() => witness.statuses.has('ev', 'green', 'dot'), 15_000, 'connected after the refused setup');
       assert.ok(witness.statuses.of('ev').some((s) => /refused the connection set/.test(String(s.text))), 'the refused setup was shown');
       assert.ok(witness.logged(/setup refused for/), 'the platform\'s words were logged');
+      // era-events follows the call table, which reads the call list once connected: that read
+      // must be over before a fault meant for the hangup is set, or it takes the fault instead.
+      await eventually(async () => (await ctl.requests()).some((r) => r.kind === 'rest' && r.method === 'GET' && r.path === '/rest/v1/uc/calls' && r.status === 200), 10_000, 'the list read on connecting');
 
       await ctl.faults({ restStatus: { status: 400, count: 1, body: { error: { code: 'bad_request', message: `cannot parse ${echoed}` } } } });
       const json = await failedHangup(caught);
