@@ -94,12 +94,23 @@ async function workspaceView(page: Page, ids: string[]): Promise<{ covering: str
     $('.ui-dialog:visible, .red-ui-popover:visible, .red-ui-notification:visible, .red-ui-tray:visible').each((_i: number, e: any) => {
       found.push({ el: e, where: `: ${$(e).text().trim().slice(0, 80)}` });
     });
-    // A grid of points over the workspace: each must reach the workspace itself.
+    // A grid of points over the workspace: each must reach the workspace itself. Node-RED 5
+    // lays its sidebars and palette over the edges of the workspace's box: the grid covers what
+    // they leave in view.
     const chart = document.getElementById('red-ui-workspace-chart');
     const box = chart.getBoundingClientRect();
+    let left = box.left;
+    let right = box.right;
+    $('#red-ui-sidebar:visible, #red-ui-sidebar-left:visible, #red-ui-palette:visible').each((_i: number, e: any) => {
+      const r = e.getBoundingClientRect();
+      if (r.width === 0 || r.bottom <= box.top || r.top >= box.bottom) return;
+      if (r.left >= box.left + box.width / 2) right = Math.min(right, r.left);
+      else if (r.right <= box.left + box.width / 2) left = Math.max(left, r.right);
+    });
+    const width = right - left;
     for (let i = 1; i < 8; i++) {
       for (let j = 1; j < 8; j++) {
-        const hit = document.elementFromPoint(box.left + (box.width * i) / 8, box.top + (box.height * j) / 8);
+        const hit = document.elementFromPoint(left + (width * i) / 8, box.top + (box.height * j) / 8);
         if (!hit || !chart.contains(hit)) found.push({ el: hit, where: ' over the workspace' });
       }
     }
@@ -109,7 +120,7 @@ async function workspaceView(page: Page, ids: string[]): Promise<{ covering: str
       const r = g && g.getBoundingClientRect();
       const x = r ? r.left + r.width / 2 : -1;
       const y = r ? r.top + r.height / 2 : -1;
-      const inside = r && r.width > 0 && x > box.left && x < box.right && y > box.top && y < box.bottom;
+      const inside = r && r.width > 0 && x > left && x < right && y > box.top && y < box.bottom;
       const hit = inside ? document.elementFromPoint(x, y) : null;
       if (!hit || !g.contains(hit)) found.push({ el: hit, where: inside ? '' : ' (not in view)', hidden: id });
     }
