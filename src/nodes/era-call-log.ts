@@ -1,6 +1,6 @@
 import { shownValue, type CallLogDirection, type LoggedCall } from '../era';
 import type { NodeDef, NodeMessage, RedApi, RedNode } from './lib/red';
-import { linkToServer } from './lib/server-link';
+import { holdForLife, linkToServer } from './lib/server-link';
 import { linkStatus } from './lib/status';
 
 const DIRECTIONS: readonly CallLogDirection[] = ['all', 'in', 'out'];
@@ -45,30 +45,14 @@ export = function register(RED: RedApi): void {
   function EraCallLog(this: RedNode, def: NodeDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    let close = (): void => undefined;
     const config = callLogConfig(def);
     if ('error' in config) {
       // No tie to the server: its connection status would cover the red one.
       node.error(`era-call-log: ${config.error}`);
       node.status(linkStatus(RED, 'invalid_config', config.error));
-    } else {
-      const link = linkToServer(RED, node, def);
-      close = () => link.close();
-      try {
-        const handle = link.client().callLog({ ...config, key: node.id }, (logged) => node.send(recordMessage(logged)));
-        close = () => {
-          handle.close();
-          link.close();
-        };
-      } catch (err) {
-        // The link already shows why there is no client; say it once in the log too.
-        node.error(err instanceof Error ? err.message : String(err));
-      }
+      return;
     }
-    node.on('close', (_removed, done) => {
-      close();
-      done();
-    });
+    holdForLife(node, linkToServer(RED, node, def), (client) => client.callLog({ ...config, key: node.id }, (logged) => node.send(recordMessage(logged))));
   }
   RED.nodes.registerType('era-call-log', EraCallLog);
 };

@@ -1,4 +1,4 @@
-import { type EraClient, EraError } from '../../era';
+import { type EraClient, EraError, messageOf } from '../../era';
 import type { NodeDef, NodeStatus, RedApi, RedNode } from './red';
 import { linkStatus, StatusView, type LinkState } from './status';
 
@@ -39,4 +39,25 @@ export function linkToServer(RED: RedApi, node: RedNode, def: NodeDef): ServerLi
     },
     close: unwatch,
   };
+}
+
+/**
+ * A handle on the server's client, held for the node's life: opened now (`open` absent: none,
+ * the node's settings could not be used), closed with the link when the node closes. Without a
+ * client the link already shows why; it is said once in the log too.
+ */
+export function holdForLife(node: RedNode, link: ServerLink, open?: (client: EraClient) => { close(): void }): void {
+  let handle: { close(): void } | undefined;
+  if (open !== undefined) {
+    try {
+      handle = open(link.client());
+    } catch (err) {
+      node.error(messageOf(err));
+    }
+  }
+  node.on('close', (_removed: boolean, done: () => void) => {
+    handle?.close();
+    link.close();
+    done();
+  });
 }
