@@ -108,6 +108,27 @@ describe('client: one request proves a session that may have expired', function 
     assert.equal(log.filter((r) => r.path === '/rest/v1/uc/calls' && r.status === 200).length, 7);
   });
 
+  it('requests queued behind a full pool of unanswered ones, the sessions expiring meanwhile: they go back to the gate, one presents the session, one re-login, all succeed, no ban', async () => {
+    s = await sim();
+    // The default quiet time: only the unanswered requests make the session doubtful.
+    const c = track(userClient(s.url, { requestTimeoutMs: 1500 }));
+    await c.command({ op: 'list' });
+    await ctl(s, 'DELETE', 'requests');
+    await faults(s, { restHang: { count: 16 } });
+    // The pool's 16 connections hang; 20 more wait in its queue with the session's pass.
+    const hung = Array.from({ length: 16 }, () => c.rest('GET', '/rest/v1/uc/calls', undefined, { timeoutMs: 1500 }).then(() => 'ok', (e: { code?: string }) => e.code));
+    await sleep(100);
+    const queued = Array.from({ length: 20 }, () => c.rest('GET', '/rest/v1/uc/calls', undefined, { timeoutMs: 5000 }).then(() => 'ok', (e: { code?: string }) => e.code));
+    await sleep(100);
+    await ctl(s, 'POST', 'expire-sessions');
+    assert.deepEqual(await Promise.all(hung), Array(16).fill('ERA_TIMEOUT'));
+    assert.deepEqual(await Promise.all(queued), Array(20).fill('ok'), 'every queued request succeeded');
+    const log = await requests(s);
+    assert.equal(stale(log).length, 1, 'one stale presentation, not one per queued request');
+    assert.deepEqual(logins(log).map((r) => r.status), [200]);
+    assert.ok(mostCounted(log) < 5 && !log.some((r) => r.status === 403 || r.status === 429), 'no ban');
+  });
+
   it('requests while answers keep coming go together, without waiting for one another', async () => {
     s = await sim();
     const c = track(userClient(s.url));

@@ -23,7 +23,7 @@ export type PassOutcome = 'proof' | 'stale' | 'neutral' | 'unsent' | { unanswere
 
 /** A request's leave to present the session; it must report what came back, exactly once. */
 export interface Pass {
-  /** False once the session is dropped: a request not written yet must not present it any more. */
+  /** False once the session may not present it any more (dropped, or no longer proven): a request not written yet goes back to the gate. */
   readonly usable: boolean;
   settle(outcome: PassOutcome): void;
 }
@@ -74,8 +74,11 @@ export class SessionGate {
     d.closing.addEventListener('abort', this.closed);
     const gate = this;
     this.fastPass = {
+      // Written only while the session is still vouched for: a request that waited in the
+      // pool's queue past an unanswered one or a quiet spell goes back to the gate instead of
+      // presenting a session the platform may have forgotten.
       get usable() {
-        return !gate.dropped;
+        return gate.live;
       },
       settle: (outcome) => this.settledFast(outcome),
     };
