@@ -128,6 +128,39 @@ describe('client: WebSocket', function () {
     assert.equal((ack.body as { result: string }).result, 'ok');
   });
 
+  it('acknowledges a burst of pushes with qids of every size and alphabet, in frames the server reads', async () => {
+    const { c } = await listening();
+    // 200 numbers, then string qids whose frames take the 7-bit, 16-bit and 64-bit lengths of
+    // RFC 6455, and multi-byte text, whose length in bytes is not its length in characters.
+    const qids: Array<number | string> = [...Array.from({ length: 200 }, (_, i) => 5000 + i), 'a'.repeat(90), 'я'.repeat(200), 'q'.repeat(70_000), 'ключ-😀\n"'];
+    qids.forEach((qid, i) => {
+      s.sendToSockets({ frame: ['event', { qid, class: 'callevents', type: 'x_burst', data: { eventid: `burst-${i}` } }] });
+    });
+    const acked = async () => (await requests(s)).filter((r) => r.method === 'event_result' && (r.body as { qid: unknown }).qid !== 1);
+    await waitFor('every ack', async () => (await acked()).length >= qids.length);
+    assert.deepEqual((await acked()).map((r) => (r.body as { qid: unknown }).qid), qids);
+    assert.equal(c.stats.reconnects, 0, 'the server read every frame: a malformed one closes the socket');
+    assert.equal(c.state, 'connected');
+  });
+
+  it('writes the acknowledgements still waiting before its close frame, and nothing after', async () => {
+    const { c } = await listening();
+    const closes: number[] = [];
+    s.on('request', (r) => r.kind === 'ws' && r.method === '' && closes.push(1));
+    // Closed the moment the last push is read, while its acknowledgements wait for their write.
+    let closing: Promise<void> | undefined;
+    c.listen({ events: ['callevents.x_late'] }, (ev) => {
+      if (ev.eventId === 'late-19') closing = c.close();
+    });
+    for (let i = 0; i < 20; i++) s.sendToSockets({ frame: ['event', { qid: 9000 + i, class: 'callevents', type: 'x_late', data: { eventid: `late-${i}` } }] });
+    await waitFor('closed', () => closing !== undefined);
+    await closing;
+    await sleep(50);
+    const acks = (await requests(s)).filter((r) => r.method === 'event_result').map((r) => (r.body as { qid: unknown }).qid);
+    assert.deepEqual(acks.filter((q) => typeof q === 'number' && q >= 9000), Array.from({ length: 20 }, (_, i) => 9000 + i));
+    assert.deepEqual(closes, [], 'no malformed frame reached the server');
+  });
+
   it('gives up an upgrade nobody answers and connects once the server answers again', async () => {
     await faults(s, { hangUpgrade: true });
     const c = track(userClient(s.url, { requestTimeoutMs: 300 }));

@@ -8,6 +8,7 @@
 import type { Duplex } from 'node:stream';
 import WebSocket, { type ClientOptions } from 'ws';
 import { Backoff } from '../util/backoff';
+import { AckWriter } from './ack-writer';
 import { EraError, REFUSED, describeNetworkError } from '../errors';
 import { HandshakeError } from './handshake';
 import { decodeFrame, encodeAck, encodeRequest, type FrameSink, type UndecodableReason } from '../protocol/frames';
@@ -74,9 +75,9 @@ const CLOSE_GRACE_MS = 1000;
 
 export class EraSocket implements FrameSink {
   private ws: WebSocket | undefined;
-  /** The TCP/TLS socket under `ws`, corked while a tick's acknowledgements are queued. */
+  /** The TCP/TLS socket under `ws`, where acknowledgements are written. */
   private raw: Duplex | undefined;
-  private corked = false;
+  private readonly acks = new AckWriter(() => (this.ws?.readyState === WebSocket.OPEN ? this.raw : undefined));
   private running = false;
   /** Bumped by start/stop so that a connect still waiting for a login knows it is stale. */
   private generation = 0;
@@ -141,6 +142,8 @@ export class EraSocket implements FrameSink {
     this.failWaiters(new EraError('ERA_NOT_CONNECTED', `The connection to ${this.host} was closed`));
     const ws = this.ws;
     if (ws === undefined) return Promise.resolve();
+    // Receipts still waiting go before the close frame, which nothing may follow.
+    this.acks.flush();
     // Detached at once, so that a start() before the close completes begins afresh.
     this.detach();
     return new Promise<void>((resolve) => {
@@ -208,13 +211,8 @@ export class EraSocket implements FrameSink {
     this.handler.undecodable(reason, method);
   }
 
-  /**
-   * Acknowledgements go out corked until the end of the tick: the frames of one read are
-   * acknowledged in one write instead of one system call each, the largest cost per event.
-   */
   private ack(method: string, qid: unknown): void {
-    const ws = this.ws;
-    if (ws === undefined || !this.isOpen) return;
+    if (this.ws === undefined || !this.isOpen) return;
     let frame: string;
     try {
       frame = encodeAck(method, qid);
@@ -222,20 +220,9 @@ export class EraSocket implements FrameSink {
       // A qid nested too deep to be written back cannot be acknowledged; the push is still read.
       return;
     }
-    const raw = this.raw;
-    if (!this.corked && raw !== undefined) {
-      this.corked = true;
-      raw.cork();
-      process.nextTick(this.uncork, raw);
-    }
     this.settings.observer?.frame?.('out', frame);
-    ws.send(frame);
+    this.acks.add(frame);
   }
-
-  private readonly uncork = (raw: Duplex): void => {
-    this.corked = false;
-    raw.uncork();
-  };
 
   // Connection life ------------------------------------------------------------------
 
@@ -434,6 +421,7 @@ export class EraSocket implements FrameSink {
     const wasOpen = this.isReady;
     this.ws = undefined;
     this.raw = undefined;
+    this.acks.drop();
     this.isOpen = false;
     this.isReady = false;
     clearTimeout(this.pingTimer);
