@@ -42,7 +42,7 @@ export function waitSeconds(seconds: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 }
 
-/** Lets the acknowledgements of the last pushes go out (they are corked until the end of a tick). */
+/** One more turn of the event loop, so that what was read at the end of the listening time is counted. */
 function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }

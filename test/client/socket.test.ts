@@ -131,8 +131,9 @@ describe('client: WebSocket', function () {
   it('acknowledges a burst of pushes with qids of every size and alphabet, in frames the server reads', async () => {
     const { c } = await listening();
     // 200 numbers, then string qids whose frames take the 7-bit, 16-bit and 64-bit lengths of
-    // RFC 6455, and multi-byte text, whose length in bytes is not its length in characters.
-    const qids: Array<number | string> = [...Array.from({ length: 200 }, (_, i) => 5000 + i), 'a'.repeat(90), 'я'.repeat(200), 'q'.repeat(70_000), 'ключ-😀\n"'];
+    // RFC 6455, and multi-byte text, whose length in bytes is not its length in characters;
+    // then short ASCII ones again, written after those in the same batch.
+    const qids: Array<number | string> = [...Array.from({ length: 200 }, (_, i) => 5000 + i), 'a'.repeat(90), 'я'.repeat(200), 'q'.repeat(70_000), 'ключ-😀\n"', 7001, 'b', 7002];
     qids.forEach((qid, i) => {
       s.sendToSockets({ frame: ['event', { qid, class: 'callevents', type: 'x_burst', data: { eventid: `burst-${i}` } }] });
     });

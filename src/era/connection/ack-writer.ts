@@ -19,20 +19,39 @@ import type { Duplex } from 'node:stream';
 const FIN_TEXT = 0x81;
 /** The mask bit a client sets on every frame it sends. */
 const MASKED = 0x80;
-
 /** How long an acknowledgement may wait for others to share its write. */
 export const ACK_DELAY_MS = 5;
 /** Written at once when this much is waiting, whatever the time. */
 const MAX_BATCH_BYTES = 64 * 1024;
 
-function headerBytes(length: number): number {
-  // 2 bytes, plus 2 or 8 of extended length, plus the 4-byte mask key.
-  return length < 126 ? 6 : length < 65_536 ? 8 : 14;
+/** A frame's header: FIN and opcode, the masked payload length (7, 16 or 64 bits), an all-zero mask. */
+function header(length: number): Buffer {
+  const extended = length < 126 ? 0 : length < 65_536 ? 2 : 8;
+  const head = Buffer.alloc(2 + extended + 4);
+  head[0] = FIN_TEXT;
+  if (extended === 0) {
+    head[1] = MASKED | length;
+  } else if (extended === 2) {
+    head[1] = MASKED | 126;
+    head.writeUInt16BE(length, 2);
+  } else {
+    head[1] = MASKED | 127;
+    head.writeUInt32BE(length, 6);
+  }
+  return head;
 }
 
+/** The headers of the short frames, as latin1 text: an acknowledgement of a numeric qid is one of them. */
+const SHORT_HEADERS = Array.from({ length: 126 }, (_, length) => header(length).toString('latin1'));
+
 export class AckWriter {
-  private frames: string[] = [];
-  private lengths: number[] = [];
+  /**
+   * ASCII frames with their headers, as latin1 text (every header byte is one latin1 character,
+   * and ASCII is the same in both): a batch of them is written as one string, with no buffer or
+   * native call per frame. Other frames wait in `chunks` as buffers, in order.
+   */
+  private text = '';
+  private chunks: Buffer[] = [];
   private bytes = 0;
   private timer: NodeJS.Timeout | undefined;
 
@@ -41,9 +60,13 @@ export class AckWriter {
 
   add(frame: string): void {
     const length = Buffer.byteLength(frame);
-    this.frames.push(frame);
-    this.lengths.push(length);
-    this.bytes += headerBytes(length) + length;
+    if (length === frame.length && length < 126) {
+      this.text += SHORT_HEADERS[length]! + frame;
+    } else {
+      this.keepText();
+      this.chunks.push(header(length), Buffer.from(frame));
+    }
+    this.bytes += length + 14;
     if (this.bytes >= MAX_BATCH_BYTES) this.flush();
     else this.timer ??= setTimeout(this.flush, ACK_DELAY_MS).unref();
   }
@@ -52,35 +75,26 @@ export class AckWriter {
   drop(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    this.frames = [];
-    this.lengths = [];
+    this.text = '';
+    this.chunks = [];
     this.bytes = 0;
   }
 
   /** Writes what is waiting now (before a polite close, which nothing may follow). */
   readonly flush = (): void => {
-    const { frames, lengths, bytes } = this;
+    if (this.chunks.length > 0) this.keepText();
+    const { text, chunks } = this;
     this.drop();
     const socket = this.target();
-    if (socket === undefined || frames.length === 0) return;
-    const buf = Buffer.allocUnsafe(bytes);
-    let at = 0;
-    for (let i = 0; i < frames.length; i++) {
-      const length = lengths[i]!;
-      buf[at++] = FIN_TEXT;
-      if (length < 126) {
-        buf[at++] = MASKED | length;
-      } else if (length < 65_536) {
-        buf[at++] = MASKED | 126;
-        at = buf.writeUInt16BE(length, at);
-      } else {
-        buf[at++] = MASKED | 127;
-        at = buf.writeUInt32BE(0, at);
-        at = buf.writeUInt32BE(length, at);
-      }
-      at = buf.writeUInt32BE(0, at);
-      at += buf.write(frames[i]!, at, 'utf8');
-    }
-    socket.write(buf);
+    if (socket === undefined || (text === '' && chunks.length === 0)) return;
+    if (chunks.length === 0) socket.write(text, 'latin1');
+    else socket.write(Buffer.concat(chunks));
   };
+
+  /** The text gathered so far joins the chunks, so that the frames keep their order. */
+  private keepText(): void {
+    if (this.text === '') return;
+    this.chunks.push(Buffer.from(this.text, 'latin1'));
+    this.text = '';
+  }
 }
