@@ -21,7 +21,7 @@ export interface ProtocolObserver {
   frame?(direction: 'in' | 'out', text: string): void;
 }
 
-/** One platform event as delivered to listeners. Shared by every listener it reaches: read-only (copy what you keep). */
+/** One platform event as delivered to listeners. The object is shared by every listener it reaches (read it in the callback); its `payload` and `call` are the listener's own. */
 export interface EraEvent {
   /** `"<class>.<type>"`, e.g. `"callevents.dlg_start"`. */
   topic: string;

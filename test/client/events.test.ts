@@ -35,6 +35,39 @@ describe('client: events', function () {
     });
   }
 
+  it('gives each listener a payload of its own: one that edits its payload in its callback changes nothing the others see', async () => {
+    s = await sim();
+    const c = track(userClient(s.url));
+    const seen: Array<{ who: string; topic: string; connectionId?: string; payload: Record<string, unknown>; fromnum: unknown; tonum: unknown }> = [];
+    const editor = (who: string) => (ev: EraEvent) => {
+      seen.push({ who, topic: ev.topic, connectionId: ev.connectionId, payload: ev.payload, fromnum: ev.payload.fromnum, tonum: ev.payload.tonum });
+      // Edited at once, before the next listener's callback runs.
+      ev.payload.fromnum = `edited by ${who}`;
+      delete ev.payload.tonum;
+    };
+    c.listen({ events: ['callevents.invite'] }, editor('a'));
+    c.listen({ events: ['callevents.*'] }, editor('b'));
+    c.listen({ events: ['callevents.invite'], objects: ['101'] }, editor('c'));
+    const alone = new Collector();
+    c.listen({ events: ['callevents.dlg_init'], objects: ['+79990001122'] }, alone.push);
+    await waitForState(c, 'connected');
+    await subscribed(s, 3);
+    const call = await startCall(s, { from: '+79990001122', to: '101' });
+    const invites = () => seen.filter((x) => x.connectionId === call.id && x.topic === 'callevents.invite');
+    await waitFor('the invite in each listener', () => invites().length >= 3);
+    assert.deepEqual(invites().map((x) => x.who).sort(), ['a', 'b', 'c']);
+    for (const x of invites()) {
+      assert.equal(x.fromnum, '+79990001122', `${x.who} got the payload as it came`);
+      assert.equal(x.tonum, '101');
+      assert.equal(x.payload.fromnum, `edited by ${x.who}`, `${x.who} kept only its own edit`);
+    }
+    assert.equal(new Set(invites().map((x) => x.payload)).size, 3, 'three objects');
+    const init = await alone.waitFor('dlg_init', (e) => e.connectionId === call.id && e.type === 'dlg_init');
+    await waitFor('b got dlg_init too', () => seen.some((x) => x.connectionId === call.id && x.topic === 'callevents.dlg_init'));
+    assert.equal(init.payload.fromnum, '+79990001122', 'b edited its own copy of dlg_init, not this one');
+    assert.equal(init.payload.tonum, '101');
+  });
+
   it('delivers each event once per listener across groups, in arrival order', async () => {
     s = await sim();
     const c = track(userClient(s.url));

@@ -14,6 +14,7 @@ import type { SeenEvents } from './dedup';
 import { matchesAny } from './patterns';
 import { KEPT_MAX, type Group, type KeptEvent, type Listener, type Subscriptions } from './subscriptions';
 import { messageOf } from '../util/text';
+import { copyJson } from '../util/copy';
 
 export interface DeliveryReporter {
   warnOnce(msg: string, key?: string): void;
@@ -31,12 +32,15 @@ function callNamesParty(call: CallState | undefined, objects: ReadonlySet<string
 }
 
 function kept(ev: EraEvent, attachCall: boolean, call: CallState | undefined): KeptEvent {
-  return { ev: { ...ev, call: undefined }, call: attachCall && call !== undefined ? snapshot(call) : undefined };
+  return { ev: { ...ev, payload: copyJson(ev.payload), call: undefined }, call: attachCall && call !== undefined ? snapshot(call) : undefined };
 }
 
 export class Delivery {
   /** Exclusive recipients of the event being routed; only used in a cluster. */
   private claimed: Claimed[] = [];
+  /** Listeners that get the event being routed at once, and the copy of its call each gets (reused). */
+  private now: Listener[] = [];
+  private nowCalls: Array<CallState | undefined> = [];
 
   constructor(
     private readonly subscriptions: Subscriptions,
@@ -65,6 +69,7 @@ export class Delivery {
         this.toGroup(group, ev, id, call);
       }
     }
+    this.deliverNow(ev);
     if (this.claimed.length > 0) this.claim(ev, endsCall);
   }
 
@@ -100,7 +105,8 @@ export class Delivery {
       } else if (listener.backlog !== undefined) {
         this.store(listener.backlog, kept(ev, listener.attachCall, call));
       } else {
-        this.deliver(listener, ev, listener.attachCall && call !== undefined ? snapshot(call) : undefined);
+        this.now.push(listener);
+        this.nowCalls.push(listener.attachCall && call !== undefined ? snapshot(call) : undefined);
       }
     }
     const departed = group.departed;
@@ -112,15 +118,47 @@ export class Delivery {
     }
   }
 
+  /**
+   * The listeners of this turn, each with a payload of its own, so that no flow sees another's
+   * changes: the event's own payload when one listener gets it and no claim waits on it (a
+   * payload is copied only when it is shared), else a copy each. Kept and claimed recipients
+   * get copies of their own too (kept() and claim()).
+   */
+  private deliverNow(ev: EraEvent): void {
+    const listeners = this.now;
+    const count = listeners.length;
+    if (count === 0) return;
+    const calls = this.nowCalls;
+    // A listener's flow may run at once (Node-RED's synchronous delivery) and route another
+    // event before this loop ends: that one gathers its listeners into arrays of its own.
+    this.now = [];
+    this.nowCalls = [];
+    // Claimed recipients get copies of the payload later: it must stay as it came until then.
+    const shared = count > 1 || this.claimed.length > 0;
+    const payload = ev.payload;
+    for (let i = 0; i < count; i++) {
+      if (shared) ev.payload = copyJson(payload);
+      this.deliver(listeners[i]!, ev, calls[i]);
+    }
+    ev.payload = payload;
+    listeners.length = 0;
+    calls.length = 0;
+    this.now = listeners;
+    this.nowCalls = calls;
+  }
+
   /** The claim stage: one claim per event for all its exclusive recipients, delivered once won, in arrival order. */
   private claim(ev: EraEvent, endsCall: boolean): void {
     const recipients = this.claimed;
     this.claimed = [];
     this.claims!.submitEvent(ev, endsCall, () => {
+      const payload = ev.payload;
       for (const r of recipients) {
+        ev.payload = copyJson(payload);
         if ('listener' in r) this.claimWon(r.listener, ev, r.call);
         else this.handOver(r.group, r.key, r.kept);
       }
+      ev.payload = payload;
     });
   }
 
