@@ -145,6 +145,33 @@ describe('client: call table', () => {
     assert.equal(t.size, 3);
   });
 
+  it('under a long burst of short calls keeps the latest ended ones, in the order they ended, within its cap', () => {
+    const t = new CallTable(3000, 60_000);
+    const ended: string[] = [];
+    t.apply(ev('callevents', 'invite', {}, 'long'));
+    for (let i = 0; i < 10_000; i++) {
+      const id = `burst-${i}`;
+      t.apply(ev('callevents', 'invite', {}, id));
+      // Ends out of the order they began: every third one a call later.
+      if (i % 3 === 2) {
+        for (const j of [i, i - 2, i - 1]) {
+          t.apply(ev('callevents', 'dlg_end', { reason: 'bye' }, `burst-${j}`));
+          ended.push(`burst-${j}`);
+        }
+      }
+      assert.ok(t.size <= 3000);
+    }
+    assert.equal(t.get('long')?.state, 'ringing', 'a live call outlives thousands of ended ones');
+    const kept = ended.filter((id) => t.get(id) !== undefined);
+    assert.deepEqual(kept, ended.slice(ended.length - kept.length), 'the latest to end are the ones kept');
+    assert.ok(kept.length >= 2990, `${kept.length} kept`);
+    // A late event of a call that left does not start it again.
+    t.apply(ev('callevents', 'dlg_stop', {}, ended[0]));
+    t.apply(ev('callevents', 'dlg_init', {}, ended[0]));
+    assert.equal(t.get(ended[0]!), undefined);
+    assert.equal(t.change, 'continued');
+  });
+
   it('ignores events about no call, and does not create calls from unrelated events', () => {
     const t = new CallTable(10, 60_000);
     assert.equal(t.apply(ev('ccsevents', 'seance_create', {}, undefined as unknown as string)), undefined);

@@ -13,6 +13,8 @@ import type { CallState, EraEvent } from '../types';
 
 interface Entry {
   state: CallState;
+  /** Local time the call ended (for the grace period), 0 while it goes on. */
+  endedAt: number;
   /** A dlg_end / invite was made up by a gap fill: the live one, if it ever comes, is not news. */
   replayedEnd: boolean;
   replayedInvite: boolean;
@@ -128,8 +130,13 @@ const GONE_KEPT = 10_000;
 
 export class CallTable {
   private readonly entries = new Map<string, Entry>();
-  /** Ended calls in the order they ended, with the local time they did. */
-  private readonly ended = new Map<string, number>();
+  /**
+   * Ended calls in the order they ended, read from `endedHead`: they leave the table only from
+   * the front (the grace period over, or the cap reached), so a queue does what a map ordered by
+   * end did without a hash operation or an iterator per call.
+   */
+  private ended: Array<Entry | undefined> = [];
+  private endedHead = 0;
   /** Calls that ended and left the table, the latest GONE_KEPT of them. */
   private readonly gone = new Set<string>();
   private readonly facts = emptyCallEventFacts();
@@ -211,12 +218,13 @@ export class CallTable {
     if (s.direction === undefined && f.direction !== undefined) s.direction = f.direction;
     if (s.from === undefined && f.from !== undefined) s.from = f.from;
     if (s.to === undefined && f.to !== undefined) s.to = f.to;
-    if (s.startedAt === undefined) s.startedAt = f.startedAt ?? f.at ?? Date.now();
+    const now = Date.now();
+    if (s.startedAt === undefined) s.startedAt = f.startedAt ?? f.at ?? now;
     addLeg(s, f.legA);
     addLeg(s, f.legB);
     addLeg(s, f.leg);
-    const at = f.at ?? Date.now();
-    if (f.at !== undefined && !replayed) this.clockSample(Date.now() - f.at);
+    const at = f.at ?? now;
+    if (f.at !== undefined && !replayed) this.clockSample(now - f.at);
     const dialogEvent = ev.class === 'callevents' && f.dialogId !== undefined && (f.kind === 'progress' || f.kind === 'pickup' || f.kind === 'answer');
     if (dialogEvent && s.state !== 'ended') entry.dialog = f.dialogId;
     switch (f.kind) {
@@ -273,7 +281,7 @@ export class CallTable {
         if (f.kind === 'end' && s.state !== 'ended' && f.dialogId !== undefined && entry.dialog !== undefined && f.dialogId !== entry.dialog) break;
         // A dlg_stop heard without its dlg_end: the same end, 3 s earlier, with the same reason.
         if (s.endReason === undefined && f.reason !== undefined && (f.kind !== 'stop' || s.state !== 'ended')) s.endReason = f.reason;
-        if (s.state !== 'ended') this.end(id, entry, f.kind === 'stop' ? Math.max(s.answeredAt ?? s.startedAt ?? 0, at - STOP_DELAY_MS) : at, replayed, f.kind === 'failure', f.kind === 'stop');
+        if (s.state !== 'ended') this.end(entry, f.kind === 'stop' ? Math.max(s.answeredAt ?? s.startedAt ?? 0, at - STOP_DELAY_MS) : at, replayed, f.kind === 'failure', f.kind === 'stop');
         else if (f.kind === 'stop') this.observer?.stopped(s);
         if (replayed && f.kind === 'end') entry.replayedEnd = true;
         break;
@@ -313,14 +321,16 @@ export class CallTable {
    */
   restoreEnded(state: CallState): void {
     if (this.entries.has(state.connectionId) || state.state !== 'ended') return;
-    this.insert(state.connectionId).state = snapshot(state);
-    this.ended.set(state.connectionId, Date.now());
+    const entry = this.insert(state.connectionId);
+    entry.state = snapshot(state);
+    this.markEnded(entry, Date.now());
   }
 
   /** Forgets everything: without a socket the table cannot be kept true. */
   clear(): void {
     this.entries.clear();
-    this.ended.clear();
+    this.ended = [];
+    this.endedHead = 0;
     this.gone.clear();
   }
 
@@ -376,21 +386,23 @@ export class CallTable {
     entry.state.held = false;
   }
 
-  private end(id: string, entry: Entry, at: number, replayed: boolean, failed: boolean, last: boolean): void {
+  private end(entry: Entry, at: number, replayed: boolean, failed: boolean, last: boolean): void {
     const s = entry.state;
     this.resumed(entry, at);
     s.state = 'ended';
     s.endedAt = at;
     entry.failed = failed;
     this.change = 'ended';
-    this.ended.set(id, Date.now());
-    this.sweep(Date.now());
+    const now = Date.now();
+    this.markEnded(entry, now);
+    this.sweep(now);
     this.observer?.ended({ call: s, replayed, failed, answeredBy: entry.answeredBy, heldMs: entry.heldMs, recording: entry.recording, last });
   }
 
   private insert(id: string): Entry {
     const entry: Entry = {
       state: { connectionId: id, state: 'ringing', legs: [], held: false, transfers: [] },
+      endedAt: 0,
       replayedEnd: false,
       replayedInvite: false,
       answeredBy: undefined,
@@ -408,23 +420,33 @@ export class CallTable {
   }
 
   private evictOne(): void {
-    const oldestEnded = this.ended.keys().next();
-    const victim = oldestEnded.done ? this.entries.keys().next().value : oldestEnded.value;
-    if (victim === undefined) return;
-    if (!oldestEnded.done) this.forget(victim);
-    else this.entries.delete(victim);
+    if (this.endedHead < this.ended.length) {
+      this.forgetOldestEnded();
+      return;
+    }
+    const victim = this.entries.keys().next().value;
+    if (victim !== undefined) this.entries.delete(victim);
+  }
+
+  private markEnded(entry: Entry, now: number): void {
+    entry.endedAt = now;
+    this.ended.push(entry);
   }
 
   private sweep(now: number): void {
-    for (const [id, endedAt] of this.ended) {
-      if (now - endedAt < this.graceMs) return;
-      this.forget(id);
-    }
+    while (this.endedHead < this.ended.length && now - this.ended[this.endedHead]!.endedAt >= this.graceMs) this.forgetOldestEnded();
   }
 
-  /** An ended call leaves the table; its id is remembered a while longer, so that it does not start again. */
-  private forget(id: string): void {
-    this.ended.delete(id);
+  /** The call that ended first leaves the table; its id is remembered a while longer, so that it does not start again. */
+  private forgetOldestEnded(): void {
+    const entry = this.ended[this.endedHead]!;
+    this.ended[this.endedHead++] = undefined;
+    // The queue's front is dropped once it is half the queue: each entry is moved at most once more.
+    if (this.endedHead >= 1024 && this.endedHead * 2 >= this.ended.length) {
+      this.ended = this.ended.slice(this.endedHead);
+      this.endedHead = 0;
+    }
+    const id = entry.state.connectionId;
     this.entries.delete(id);
     this.gone.add(id);
     if (this.gone.size > GONE_KEPT) this.gone.delete(this.gone.values().next().value as string);
