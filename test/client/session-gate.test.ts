@@ -100,9 +100,12 @@ describe('client: one request proves a session that may have expired', function 
     await pastQuiet();
     await faults(s, { restHang: { count: 1 } });
     await ctl(s, 'DELETE', 'requests');
-    const settled = await Promise.allSettled(Array.from({ length: 8 }, () => c.command({ op: 'list' })));
-    const failed = settled.filter((r) => r.status === 'rejected').map((r) => (r.reason as { code?: string }).code);
-    assert.deepEqual(failed, ['ERA_TIMEOUT'], 'the probe, and only it, waited its timeout out');
+    // The first goes alone with its 1 s; the burst behind it has time to wait for the probe's end.
+    const probe = c.command({ op: 'list' });
+    const burst = Array.from({ length: 7 }, () => c.rest('GET', '/rest/v1/uc/calls', undefined, { timeoutMs: 4000 }));
+    const settled = await Promise.allSettled([probe, ...burst]);
+    const failed = settled.map((r) => (r.status === 'rejected' ? (r.reason as { code?: string }).code : 'ok'));
+    assert.deepEqual(failed, ['ERA_TIMEOUT', ...Array(7).fill('ok')], 'the probe, and only it, waited its timeout out');
     const log = await requests(s);
     assert.deepEqual(logins(log).map((r) => r.status), [200], 'the unanswered session not presented again: one login instead');
     assert.equal(log.filter((r) => r.path === '/rest/v1/uc/calls' && r.status === 200).length, 7);
@@ -128,6 +131,31 @@ describe('client: one request proves a session that may have expired', function 
     assert.deepEqual(logins(log).map((r) => r.status), [200]);
     assert.ok(mostCounted(log) < 5 && !log.some((r) => r.status === 403 || r.status === 429), 'no ban');
   });
+
+  for (const mode of ['user', 'token'] as const) {
+    it(`${mode} mode: a request's timeout covers its wait at the gate; behind a probe the platform never answers, ten requests of 500 ms each end within their own time, not one after another`, async () => {
+      s = await sim();
+      const c = track(mode === 'user' ? userClient(s.url, QUIET) : tokenClient(s.url, QUIET));
+      await c.command({ op: 'list' });
+      await pastQuiet();
+      await faults(s, { restHang: { count: 100 } });
+      await ctl(s, 'DELETE', 'requests');
+      const started = Date.now();
+      const ended = await Promise.all(Array.from({ length: 10 }, () => c.rest('GET', '/rest/v1/uc/calls', undefined, { timeoutMs: 500 }).then(
+        () => ({ code: 'ok', ms: Date.now() - started, message: '' }),
+        (e: { code?: string; message?: string }) => ({ code: e.code, ms: Date.now() - started, message: e.message ?? '' }),
+      )));
+      assert.deepEqual(ended.map((e) => e.code), Array(10).fill('ERA_TIMEOUT'));
+      for (const e of ended) assert.match(e.message, /^No answer from 127\.0\.0\.1:\d+ within 0\.5 s$/);
+      // Each within its 500 ms and a margin for a loaded machine; before, the n-th ended after n × 500 ms.
+      assert.ok(Math.max(...ended.map((e) => e.ms)) < 1500, `ended after ${ended.map((e) => e.ms).join(', ')} ms`);
+      const log = await requests(s);
+      assert.ok(log.filter((r) => r.path === '/rest/v1/uc/calls').length <= 2, 'the others never presented the doubtful session');
+      await ctl(s, 'DELETE', 'faults');
+      // The gate was left in order: the next request goes through.
+      assert.equal((await c.command({ op: 'list' })).statusCode, 200);
+    });
+  }
 
   it('requests while answers keep coming go together, without waiting for one another', async () => {
     s = await sim();

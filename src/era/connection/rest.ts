@@ -33,7 +33,15 @@ export interface RestRequest {
   headers?: Record<string, string>;
   /** Sent as JSON when defined. */
   body?: unknown;
+  /** How long the request may take, from when it was asked for (the transport's default when absent). */
   timeoutMs?: number;
+  /** When `timeoutMs` runs out (epoch ms), for a request that waited before reaching the transport. */
+  deadline?: number;
+}
+
+/** The failure of a request whose time ran out: its whole time, wherever it was spent. */
+export function noAnswer(host: string, timeoutMs: number): EraError {
+  return new EraError('ERA_TIMEOUT', `No answer from ${host} within ${seconds(timeoutMs)}`);
 }
 
 export type ResponseHeaders = Record<string, string | string[] | undefined>;
@@ -106,6 +114,16 @@ export class RestTransport {
     this.host = origin.host;
     this.originText = origin.origin;
     this.pool = dispatcherFor(origin, tls, CONNECTIONS);
+  }
+
+  /** How long `req` may take in all. */
+  timeoutOf(req: RestRequest): number {
+    return req.timeoutMs ?? this.defaultTimeoutMs;
+  }
+
+  /** The failure of `req` when its time ran out before it could be sent. */
+  timedOut(req: RestRequest): EraError {
+    return noAnswer(this.host, this.timeoutOf(req));
   }
 
   /** Sends a request; an answer of any status resolves, a transport failure rejects. */
@@ -195,9 +213,10 @@ export class RestTransport {
       for (const [key, value] of Object.entries(req.query)) search.set(key, String(value));
       path += (path.includes('?') ? '&' : '?') + search.toString();
     }
-    const timeoutMs = req.timeoutMs ?? this.defaultTimeoutMs;
+    const timeoutMs = this.timeoutOf(req);
+    const leftMs = req.deadline === undefined ? timeoutMs : Math.max(0, Math.min(timeoutMs, req.deadline - Date.now()));
     return new Promise((resolve) => {
-      const handler = new Exchange(this.host, req.method, path, timeoutMs, check, this.observer, resolve);
+      const handler = new Exchange(this.host, req.method, path, timeoutMs, leftMs, check, this.observer, resolve);
       // undici closes a connection after a body sent with a method it does not know to carry
       // one (REFER, NOTIFY, SEND_DTMF, ...); the platform expects those bodies, so keep it.
       this.pool.dispatch({ origin: this.originText, method: req.method, path, headers, body: payload, reset: false }, handler);
@@ -241,12 +260,15 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly host: string,
     private readonly method: string,
     private readonly path: string,
+    /** The request's whole time, as the failure names it. */
     private readonly timeoutMs: number,
+    /** What is left of it now (less after a wait at the session gate). */
+    leftMs: number,
     private readonly check: WriteCheck | undefined,
     private readonly observer: ProtocolObserver | undefined,
     private readonly resolve: (ended: RestResponse | NoAnswer | typeof WITHDRAWN) => void,
   ) {
-    this.timer = setTimeout(this.expired, timeoutMs);
+    this.timer = setTimeout(this.expired, leftMs);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -280,7 +302,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
     if (this.ended) return;
     const error = this.timedOut
-      ? new EraError('ERA_TIMEOUT', `No answer from ${this.host} within ${seconds(this.timeoutMs)}`)
+      ? noAnswer(this.host, this.timeoutMs)
       : new EraError('ERA_NOT_CONNECTED', `Cannot reach ${this.host}: ${describeNetworkError(err)}`);
     this.end({ error, sent: this.written });
   }
@@ -289,7 +311,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.timedOut = true;
     // Written: cut it (onResponseError ends it). Still queued: it ends now, and is withdrawn when its turn comes.
     if (this.controller !== undefined) this.controller.abort(new Error('timed out'));
-    else this.end({ error: new EraError('ERA_TIMEOUT', `No answer from ${this.host} within ${seconds(this.timeoutMs)}`), sent: false });
+    else this.end({ error: noAnswer(this.host, this.timeoutMs), sent: false });
   };
 
   private end(ended: RestResponse | NoAnswer | typeof WITHDRAWN): void {

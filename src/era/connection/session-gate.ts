@@ -52,6 +52,8 @@ export interface GateDeps {
 interface Waiter {
   resolve(pass: Pass | undefined): void;
   reject(err: EraError): void;
+  /** Ends the wait at the request's deadline, if it has one. */
+  timer: NodeJS.Timeout | undefined;
 }
 
 export class SessionGate {
@@ -106,14 +108,25 @@ export class SessionGate {
    * Resolves when a request may present the session, with the pass it reports its answer on;
    * undefined once the session is dropped (its owner has a new one, or a failure). Throws
    * while a ban lasts, when the ban budget has no room, and as the probe it waited for failed
-   * when that cannot be told from its own failure. A wait is bounded by the probe in front of
-   * it, which its own timeout bounds.
+   * when that cannot be told from its own failure. A wait ends at `deadline` (epoch ms) with
+   * `late()`: the request leaves the line, which the probes in front of it would otherwise
+   * bound only one after another.
    */
-  async enter(): Promise<Pass | undefined> {
+  async enter(deadline = Infinity, late?: () => EraError): Promise<Pass | undefined> {
     const pass = this.now();
     if (pass !== undefined || this.dropped) return pass;
     if (!this.probing) return this.probe();
-    return new Promise<Pass | undefined>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    return new Promise<Pass | undefined>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, timer: undefined };
+      if (late !== undefined && Number.isFinite(deadline)) {
+        waiter.timer = setTimeout(() => {
+          const at = this.waiters.indexOf(waiter);
+          if (at >= 0) this.waiters.splice(at, 1);
+          reject(late());
+        }, Math.max(0, deadline - Date.now()));
+      }
+      this.waiters.push(waiter);
+    });
   }
 
   /** The platform may have restarted (the socket dropped): the next request proves the session first. */
@@ -205,7 +218,9 @@ export class SessionGate {
     while (!this.probing && !this.dropped) {
       const next = this.waiters.shift();
       if (next === undefined) return;
-      // enter() runs to its first await at once: by then it is the probe, or done.
+      clearTimeout(next.timer);
+      // enter() runs to its first await at once: by then it is the probe, or done. Its time
+      // goes on in its request, which bounds the probe.
       this.enter().then(next.resolve, next.reject);
     }
   }
@@ -218,6 +233,7 @@ export class SessionGate {
   private takeWaiters(): Waiter[] {
     const taken = this.waiters;
     this.waiters = [];
+    for (const w of taken) clearTimeout(w.timer);
     return taken;
   }
 

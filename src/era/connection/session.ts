@@ -16,6 +16,7 @@ import { wsLoginByPassword, wsLoginBySession } from '../protocol/setup';
 import { httpError, WITHDRAWN, type ResponseHeaders, type RestRequest, type RestResponse, type RestTransport } from './rest';
 import { SessionGate, type Pass, type PassOutcome } from './session-gate';
 import type { JsonObject } from '../types';
+import { byDeadline } from '../util/timers';
 
 /** What answered a WebSocket upgrade: its status (101: it opened), nothing, or it never reached the platform. */
 export type UpgradeAnswer = { statusCode: number; headers: ResponseHeaders } | 'no answer' | 'not sent';
@@ -164,11 +165,14 @@ export class UserSession implements Session {
 
   async send(req: RestRequest): Promise<RestResponse> {
     let repeated = false;
+    // The request's time runs from now: a wait for a login or at the gate comes out of it.
+    const deadline = Date.now() + this.rest.timeoutOf(req);
+    const late = () => this.rest.timedOut(req);
     for (;;) {
-      const held = this.held ?? (await this.session());
-      const pass = held.gate.now() ?? (await held.gate.enter());
+      const held = this.held ?? (await byDeadline(this.session(), deadline, late));
+      const pass = held.gate.now() ?? (await held.gate.enter(deadline, late));
       if (pass === undefined) continue; // that session was dropped while this one waited: the next one
-      const res = await present(this.rest, pass, { ...req, headers: { ...req.headers, ...sessionHeaders(held.creds) } }, this.o);
+      const res = await present(this.rest, pass, { ...req, deadline, headers: { ...req.headers, ...sessionHeaders(held.creds) } }, this.o);
       if (res === WITHDRAWN) continue; // never sent: with the next session
       // A 401 dropped the session: every request that met it waits for the same single re-login, then goes once more.
       if (res.statusCode !== 401 || repeated) return res;
@@ -435,11 +439,13 @@ export class TokenSession implements Session {
   }
 
   async send(req: RestRequest): Promise<RestResponse> {
+    // The request's time runs from now: a wait at the gate comes out of it.
+    const deadline = Date.now() + this.rest.timeoutOf(req);
     for (;;) {
       if (this.failure) throw this.failure;
-      const pass = this.gate.now() ?? (await this.gate.enter());
+      const pass = this.gate.now() ?? (await this.gate.enter(deadline, () => this.rest.timedOut(req)));
       if (pass === undefined) continue;
-      const res = await present(this.rest, pass, { ...req, headers: { ...req.headers, ...this.headers } }, this.o);
+      const res = await present(this.rest, pass, { ...req, deadline, headers: { ...req.headers, ...this.headers } }, this.o);
       if (res !== WITHDRAWN) return res;
     }
   }
