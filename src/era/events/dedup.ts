@@ -4,18 +4,14 @@
  * remembered together with the subscription groups it already reached, so the call table applies
  * an event once and every listener gets it once.
  *
- * Ids are kept in two generations of at most 1,000 each: between 1,000 and 2,000 of the latest
+ * Ids are kept in two generations of at most 5,000 each: between 5,000 and 10,000 of the latest
  * are remembered, O(1) per event. Dropping a whole generation instead of deleting the oldest id
  * one by one costs a hash map nothing per event, and deletions are what made a ring of 10,000
- * ids the dearest step of the event path. The copies of one event come back to back (one per
- * subscription, or a webhook's beside the socket's within moments), so a thousand events are
- * ample; a larger window only kept more ids alive long enough for the garbage collector to move
- * them twice and then sweep them from the old generation (-0.9 µs per event in the bench with
- * 500 instead of 5,000; scenarios/events.ts).
+ * ids the dearest step of the event path.
  */
 import type { Group } from './subscriptions';
 
-const GENERATION = 1_000;
+const GENERATION = 5_000;
 
 /** Which groups an event id reached: null for none yet, else one group or several. */
 type Mark = Group | Group[] | null;
