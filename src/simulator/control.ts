@@ -24,7 +24,7 @@ const ROUTES = [
   'GET /_sim/subscriptions',
   'GET|POST|DELETE /_sim/faults',
   'POST /_sim/ws/send {raw?, frame?, size?}',
-  'POST /_sim/drop',
+  'POST /_sim/drop {code?}',
   'POST /_sim/expire-sessions',
   'POST /_sim/reset',
   'POST /_sim/burst {calls, answer?}',
@@ -72,7 +72,7 @@ async function route(sim: Simulator, req: HttpRequest, path: string): Promise<Ht
     case '/ws/send':
       return m === 'POST' ? json(200, { sent: sim.sendToSockets(sendOptions(body())) }) : methodNotAllowed(['POST']);
     case '/drop':
-      return m === 'POST' ? json(200, { dropped: sim.dropSockets() }) : methodNotAllowed(['POST']);
+      return m === 'POST' ? json(200, { dropped: sim.dropSockets(closeCode(body())) }) : methodNotAllowed(['POST']);
     case '/expire-sessions':
       if (m !== 'POST') return methodNotAllowed(['POST']);
       sim.expireSessions();
@@ -150,6 +150,14 @@ function phoneParam(value: unknown, message: string): string {
 function phoneList(value: unknown, name: string): string[] {
   if (!Array.isArray(value)) throw badRequest(`"${name}" must be an array of phone numbers`);
   return value.map((phone: unknown, i) => phoneParam(phone, `"${name}[${i}]" must be a phone number`));
+}
+
+/** A polite close's code (1000 normal, 1001 going away, 3000–4999 an application's own), or undefined to terminate. */
+function closeCode(b: JsonObject): number | undefined {
+  const code = b.code;
+  if (code === undefined) return undefined;
+  if (typeof code === 'number' && (code === 1000 || code === 1001 || (Number.isInteger(code) && code >= 3000 && code <= 4999))) return code;
+  throw badRequest('"code" must be 1000, 1001 or 3000-4999');
 }
 
 function sendOptions(b: JsonObject): SendToSocketsOptions {

@@ -337,9 +337,12 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
     this.faultState.clear();
   }
 
-  /** Terminate every WebSocket at once, without a close frame. Returns how many there were. */
-  dropSockets(): number {
-    return this.hub.dropAll();
+  /**
+   * Ends every WebSocket at once: terminated without a close frame, or with `closeCode` closed
+   * politely (1001 is a server going away). Returns how many there were.
+   */
+  dropSockets(closeCode?: number): number {
+    return this.hub.dropAll(closeCode);
   }
 
   /** Push text to every open socket: a raw string, a JSON value, and/or a junk frame. */

@@ -150,11 +150,12 @@ export class WsHub {
   }
 
   /** Kill every socket without a close frame, as a network failure would. */
-  dropAll(): number {
+  dropAll(closeCode?: number): number {
     const count = this.sockets.size;
     for (const sock of this.sockets) {
       sock.subs.clear();
-      sock.ws.terminate();
+      if (closeCode === undefined) sock.ws.terminate();
+      else sock.ws.close(closeCode);
     }
     this.sockets.clear();
     return count;

@@ -162,6 +162,21 @@ describe('client: WebSocket', function () {
     assert.deepEqual(closes, [], 'no malformed frame reached the server');
   });
 
+  for (const [what, end] of [
+    ['the platform closes the socket politely (1001)', (sv: Simulator) => sv.dropSockets(1001)],
+    ['a frame over 16 MiB makes the client close it (1009)', (sv: Simulator) => sv.sendToSockets({ size: 17 * 1024 * 1024 })],
+  ] as const) {
+    it(`acknowledges the pushes read just before ${what}: their acknowledgements go ahead of the close frame`, async () => {
+      const { c, got } = await listening();
+      for (let i = 0; i < 5; i++) s.sendToSockets({ frame: ['event', { qid: 8100 + i, class: 'callevents', type: 'x_last', data: { eventid: `last-${i}` } }] });
+      end(s);
+      await got.waitFor('the last pushes', (e) => e.eventId === 'last-4');
+      await waitFor('a reconnect', () => c.stats.reconnects >= 1);
+      const acks = (await requests(s)).filter((r) => r.method === 'event_result').map((r) => (r.body as { qid: unknown }).qid);
+      assert.deepEqual(acks.filter((q) => typeof q === 'number' && q >= 8100), [8100, 8101, 8102, 8103, 8104]);
+    });
+  }
+
   it('gives up an upgrade nobody answers and connects once the server answers again', async () => {
     await faults(s, { hangUpgrade: true });
     const c = track(userClient(s.url, { requestTimeoutMs: 300 }));

@@ -112,6 +112,20 @@ describe('simulator: faults and the control API', () => {
     assert.deepEqual(codes, [1006, 1006], 'abnormal closure: no close frame');
   });
 
+  it('drop with a code closes every socket politely with it; a code a close frame cannot carry is refused', async () => {
+    const sim = await start();
+    const a = await WsClient.open(wsUrl(sim, TOKEN_WS_PATH));
+    const codes: number[] = [];
+    a.ws.on('close', (code) => codes.push(code));
+    for (const code of [1005, 1006, 2000, 5000, 1000.5, '1001']) {
+      const refused = await rest(sim, 'POST', '/_sim/drop', { body: { code } });
+      assert.equal(refused.status, 400, `code ${JSON.stringify(code)}`);
+    }
+    assert.deepEqual((await rest(sim, 'POST', '/_sim/drop', { body: { code: 1001 } })).body, { dropped: 1 });
+    await a.closed();
+    assert.deepEqual(codes, [1001]);
+  });
+
   it('ws/send pushes a raw string, a JSON value or a junk frame to every socket', async () => {
     const sim = await start();
     const ws = await WsClient.open(wsUrl(sim, TOKEN_WS_PATH));

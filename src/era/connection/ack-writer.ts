@@ -11,7 +11,10 @@
  * `ws` has no way to send several messages at once, so the frames are made here (RFC 6455 §5.2:
  * FIN and a text opcode, the masked length, an all-zero mask, the unchanged payload) and written
  * straight to the socket under it. That is safe beside `ws`'s own sends because `ws` writes each
- * of its frames whole, synchronously (no compression, no fragments), so frames never interleave.
+ * of its frames whole, synchronously (no compression, no fragments), so frames never interleave;
+ * and whatever `ws` writes goes after the acknowledgements waiting (attach()), as when each was
+ * sent at once — above all its close frame, which nothing may follow, when the platform closes
+ * or breaks the protocol right after its pushes.
  */
 import type { Duplex } from 'node:stream';
 
@@ -54,9 +57,30 @@ export class AckWriter {
   private chunks: Buffer[] = [];
   private bytes = 0;
   private timer: NodeJS.Timeout | undefined;
+  private socket: Duplex | undefined;
 
-  /** `target`: where the frames go, or undefined when the socket can no longer take them. */
-  constructor(private readonly target: () => Duplex | undefined) {}
+  /** `open`: whether the WebSocket may still send (not closing, nor closed). */
+  constructor(private readonly open: () => boolean) {}
+
+  /**
+   * The socket under a freshly upgraded WebSocket: acknowledgements go there from now on, and
+   * anything else written to it first lets those waiting out.
+   */
+  attach(socket: Duplex): void {
+    this.detach();
+    this.socket = socket;
+    const write = socket.write as (...args: unknown[]) => boolean;
+    socket.write = ((...args: unknown[]): boolean => {
+      if (this.socket === socket && this.bytes > 0) this.writeTo(socket);
+      return write.apply(socket, args);
+    }) as Duplex['write'];
+  }
+
+  /** The socket dropped: what waits cannot reach the platform any more. */
+  detach(): void {
+    this.drop();
+    this.socket = undefined;
+  }
 
   add(frame: string): void {
     const length = Buffer.byteLength(frame);
@@ -71,25 +95,28 @@ export class AckWriter {
     else this.timer ??= setTimeout(this.flush, ACK_DELAY_MS).unref();
   }
 
-  /** Forgets what was not written yet (the socket dropped: they cannot reach the platform any more). */
-  drop(): void {
+  /** Writes what is waiting now (at its time, or before a polite close). */
+  readonly flush = (): void => {
+    const socket = this.socket;
+    if (socket === undefined || !this.open()) this.drop();
+    else this.writeTo(socket);
+  };
+
+  private writeTo(socket: Duplex): void {
+    if (this.chunks.length > 0) this.keepText();
+    const { text, chunks } = this;
+    this.drop();
+    if (chunks.length > 0) socket.write(Buffer.concat(chunks));
+    else if (text !== '') socket.write(text, 'latin1');
+  }
+
+  private drop(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.text = '';
     this.chunks = [];
     this.bytes = 0;
   }
-
-  /** Writes what is waiting now (before a polite close, which nothing may follow). */
-  readonly flush = (): void => {
-    if (this.chunks.length > 0) this.keepText();
-    const { text, chunks } = this;
-    this.drop();
-    const socket = this.target();
-    if (socket === undefined || (text === '' && chunks.length === 0)) return;
-    if (chunks.length === 0) socket.write(text, 'latin1');
-    else socket.write(Buffer.concat(chunks));
-  };
 
   /** The text gathered so far joins the chunks, so that the frames keep their order. */
   private keepText(): void {

@@ -5,7 +5,6 @@
  * reconnecting forever with backoff until told to stop. What the frames mean is protocol.ts's
  * business; what to do with events is the SocketHandler's.
  */
-import type { Duplex } from 'node:stream';
 import WebSocket, { type ClientOptions } from 'ws';
 import { Backoff } from '../util/backoff';
 import { AckWriter } from './ack-writer';
@@ -75,9 +74,8 @@ const CLOSE_GRACE_MS = 1000;
 
 export class EraSocket implements FrameSink {
   private ws: WebSocket | undefined;
-  /** The TCP/TLS socket under `ws`, where acknowledgements are written. */
-  private raw: Duplex | undefined;
-  private readonly acks = new AckWriter(() => (this.ws?.readyState === WebSocket.OPEN ? this.raw : undefined));
+  /** Acknowledgements of pushes, written to the TCP/TLS socket under `ws`. */
+  private readonly acks = new AckWriter(() => this.ws?.readyState === WebSocket.OPEN);
   private running = false;
   /** Bumped by start/stop so that a connect still waiting for a login knows it is stale. */
   private generation = 0;
@@ -337,7 +335,7 @@ export class EraSocket implements FrameSink {
     });
     ws.on('upgrade', (res) => {
       answered({ statusCode: 101, headers: res.headers });
-      this.raw = res.socket;
+      this.acks.attach(res.socket);
       this.settings.observer?.upgrade?.({ path: auth.path, statusCode: res.statusCode });
     });
     ws.on('open', () => {
@@ -420,8 +418,7 @@ export class EraSocket implements FrameSink {
   private detach(): void {
     const wasOpen = this.isReady;
     this.ws = undefined;
-    this.raw = undefined;
-    this.acks.drop();
+    this.acks.detach();
     this.isOpen = false;
     this.isReady = false;
     clearTimeout(this.pingTimer);
