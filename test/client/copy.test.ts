@@ -29,4 +29,26 @@ describe('client: copyJson, each flow its own payload', () => {
       delete (Object.prototype as { injected?: unknown }).injected;
     }
   });
+
+  it('copies nesting as deep as JSON.parse reads (200,000 levels) without overflowing the stack', () => {
+    const depth = 200_000;
+    const original = JSON.parse(`${'{"a":['.repeat(depth)}1${']}'.repeat(depth)}`) as Record<string, unknown>;
+    const copy = copyJson(original);
+    let o: unknown = original;
+    let c: unknown = copy;
+    for (let i = 0; i < depth; i++) {
+      assert.notEqual(c, o);
+      o = ((o as { a: unknown[] }).a)[0];
+      c = ((c as { a: unknown[] }).a)[0];
+    }
+    assert.equal(c, 1);
+  });
+
+  it('copies what sits under a "__proto__" key too', () => {
+    const original = JSON.parse('{"__proto__":{"x":1}}') as Record<string, { x: number }>;
+    const copy = copyJson(original);
+    copy.__proto__!.x = 2;
+    assert.equal(original.__proto__!.x, 1);
+    assert.equal(Object.getPrototypeOf(copy), Object.prototype);
+  });
 });
