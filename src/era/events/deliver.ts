@@ -38,9 +38,12 @@ function kept(ev: EraEvent, attachCall: boolean, call: CallState | undefined): K
 export class Delivery {
   /** Exclusive recipients of the event being routed; only used in a cluster. */
   private claimed: Claimed[] = [];
-  /** Listeners that get the event being routed at once, and the copy of its call each gets (reused). */
+  /** Listeners that get the event being routed at once, and the copy of its call each gets: the first `nowCount` (reused). */
   private now: Listener[] = [];
   private nowCalls: Array<CallState | undefined> = [];
+  private nowCount = 0;
+  /** An event is being delivered: a route() meanwhile is another event's, routed with lists of its own. */
+  private delivering = false;
 
   constructor(
     private readonly subscriptions: Subscriptions,
@@ -57,6 +60,25 @@ export class Delivery {
    * it, `call` the call's live state, `endsCall` whether it ended the call (for the claim's keys).
    */
   route(ev: EraEvent, named: Group | undefined, markedFresh: boolean, id: string | undefined, call: CallState | undefined, endsCall: boolean): void {
+    if (this.delivering) {
+      // A listener's flow ran at once (Node-RED's synchronous delivery) and made another event.
+      const { now, nowCalls, nowCount, claimed } = this;
+      this.now = [];
+      this.nowCalls = [];
+      this.nowCount = 0;
+      this.claimed = [];
+      this.delivering = false;
+      try {
+        this.route(ev, named, markedFresh, id, call, endsCall);
+      } finally {
+        this.now = now;
+        this.nowCalls = nowCalls;
+        this.nowCount = nowCount;
+        this.claimed = claimed;
+        this.delivering = true;
+      }
+      return;
+    }
     if (named !== undefined) {
       this.toGroup(named, ev, markedFresh ? undefined : id, call);
     } else {
@@ -105,8 +127,8 @@ export class Delivery {
       } else if (listener.backlog !== undefined) {
         this.store(listener.backlog, kept(ev, listener.attachCall, call));
       } else {
-        this.now.push(listener);
-        this.nowCalls.push(listener.attachCall && call !== undefined ? snapshot(call) : undefined);
+        this.now[this.nowCount] = listener;
+        this.nowCalls[this.nowCount++] = listener.attachCall && call !== undefined ? snapshot(call) : undefined;
       }
     }
     const departed = group.departed;
@@ -125,26 +147,25 @@ export class Delivery {
    * get copies of their own too (kept() and claim()).
    */
   private deliverNow(ev: EraEvent): void {
-    const listeners = this.now;
-    const count = listeners.length;
+    const count = this.nowCount;
     if (count === 0) return;
-    const calls = this.nowCalls;
-    // A listener's flow may run at once (Node-RED's synchronous delivery) and route another
-    // event before this loop ends: that one gathers its listeners into arrays of its own.
-    this.now = [];
-    this.nowCalls = [];
+    this.nowCount = 0;
     // Claimed recipients get copies of the payload later: it must stay as it came until then.
     const shared = count > 1 || this.claimed.length > 0;
     const payload = ev.payload;
-    for (let i = 0; i < count; i++) {
-      if (shared) ev.payload = copyJson(payload);
-      this.deliver(listeners[i]!, ev, calls[i]);
+    const listeners = this.now;
+    const calls = this.nowCalls;
+    this.delivering = true;
+    try {
+      for (let i = 0; i < count; i++) {
+        if (shared) ev.payload = copyJson(payload);
+        this.deliver(listeners[i]!, ev, calls[i]);
+        calls[i] = undefined;
+      }
+    } finally {
+      this.delivering = false;
+      ev.payload = payload;
     }
-    ev.payload = payload;
-    listeners.length = 0;
-    calls.length = 0;
-    this.now = listeners;
-    this.nowCalls = calls;
   }
 
   /** The claim stage: one claim per event for all its exclusive recipients, delivered once won, in arrival order. */
