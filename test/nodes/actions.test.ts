@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { callRequests, errorOf, loadAction } from '../support/flows';
-import { eventually, startRed, stopRed } from '../support/red';
+import { eventually, helper, startRed, stopRed } from '../support/red';
 import { simulator, type SimControl, type Simulator } from '../support/sim';
 
 type Msg = Record<string, any>;
@@ -66,6 +66,35 @@ describe('action nodes', function () {
       assert.equal(ivr.body.ivr, 'welcome');
       assert.equal(ivr.body.to, '+79990003344');
       assert.equal(ivr.body.priority, 5);
+    });
+
+    it('reads its fields of every kind: JSONata and flow context beside msg', async function () {
+      const { out, send } = await loadAction(sim, { type: 'era-dial', from: 'operator', fromType: 'flow', to: '"+7" & payload.digits', toType: 'jsonata', extra: 'priority', extraType: 'msg' });
+      (helper.getNode('n') as unknown as { context(): { flow: { set(k: string, v: unknown): void } } }).context().flow.set('operator', '101');
+      send({ payload: { digits: '9990001122' }, priority: { priority: 5 } });
+      await out.count(1);
+      const [req] = await callRequests(ctl);
+      assert.deepEqual(req!.body, { from: '101', to: '+79990001122', priority: 5 });
+    });
+
+    it('extra fields that are not an object are a clear error, with nothing sent, and the next message goes on', async function () {
+      const { out, caught, send } = await loadAction(sim, { type: 'era-dial', from: '101', fromType: 'str', to: 'payload', toType: 'msg', extra: 'extra', extraType: 'msg' });
+      send({ payload: '+79990001122', extra: '{"priority":' });
+      await caught.count(1);
+      assert.equal(errorOf(caught.messages[0]!).code, 'ERA_INVALID_INPUT');
+      assert.deepEqual(await callRequests(ctl), [], 'nothing sent');
+      send({ payload: '+79990001122' });
+      await out.count(1);
+      assert.equal((await callRequests(ctl)).length, 1);
+    });
+
+    it('a JSON field that does not parse is a clear error, with nothing sent', async function () {
+      const { caught, send } = await loadAction(sim, { type: 'era-dial', from: '101', fromType: 'str', to: 'payload', toType: 'msg', extra: '{"priority":', extraType: 'json' });
+      send({ payload: '+79990001122' });
+      await caught.count(1);
+      assert.equal(errorOf(caught.messages[0]!).code, 'ERA_INVALID_INPUT');
+      assert.match(errorOf(caught.messages[0]!).message, /Could not read the node's fields: Unexpected end of JSON input/);
+      assert.deepEqual(await callRequests(ctl), [], 'nothing sent');
     });
 
     it('refuses an unknown mode from msg and an empty number before sending anything', async function () {

@@ -59,6 +59,7 @@ export interface RedApi {
     getCredentials?(id: string): Record<string, string | undefined> | undefined;
   };
   util: {
+    /** With a callback: answers through it (a context store may answer later). Without: returns the value, or throws. */
     evaluateNodeProperty(
       value: unknown,
       type: string,
@@ -66,6 +67,7 @@ export interface RedApi {
       msg: NodeMessage,
       callback: (err: Error | null, result: unknown) => void,
     ): void;
+    evaluateNodeProperty(value: unknown, type: string, node: RedNode, msg: NodeMessage): unknown;
   };
   httpAdmin: { post(path: string, ...handlers: Handler[]): void };
   /** The runtime's settings (settings.js); only what these nodes read. */
