@@ -93,7 +93,7 @@ describe('action nodes', function () {
       send({ payload: '+79990001122' });
       await caught.count(1);
       assert.equal(errorOf(caught.messages[0]!).code, 'ERA_INVALID_INPUT');
-      assert.match(errorOf(caught.messages[0]!).message, /Could not read the node's fields: Unexpected end of JSON input/);
+      assert.match(String(errorOf(caught.messages[0]!).message), /Could not read the node's fields: Unexpected end of JSON input/);
       assert.deepEqual(await callRequests(ctl), [], 'nothing sent');
     });
 
