@@ -4,7 +4,7 @@
  * ban (era-platform.md §2.1), and a burst of them would ban the address before the first 401.
  */
 import assert from 'node:assert/strict';
-import type { EraClient } from '../../src/era';
+import type { EraClient, EraError } from '../../src/era';
 import { startSimulator } from '../../src/simulator';
 import { LOGIN_PATH as LOGIN, leaveClean, logins, stale } from './ban-helpers';
 import { ctl, faults, requests, sim, sleep, subscribed, tokenClient, userClient, waitForState, type SimRequest, type Simulator } from './helpers';
@@ -156,6 +156,44 @@ describe('client: one request proves a session that may have expired', function 
       assert.equal((await c.command({ op: 'list' })).statusCode, 200);
     });
   }
+
+  it('token mode: a request\'s timeout covers its wait for a place in the ban budget, while another client\'s probe of the same token hangs', async () => {
+    s = await sim();
+    const a = track(tokenClient(s.url, { requestTimeoutMs: 4000 }));
+    const b = track(tokenClient(s.url, { requestTimeoutMs: 4000 }));
+    await faults(s, { restHang: { count: 1 } });
+    await ctl(s, 'DELETE', 'requests');
+    const hung = a.command({ op: 'list' }).then(() => 'ok', (e: { code?: string }) => e.code);
+    await sleep(100);
+    const started = Date.now();
+    const err = await b.rest('GET', '/rest/v1/uc/calls', undefined, { timeoutMs: 300 }).then(() => undefined, (e: EraError) => e);
+    const ms = Date.now() - started;
+    assert.equal(err?.code, 'ERA_TIMEOUT');
+    assert.match(err.message, /^No answer from 127\.0\.0\.1:\d+ within 0\.3 s$/);
+    assert.ok(ms < 1500, `ended after ${ms} ms`);
+    assert.equal(await hung, 'ERA_TIMEOUT');
+  });
+
+  it('user mode: a request whose time ran out waiting for a place in the ban budget is never sent, and the next one goes', async () => {
+    s = await sim();
+    const cs = Array.from({ length: 4 }, () => track(userClient(s.url, { ...QUIET, requestTimeoutMs: 4000 })));
+    await Promise.all(cs.map((c) => c.command({ op: 'list' })));
+    await pastQuiet();
+    await faults(s, { restHang: { count: 3 } });
+    await ctl(s, 'DELETE', 'requests');
+    // Three probes hang, each holding one of the address's three places.
+    const hung = cs.slice(0, 3).map((c) => c.command({ op: 'list' }).then(() => 'ok', (e: { code?: string }) => e.code));
+    await sleep(150);
+    const started = Date.now();
+    const err = await cs[3]!.rest('GET', '/rest/v1/uc/calls', undefined, { timeoutMs: 300 }).then(() => undefined, (e: EraError) => e);
+    const ms = Date.now() - started;
+    assert.equal(err?.code, 'ERA_TIMEOUT');
+    assert.ok(ms < 1500, `ended after ${ms} ms`);
+    assert.deepEqual(await Promise.all(hung), Array(3).fill('ERA_TIMEOUT'));
+    const answered = (await requests(s)).filter((r) => r.path === '/rest/v1/uc/calls' && r.status === 200);
+    assert.deepEqual(answered, [], 'the request that timed out was never written, so the platform never carried it out');
+    assert.equal((await cs[3]!.command({ op: 'list' })).statusCode, 200);
+  });
 
   it('requests while answers keep coming go together, without waiting for one another', async () => {
     s = await sim();

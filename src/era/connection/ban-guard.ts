@@ -9,6 +9,12 @@ import { seconds } from '../util/text';
 import { addressKeys } from './address';
 import { heldFor, recordBan, type AddressBudget, type Attempt, type CredentialsAttempt, type Held, type Outcome, Reservation } from './ban-budget';
 
+/** The deadline of a request waiting for a place, and its failure when the deadline comes first. */
+export interface Until {
+  deadline: number;
+  late(): EraError;
+}
+
 export interface BanGuardOptions {
   /** How long a ban is waited out when the platform does not say (doubled while bans follow each other). */
   banWaitMs: number;
@@ -62,15 +68,18 @@ export class BanGuard {
    * session that recent failures leave no place for: it is not presented (a login with
    * credentials may still fit). Throws while a ban lasts, when recent failures leave
    * credentials no room, and when the client closes. `resolveAgain`: look the host up afresh
-   * (every login does; a session's check may use the last answer).
+   * (every login does; a session's check may use the last answer). `until`: the deadline of the
+   * request that waits (epoch ms), past which it throws `late()` instead, holding no place.
    */
   reserve(attempt: CredentialsAttempt, resolveAgain: boolean): Promise<Reservation | 'refused'>;
-  reserve(attempt: Attempt, resolveAgain: boolean): Promise<Reservation | 'refused' | 'no room'>;
-  async reserve(attempt: Attempt, resolveAgain: boolean): Promise<Reservation | 'refused' | 'no room'> {
+  reserve(attempt: Attempt, resolveAgain: boolean, until?: Until): Promise<Reservation | 'refused' | 'no room'>;
+  async reserve(attempt: Attempt, resolveAgain: boolean, until?: Until): Promise<Reservation | 'refused' | 'no room'> {
     if (resolveAgain || this.held.budgets.length === 0) this.held = heldFor(await addressKeys(this.origin, this.o.timeoutMs), this.port);
     const held = this.held;
     const budgets = held.budgets;
-    const deadline = Date.now() + this.o.timeoutMs;
+    const own = Date.now() + this.o.timeoutMs;
+    const deadline = until === undefined ? own : Math.min(own, until.deadline);
+    const late = until !== undefined && until.deadline < own ? until.late : undefined;
     for (;;) {
       this.assertOpen();
       const now = Date.now();
@@ -85,7 +94,7 @@ export class BanGuard {
           throw this.spent(budgets, full, now);
         }
       }
-      await this.nextSettled(budgets, deadline);
+      await this.nextSettled(budgets, deadline, late);
       if (same?.outcome === 'refused') return 'refused';
     }
   }
@@ -131,7 +140,7 @@ export class BanGuard {
   }
 
   /** Resolves when an attempt in flight at one of these addresses ends; throws at the deadline or on close. */
-  private nextSettled(held: readonly AddressBudget[], deadline: number): Promise<void> {
+  private nextSettled(held: readonly AddressBudget[], deadline: number, late: (() => EraError) | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const unwatch: Array<() => void> = [];
       const finish = (err?: EraError) => {
@@ -142,7 +151,7 @@ export class BanGuard {
         else resolve();
       };
       const closed = () => finish(new EraError('ERA_NOT_CONNECTED', 'The Era client is closed'));
-      const timer = setTimeout(() => finish(new EraError('ERA_TIMEOUT',
+      const timer = setTimeout(() => finish(late?.() ?? new EraError('ERA_TIMEOUT',
         `No answer from ${this.host} within ${seconds(this.o.timeoutMs)} to the logins already on their way, so nothing more was sent`)), Math.max(0, deadline - Date.now()));
       this.o.closing.addEventListener('abort', closed);
       for (const b of held) unwatch.push(b.watch(() => finish()));

@@ -214,7 +214,9 @@ export class RestTransport {
       path += (path.includes('?') ? '&' : '?') + search.toString();
     }
     const timeoutMs = this.timeoutOf(req);
-    const leftMs = req.deadline === undefined ? timeoutMs : Math.max(0, Math.min(timeoutMs, req.deadline - Date.now()));
+    const leftMs = req.deadline === undefined ? timeoutMs : Math.min(timeoutMs, req.deadline - Date.now());
+    // Its time was spent waiting (for a login, at the session gate): it is not sent at all.
+    if (leftMs <= 0) return Promise.resolve({ error: noAnswer(this.host, timeoutMs), sent: false });
     return new Promise((resolve) => {
       const handler = new Exchange(this.host, req.method, path, timeoutMs, leftMs, check, this.observer, resolve);
       // undici closes a connection after a body sent with a method it does not know to carry

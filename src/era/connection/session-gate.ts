@@ -11,7 +11,7 @@
  */
 import { EraError } from '../errors';
 import type { Attempt, Reservation } from './ban-budget';
-import type { BanGuard } from './ban-guard';
+import type { BanGuard, Until } from './ban-guard';
 
 /**
  * What a request that presented the session learnt: `proof` (answered, not 401), `stale` (401:
@@ -52,7 +52,8 @@ export interface GateDeps {
 interface Waiter {
   resolve(pass: Pass | undefined): void;
   reject(err: EraError): void;
-  /** Ends the wait at the request's deadline, if it has one. */
+  /** The request's deadline, if it has one, and the timer that ends the wait then. */
+  until: Until | undefined;
   timer: NodeJS.Timeout | undefined;
 }
 
@@ -112,18 +113,18 @@ export class SessionGate {
    * `late()`: the request leaves the line, which the probes in front of it would otherwise
    * bound only one after another.
    */
-  async enter(deadline = Infinity, late?: () => EraError): Promise<Pass | undefined> {
+  async enter(until?: Until): Promise<Pass | undefined> {
     const pass = this.now();
     if (pass !== undefined || this.dropped) return pass;
-    if (!this.probing) return this.probe();
+    if (!this.probing) return this.probe(until);
     return new Promise<Pass | undefined>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, timer: undefined };
-      if (late !== undefined && Number.isFinite(deadline)) {
+      const waiter: Waiter = { resolve, reject, until, timer: undefined };
+      if (until !== undefined) {
         waiter.timer = setTimeout(() => {
           const at = this.waiters.indexOf(waiter);
           if (at >= 0) this.waiters.splice(at, 1);
-          reject(late());
-        }, Math.max(0, deadline - Date.now()));
+          reject(until.late());
+        }, Math.max(0, until.deadline - Date.now()));
       }
       this.waiters.push(waiter);
     });
@@ -157,15 +158,19 @@ export class SessionGate {
     }
   }
 
-  private async probe(): Promise<Pass | undefined> {
+  private async probe(until: Until | undefined): Promise<Pass | undefined> {
     this.probing = true;
     let reservation: Reservation | 'refused' | 'no room';
+    // The probe's own request ran out of time waiting for a place: the next in line probes.
+    let ownTimeout: EraError | undefined;
+    const mine = until && { deadline: until.deadline, late: () => (ownTimeout = until.late()) };
     try {
-      reservation = await this.d.guard.reserve(this.d.attempt, false);
+      reservation = await this.d.guard.reserve(this.d.attempt, false, mine);
     } catch (err) {
-      // A ban, a close, or attempts in flight that never ended: those waiting would meet the same.
       this.probing = false;
-      for (const w of this.takeWaiters()) w.reject(err as EraError);
+      if (err === ownTimeout) this.nextProbe();
+      // A ban, a close, or attempts in flight that never ended: those waiting would meet the same.
+      else for (const w of this.takeWaiters()) w.reject(err as EraError);
       throw err;
     }
     if (typeof reservation === 'string' || this.dropped) {
@@ -220,8 +225,8 @@ export class SessionGate {
       if (next === undefined) return;
       clearTimeout(next.timer);
       // enter() runs to its first await at once: by then it is the probe, or done. Its time
-      // goes on in its request, which bounds the probe.
-      this.enter().then(next.resolve, next.reject);
+      // goes on: in its wait for a place, then in its request.
+      this.enter(next.until).then(next.resolve, next.reject);
     }
   }
 

@@ -166,11 +166,11 @@ export class UserSession implements Session {
   async send(req: RestRequest): Promise<RestResponse> {
     let repeated = false;
     // The request's time runs from now: a wait for a login or at the gate comes out of it.
-    const deadline = Date.now() + this.rest.timeoutOf(req);
-    const late = () => this.rest.timedOut(req);
+    const until = { deadline: Date.now() + this.rest.timeoutOf(req), late: () => this.rest.timedOut(req) };
+    const deadline = until.deadline;
     for (;;) {
-      const held = this.held ?? (await byDeadline(this.session(), deadline, late));
-      const pass = held.gate.now() ?? (await held.gate.enter(deadline, late));
+      const held = this.held ?? (await byDeadline(this.session(), deadline, until.late));
+      const pass = held.gate.now() ?? (await held.gate.enter(until));
       if (pass === undefined) continue; // that session was dropped while this one waited: the next one
       const res = await present(this.rest, pass, { ...req, deadline, headers: { ...req.headers, ...sessionHeaders(held.creds) } }, this.o);
       if (res === WITHDRAWN) continue; // never sent: with the next session
@@ -440,10 +440,11 @@ export class TokenSession implements Session {
 
   async send(req: RestRequest): Promise<RestResponse> {
     // The request's time runs from now: a wait at the gate comes out of it.
-    const deadline = Date.now() + this.rest.timeoutOf(req);
+    const until = { deadline: Date.now() + this.rest.timeoutOf(req), late: () => this.rest.timedOut(req) };
+    const deadline = until.deadline;
     for (;;) {
       if (this.failure) throw this.failure;
-      const pass = this.gate.now() ?? (await this.gate.enter(deadline, () => this.rest.timedOut(req)));
+      const pass = this.gate.now() ?? (await this.gate.enter(until));
       if (pass === undefined) continue;
       const res = await present(this.rest, pass, { ...req, deadline, headers: { ...req.headers, ...this.headers } }, this.o);
       if (res !== WITHDRAWN) return res;
