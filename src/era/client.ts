@@ -6,7 +6,7 @@
  */
 import { EventEmitter, setMaxListeners } from 'node:events';
 import type { CallCommand } from './commands/validate';
-import { validateCommand, validateRestRequest, validateWsRequest } from './commands/validate';
+import { validateCommand, validateRestRequest, validateTimeout, validateWsRequest } from './commands/validate';
 import { fetchRecording as fetchRecordingOf, type RecordingData, type RecordingFile, type RecordingLink } from './commands/recordings';
 import { CallFeed } from './calls/feed';
 import { CallLogs, checkedCallLog, type CallLogHandOver } from './calls/call-logs';
@@ -177,7 +177,8 @@ export class EraClient extends EventEmitter {
   /** Any REST request with the client's credentials. Non-2xx answers throw (404 ERA_NOT_FOUND, else ERA_HTTP). */
   async rest(method: string, path: string, body?: unknown, options: RestOptions = {}): Promise<RestResult> {
     validateRestRequest(method, path, body);
-    const res = await this.call({ method, path, body, query: options.query, timeoutMs: options.timeoutMs });
+    const timeoutMs = validateTimeout(options.timeoutMs);
+    const res = await this.call({ method, path, body, query: options.query, timeoutMs });
     return { statusCode: res.statusCode, headers: res.headers, body: res.body };
   }
 
@@ -197,7 +198,7 @@ export class EraClient extends EventEmitter {
    */
   async wsRequest(method: string, params: JsonObject = {}, options: { timeoutMs?: number } = {}): Promise<JsonObject> {
     const name = validateWsRequest(method, params);
-    const reply = await this.rawWsRequest(name, params, options.timeoutMs);
+    const reply = await this.rawWsRequest(name, params, validateTimeout(options.timeoutMs));
     const failure = replyFailure(name, reply, this.connection.redact);
     if (failure !== undefined) throw failure;
     return reply;

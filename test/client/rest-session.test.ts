@@ -205,6 +205,20 @@ describe('client: REST and session', function () {
     assert.equal((await c.command({ op: 'list' })).statusCode, 200);
   });
 
+  it('refuses a request timeout that is not a positive number before sending anything, and shortens one longer than a timer can wait', async () => {
+    const c = track(tokenClient(s.url));
+    await c.command({ op: 'list' });
+    await ctl(s, 'DELETE', 'requests');
+    for (const timeoutMs of [0, -5, Number.NaN, Number.POSITIVE_INFINITY, '1000'] as unknown[]) {
+      await rejectsWith(c.rest('POST', '/rest/v1/uc/calls', { from: '101', to: '102' }, { timeoutMs } as { timeoutMs: number }), 'ERA_INVALID_INPUT', /^timeoutMs must be a positive number of milliseconds, got /);
+      await rejectsWith(c.wsRequest('connection_info', {}, { timeoutMs } as { timeoutMs: number }), 'ERA_INVALID_INPUT', /^timeoutMs must be a positive number of milliseconds/);
+    }
+    assert.deepEqual((await requests(s)).filter((r) => r.kind === 'rest' || r.method === 'connection_info'), [], 'nothing sent');
+    // 2^31 ms overflows a timer, which would fire at once: it waits as long as a timer can instead.
+    const res = await c.rest('GET', '/rest/v1/uc/calls', undefined, { timeoutMs: 2 ** 31 });
+    assert.equal(res.statusCode, 200);
+  });
+
   it('names an unreachable host: connection refused', async () => {
     const port = await freePort();
     const c = track(userClient(`http://127.0.0.1:${port}`));

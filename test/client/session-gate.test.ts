@@ -146,7 +146,8 @@ describe('client: one request proves a session that may have expired', function 
         (e: { code?: string; message?: string }) => ({ code: e.code, ms: Date.now() - started, message: e.message ?? '' }),
       )));
       assert.deepEqual(ended.map((e) => e.code), Array(10).fill('ERA_TIMEOUT'));
-      for (const e of ended) assert.match(e.message, /^No answer from 127\.0\.0\.1:\d+ within 0\.5 s$/);
+      // In token mode those behind the probe fail with it, saying so (a token cannot be replaced).
+      for (const e of ended) assert.match(e.message, /^(Not sent: the request before it presented the same token and got no answer \()?No answer from 127\.0\.0\.1:\d+ within 0\.5 s\)?$/);
       // Each within its 500 ms and a margin for a loaded machine; before, the n-th ended after n × 500 ms.
       assert.ok(Math.max(...ended.map((e) => e.ms)) < 1500, `ended after ${ended.map((e) => e.ms).join(', ')} ms`);
       const log = await requests(s);
@@ -193,6 +194,41 @@ describe('client: one request proves a session that may have expired', function 
     const answered = (await requests(s)).filter((r) => r.path === '/rest/v1/uc/calls' && r.status === 200);
     assert.deepEqual(answered, [], 'the request that timed out was never written, so the platform never carried it out');
     assert.equal((await cs[3]!.command({ op: 'list' })).statusCode, 200);
+  });
+
+  for (const probeTimeout of [undefined, 999] as const) {
+    it(`token mode: a probe whose ${probeTimeout === undefined ? 'default' : 'own'} timeout runs out while it waits for a place in the ban budget fails in its own words and hands over to the request behind it`, async () => {
+      s = await sim();
+      const a = track(tokenClient(s.url, { requestTimeoutMs: 1600 }));
+      const b = track(tokenClient(s.url, { requestTimeoutMs: 1000 }));
+      await faults(s, { restHang: { count: 1 } });
+      const hung = a.command({ op: 'list' }).then(() => 'ok', (e: { code?: string }) => e.code);
+      await sleep(100);
+      const probe = b.rest('GET', '/rest/v1/uc/calls', undefined, probeTimeout === undefined ? {} : { timeoutMs: probeTimeout }).then(() => undefined, (e: EraError) => e);
+      const behind = b.rest('GET', '/rest/v1/uc/calls', undefined, { timeoutMs: 5000 }).then(() => 'ok', (e: EraError) => e.message);
+      const err = await probe;
+      assert.equal(err?.code, 'ERA_TIMEOUT');
+      assert.match(err.message, /^No answer from 127\.0\.0\.1:\d+ within 1 s$/);
+      assert.equal(await behind, 'ok', 'it probed in turn and got its answer once the hung request ended');
+      assert.equal(await hung, 'ERA_TIMEOUT');
+    });
+  }
+
+  it('token mode: behind a probe that got no answer, the others fail at once, each saying it was not sent and why', async () => {
+    s = await sim();
+    const c = track(tokenClient(s.url, QUIET));
+    await c.command({ op: 'list' });
+    await pastQuiet();
+    await faults(s, { restHang: { count: 1 } });
+    await ctl(s, 'DELETE', 'requests');
+    const probe = c.rest('GET', '/rest/v1/uc/calls', undefined, { timeoutMs: 300 }).then(() => undefined, (e: EraError) => e);
+    const behind = Array.from({ length: 3 }, () => c.rest('GET', '/rest/v1/uc/calls', undefined, { timeoutMs: 4000 }).then(() => undefined, (e: EraError) => e));
+    assert.match((await probe)?.message ?? '', /^No answer from 127\.0\.0\.1:\d+ within 0\.3 s$/);
+    for (const err of await Promise.all(behind)) {
+      assert.equal(err?.code, 'ERA_TIMEOUT');
+      assert.match(err.message, /^Not sent: the request before it presented the same token and got no answer \(No answer from 127\.0\.0\.1:\d+ within 0\.3 s\)$/);
+    }
+    assert.equal((await requests(s)).filter((r) => r.path === '/rest/v1/uc/calls').length, 1, 'only the probe presented the token');
   });
 
   it('requests while answers keep coming go together, without waiting for one another', async () => {

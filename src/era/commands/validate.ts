@@ -7,6 +7,7 @@ import { invalid } from '../errors';
 import type { ConferenceMode, DialMode, JsonObject, TransferMode, ValidCommand } from '../types';
 import { PATHS } from '../protocol/paths';
 import { describeType, shownValue } from '../util/text';
+import { MAX_TIMER_MS } from '../util/timers';
 
 type Loose<C> = C extends unknown ? { [K in keyof C]: K extends 'op' ? C[K] : unknown } : never;
 
@@ -208,6 +209,18 @@ export function validateRestRequest(method: unknown, path: unknown, body: unknow
 }
 
 /** Any WebSocket request (era-request): a method's name, params JSON can carry. Returns the name, trimmed. */
+/**
+ * A request's own `timeoutMs`: absent (the client's `requestTimeoutMs`), or a positive number
+ * of milliseconds, shortened to the longest a timer can wait (24.8 days).
+ */
+export function validateTimeout(timeoutMs: unknown): number | undefined {
+  if (timeoutMs === undefined) return undefined;
+  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw invalid(`timeoutMs must be a positive number of milliseconds, got ${shownValue(timeoutMs)}`);
+  }
+  return Math.min(timeoutMs, MAX_TIMER_MS);
+}
+
 export function validateWsRequest(method: unknown, params: unknown): string {
   if (typeof method !== 'string' || method.trim() === '') throw invalid('The WebSocket method is empty');
   if (typeof params !== 'object' || params === null || Array.isArray(params)) throw invalid('WebSocket parameters must be a JSON object');

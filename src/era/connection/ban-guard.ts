@@ -79,7 +79,8 @@ export class BanGuard {
     const budgets = held.budgets;
     const own = Date.now() + this.o.timeoutMs;
     const deadline = until === undefined ? own : Math.min(own, until.deadline);
-    const late = until !== undefined && until.deadline < own ? until.late : undefined;
+    // The request's own time ends first (or with the guard's, as a default timeout does): its failure, its words.
+    const late = until !== undefined && until.deadline <= own ? until.late : undefined;
     for (;;) {
       this.assertOpen();
       const now = Date.now();

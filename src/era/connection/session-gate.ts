@@ -205,8 +205,14 @@ export class SessionGate {
         } else if ('unanswered' in outcome) {
           // The platform may have counted it: never presented again.
           held.settle('unanswered');
-          if (this.d.replaceable) this.lostNow();
-          else for (const w of this.takeWaiters()) w.reject(outcome.unanswered);
+          if (this.d.replaceable) {
+            this.lostNow();
+          } else {
+            // Each fails in words of its own: it was not sent, and the time in the probe's words is the probe's.
+            const cause = outcome.unanswered;
+            const why = `Not sent: the request before it presented the same token and got no answer (${cause.message})`;
+            for (const w of this.takeWaiters()) w.reject(new EraError(cause.code, why));
+          }
         } else {
           held.settle(this.d.guard.banOutcome(outcome.retryAfterMs));
           this.nextProbe();
