@@ -297,8 +297,8 @@ export class EraSocket implements FrameSink {
         maxPayload: MAX_PAYLOAD,
         perMessageDeflate: false,
         // A client's frames are masked against proxies that a browser's script could poison;
-        // this client is no browser, and an all-zero mask lets ws skip masking every
-        // acknowledgement (ws documents generateMask for this).
+        // this client is no browser, and an all-zero mask lets ws skip masking its frames
+        // (ws documents generateMask for this), as ack-writer.ts does for acknowledgements.
         generateMask: leaveMaskZero,
         ...connectOptions(tls),
         // ws hands this to http.request, which calls it in its callback form; @types/ws types
