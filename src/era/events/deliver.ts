@@ -175,9 +175,13 @@ export class Delivery {
     this.claims!.submitEvent(ev, endsCall, () => {
       const payload = ev.payload;
       for (const r of recipients) {
-        ev.payload = copyJson(payload);
-        if ('listener' in r) this.claimWon(r.listener, ev, r.call);
-        else this.handOver(r.group, r.key, r.kept);
+        if ('listener' in r) {
+          ev.payload = copyJson(payload);
+          this.claimWon(r.listener, ev, r.call);
+        } else {
+          // A kept event has its own copy already (kept()).
+          this.handOver(r.group, r.key, r.kept);
+        }
       }
       ev.payload = payload;
     });
