@@ -37,7 +37,7 @@ export interface GateDeps {
   /**
    * A session (true) is replaced by a login when lost, so when a probe goes unanswered it is
    * dropped and those waiting go to that one login; a token (false) cannot be replaced, so they
-   * fail as the probe did.
+   * fail with it, unsent.
    */
   replaceable: boolean;
   closing: AbortSignal;
@@ -109,9 +109,9 @@ export class SessionGate {
    * Resolves when a request may present the session, with the pass it reports its answer on;
    * undefined once the session is dropped (its owner has a new one, or a failure). Throws
    * while a ban lasts, when the ban budget has no room, and as the probe it waited for failed
-   * when that cannot be told from its own failure. A wait ends at `deadline` (epoch ms) with
-   * `late()`: the request leaves the line, which the probes in front of it would otherwise
-   * bound only one after another.
+   * when that cannot be told from its own failure. A wait ends at `until.deadline` (epoch ms)
+   * with `until.late()`: the request leaves the line, which the probes in front of it would
+   * otherwise bound only one after another.
    */
   async enter(until?: Until): Promise<Pass | undefined> {
     const pass = this.now();
