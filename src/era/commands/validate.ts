@@ -208,7 +208,6 @@ export function validateRestRequest(method: unknown, path: unknown, body: unknow
   return { method, path };
 }
 
-/** Any WebSocket request (era-request): a method's name, params JSON can carry. Returns the name, trimmed. */
 /**
  * A request's own `timeoutMs`: absent (the client's `requestTimeoutMs`), or a positive number
  * of milliseconds, shortened to the longest a timer can wait (24.8 days).
@@ -221,6 +220,7 @@ export function validateTimeout(timeoutMs: unknown): number | undefined {
   return Math.min(timeoutMs, MAX_TIMER_MS);
 }
 
+/** Any WebSocket request (era-request): a method's name, params JSON can carry. Returns the name, trimmed. */
 export function validateWsRequest(method: unknown, params: unknown): string {
   if (typeof method !== 'string' || method.trim() === '') throw invalid('The WebSocket method is empty');
   if (typeof params !== 'object' || params === null || Array.isArray(params)) throw invalid('WebSocket parameters must be a JSON object');

@@ -7,13 +7,8 @@
 import { EraError } from '../errors';
 import { seconds } from '../util/text';
 import { addressKeys } from './address';
+import type { Until } from './rest';
 import { heldFor, recordBan, type AddressBudget, type Attempt, type CredentialsAttempt, type Held, type Outcome, Reservation } from './ban-budget';
-
-/** The deadline of a request waiting for a place, and its failure when the deadline comes first. */
-export interface Until {
-  deadline: number;
-  late(): EraError;
-}
 
 export interface BanGuardOptions {
   /** How long a ban is waited out when the platform does not say (doubled while bans follow each other). */

@@ -39,6 +39,12 @@ export interface RestRequest {
   deadline?: number;
 }
 
+/** A request's deadline (epoch ms), and its failure when the deadline comes before its answer. */
+export interface Until {
+  deadline: number;
+  late(): EraError;
+}
+
 /** The failure of a request whose time ran out: its whole time, wherever it was spent. */
 export function noAnswer(host: string, timeoutMs: number): EraError {
   return new EraError('ERA_TIMEOUT', `No answer from ${host} within ${seconds(timeoutMs)}`);
@@ -121,9 +127,10 @@ export class RestTransport {
     return req.timeoutMs ?? this.defaultTimeoutMs;
   }
 
-  /** The failure of `req` when its time ran out before it could be sent. */
-  timedOut(req: RestRequest): EraError {
-    return noAnswer(this.host, this.timeoutOf(req));
+  /** `req`'s time, running from now, and its failure when the time runs out before it could be sent. */
+  until(req: RestRequest): Until {
+    const timeoutMs = this.timeoutOf(req);
+    return { deadline: Date.now() + timeoutMs, late: () => noAnswer(this.host, timeoutMs) };
   }
 
   /** Sends a request; an answer of any status resolves, a transport failure rejects. */

@@ -11,7 +11,8 @@
  */
 import { EraError } from '../errors';
 import type { Attempt, Reservation } from './ban-budget';
-import type { BanGuard, Until } from './ban-guard';
+import type { BanGuard } from './ban-guard';
+import type { Until } from './rest';
 
 /**
  * What a request that presented the session learnt: `proof` (answered, not 401), `stale` (401:

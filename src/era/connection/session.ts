@@ -166,13 +166,12 @@ export class UserSession implements Session {
   async send(req: RestRequest): Promise<RestResponse> {
     let repeated = false;
     // The request's time runs from now: a wait for a login or at the gate comes out of it.
-    const until = { deadline: Date.now() + this.rest.timeoutOf(req), late: () => this.rest.timedOut(req) };
-    const deadline = until.deadline;
+    const until = this.rest.until(req);
     for (;;) {
-      const held = this.held ?? (await byDeadline(this.session(), deadline, until.late));
+      const held = this.held ?? (await byDeadline(this.session(), until.deadline, until.late));
       const pass = held.gate.now() ?? (await held.gate.enter(until));
       if (pass === undefined) continue; // that session was dropped while this one waited: the next one
-      const res = await present(this.rest, pass, { ...req, deadline, headers: { ...req.headers, ...sessionHeaders(held.creds) } }, this.o);
+      const res = await present(this.rest, pass, { ...req, deadline: until.deadline, headers: { ...req.headers, ...sessionHeaders(held.creds) } }, this.o);
       if (res === WITHDRAWN) continue; // never sent: with the next session
       // A 401 dropped the session: every request that met it waits for the same single re-login, then goes once more.
       if (res.statusCode !== 401 || repeated) return res;
@@ -440,13 +439,12 @@ export class TokenSession implements Session {
 
   async send(req: RestRequest): Promise<RestResponse> {
     // The request's time runs from now: a wait at the gate comes out of it.
-    const until = { deadline: Date.now() + this.rest.timeoutOf(req), late: () => this.rest.timedOut(req) };
-    const deadline = until.deadline;
+    const until = this.rest.until(req);
     for (;;) {
       if (this.failure) throw this.failure;
       const pass = this.gate.now() ?? (await this.gate.enter(until));
       if (pass === undefined) continue;
-      const res = await present(this.rest, pass, { ...req, deadline, headers: { ...req.headers, ...this.headers } }, this.o);
+      const res = await present(this.rest, pass, { ...req, deadline: until.deadline, headers: { ...req.headers, ...this.headers } }, this.o);
       if (res !== WITHDRAWN) return res;
     }
   }
