@@ -4,6 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import type { EraClient } from '../../src/era';
+import { callFromPlatform, CallTable } from '../../src/era/calls/table';
+import { GapFill } from '../../src/era/events/gapfill';
+import { makeEvent } from '../../src/era/protocol/frames';
 import type { EraEvent } from '../../src/era/types';
 import { Collector, ctl, faults, requests, sim, sleep, startCall, subscribed, userClient, waitForState, type SimCall, type Simulator } from './helpers';
 
@@ -86,5 +89,66 @@ describe('client: gap fill after an outage', function () {
     assert.equal(asked[0]!.status, 200);
     await hangup(call);
     await got.waitFor('its real end', (e) => e.type === 'dlg_end' && e.connectionId === call.id);
+  });
+});
+
+describe('client: gap fill that waits for deliveries on their way (a webhook receiver\'s rounds)', function () {
+  this.timeout(30_000);
+  let s: Simulator;
+  let c: EraClient;
+
+  beforeEach(async () => {
+    s = await sim();
+    c = userClient(s.url);
+  });
+  afterEach(async () => {
+    await c.close();
+    await s.stop();
+  });
+
+  it('an end heard while it waits is not made up; a run replaced while it waits keeps the end it found, and the next run makes it up once', async () => {
+    const table = new CallTable(1000, 60_000);
+    const made: EraEvent[] = [];
+    const gapFill = new GapFill({
+      send: (req) => c.rest(req.method, req.path, req.body, { query: req.query }),
+      table,
+      replay: (ev, listed) => {
+        table.apply(ev);
+        if (listed !== undefined) table.align(listed);
+        made.push(ev);
+      },
+      maxCalls: 1000,
+      retryMinMs: 50,
+      retryMaxMs: 100,
+      settleMs: 1000,
+      debug: () => undefined,
+      warnOnce: (msg) => assert.fail(msg),
+    });
+    const x = await startCall(s);
+    const y = await startCall(s);
+    for (const call of [x, y]) table.restore(callFromPlatform((await c.rest('GET', `/rest/v1/uc/calls/${encodeURIComponent(call.id)}`)).body));
+    gapFill.outage();
+    s.hangupCall(x.id);
+    s.hangupCall(y.id);
+    const askedFor = async (call: SimCall): Promise<number> =>
+      (await requests(s)).filter((r) => r.kind === 'rest' && r.path === `/rest/v1/uc/calls/${encodeURIComponent(call.id)}` && r.status === 404).length;
+    const waiting = async (times: number): Promise<void> => {
+      for (let i = 0; i < 200 && ((await askedFor(x)) < times || (await askedFor(y)) < times); i++) await sleep(10);
+    };
+
+    const first = gapFill.start();
+    await waiting(1);
+    // Both ends found; a new run (the next round, a lapse) replaces this one while it waits.
+    const second = gapFill.start();
+    assert.equal(await first, false, 'the first run ended without a word');
+    assert.deepEqual(made, [], 'nothing made up by the replaced run');
+    await waiting(2);
+    // Y's own dlg_end comes while the second run waits.
+    table.apply(makeEvent('callevents', 'dlg_end', { eventid: 'live-end', connectionid: y.id, eventts: Date.now() }));
+    assert.equal(await second, true);
+    assert.deepEqual(made.map((e) => [e.type, e.connectionId, e.replayed]), [['dlg_end', x.id, true]], 'X\'s end made up once, Y\'s heard');
+    assert.equal(table.peek(x.id)?.state, 'ended');
+    assert.equal(await gapFill.start(), true);
+    assert.equal(made.length, 1, 'a later run has nothing more to make up');
   });
 });

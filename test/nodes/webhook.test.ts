@@ -321,6 +321,35 @@ describe('era-webhook', function () {
     assert.deepEqual(told, [[later.connectionid, 'callevents.invite', true], [going.connectionid, 'callevents.dlg_end', true]]);
   });
 
+  it('a round that finds a start or an end whose delivery is on its way waits for it: the live invite and dlg_end come out, nothing made up', async function () {
+    // Rounds every 4 s: a round waits 1 s for deliveries before it makes anything up.
+    await load(webhookFlow({ server: 'srv', reconcile: 4 }, [serverNode(sim, { authMode: 'token' })]), TOKEN_CREDENTIALS);
+    const out = new Inbox('out');
+    const listReads = async (path: string): Promise<number> => (await ctl.requests()).filter((r) => r.method === 'GET' && r.path === path).length;
+    await eventually(async () => (await listReads('/rest/v1/uc/calls')) >= 1, 5000, 'the calls going on learnt');
+    const call = await ctl.startCall({ from: '+79990003333' });
+    const data = (eventid: string): Record<string, unknown> => ({ eventid, eventts: Date.now(), cid: call.cid, connectionid: call.connectionid, invitets: Date.now(), fromnum: '+79990003333', tonum: '101', dir: 'in' });
+    // The platform lists the call; its delivery comes just after a round read the list.
+    await ctl.clearRequests();
+    await eventually(async () => (await listReads('/rest/v1/uc/calls')) >= 1, 10_000, 'a round read the list');
+    assert.equal((await post(event('invite', data('live-invite')))).status, 200);
+    await ctl.hangup(call.id);
+    await ctl.clearRequests();
+    // The next round finds the call gone (asks for it by id), and its dlg_end comes just after.
+    await eventually(async () => (await listReads(`/rest/v1/uc/calls/${call.connectionid}`)) >= 1, 10_000, 'a round asked for the call');
+    assert.equal((await post(event('dlg_end', data('live-end')))).status, 200);
+    await out.until((m) => m.some((x) => x.topic === 'callevents.dlg_end'), 5000, 'its end');
+    // A round more: nothing is made up afterwards either.
+    await ctl.clearRequests();
+    await eventually(async () => (await listReads('/rest/v1/uc/calls')) >= 1, 10_000, 'one more round');
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual(out.messages.map((m) => [m.topic, m.eventId, m.replayed]), [
+      ['callevents.invite', 'live-invite', undefined],
+      ['callevents.dlg_end', 'live-end', undefined],
+    ]);
+    assert.equal((out.messages[1]!.call as { state: string }).state, 'ended');
+  });
+
   it('registration refused by the platform: a red status with its words and the URL to set by hand; deliveries still work', async function () {
     sim.setFaults({ webhookCreateError: { count: 1000, errormsg: 'channel is not of type subscr' } });
     await load(registeringFlow(), TOKEN_CREDENTIALS);

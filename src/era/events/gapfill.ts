@@ -45,6 +45,12 @@ export interface GapFillDeps {
   retryMaxMs: number;
   /** GAP_FILL_HORIZON_MS unless given (tests give a short one). */
   horizonMs?: number;
+  /**
+   * How long a start or an end found in the list waits for its own event before one is made up
+   * (0 unless given). A webhook receiver's deliveries can be on their way while the list is
+   * read: made up at once, the event would come out as `replayed` and the live one be dropped.
+   */
+  settleMs?: number;
   debug(msg: string): void;
   warnOnce(msg: string): void;
 }
@@ -86,10 +92,12 @@ export class GapFill {
   private listed: ListedCall[] | undefined;
   private running = false;
   private readonly horizonMs: number;
+  private readonly settleMs: number;
 
   constructor(private readonly deps: GapFillDeps) {
     this.backoff = new Backoff(deps.retryMinMs, deps.retryMaxMs);
     this.horizonMs = deps.horizonMs ?? GAP_FILL_HORIZON_MS;
+    this.settleMs = deps.settleMs ?? 0;
   }
 
   /** The connection is lost: every call live now may end unheard. */
@@ -109,7 +117,7 @@ export class GapFill {
   /** Reconciles with the platform's list, retrying until done; resolves when done (true) or stopped (false). */
   async start(): Promise<boolean> {
     return this.run(async (generation) => {
-      this.listed ??= this.reportStarted(await fetchActiveCalls(this.deps.send, this.deps.maxCalls), generation);
+      this.listed ??= await this.reportStarted(await fetchActiveCalls(this.deps.send, this.deps.maxCalls), generation);
       if (this.listed === undefined || generation !== this.generation) return true;
       await this.settleCandidates(new Set(this.listed.map((c) => c.connectionId)), generation);
       return generation !== this.generation || this.candidates.size === 0;
@@ -169,18 +177,25 @@ export class GapFill {
     this.candidates.clear();
   }
 
-  /** A listed call the table does not know started unheard: one made-up `invite`. */
-  private reportStarted(listed: ListedCall[], generation: number): ListedCall[] | undefined {
+  /**
+   * A listed call the table does not know started unheard: one made-up `invite`, once the
+   * settle time passed without its own. Undefined when another run or stop() ended this one.
+   */
+  private async reportStarted(listed: ListedCall[], generation: number): Promise<ListedCall[] | undefined> {
     if (generation !== this.generation) return undefined;
     const { table } = this.deps;
+    const unheard: ListedCall[] = [];
+    for (const call of listed) {
+      if (table.peek(call.connectionId) !== undefined) table.align(call);
+      else unheard.push(call);
+    }
+    if (unheard.length > 0 && this.settleMs > 0 && !(await this.sleep(this.settleMs, generation))) return undefined;
     const now = Date.now();
     let made = 0;
     let old = 0;
-    for (const call of listed) {
-      if (table.peek(call.connectionId) !== undefined) {
-        table.align(call);
-        continue;
-      }
+    for (const call of unheard) {
+      // Its own events came while the list waited: they tell its story, later than the list does.
+      if (table.peek(call.connectionId) !== undefined) continue;
       const ev = makeReplayedEvent('callevents', 'invite', replayedInvitePayload(call, replayedEventId(call.connectionId, 'invite'), now));
       if (call.startedAt !== undefined && now - call.startedAt > this.horizonMs) {
         this.quietly(ev, call);
@@ -204,10 +219,12 @@ export class GapFill {
   /**
    * A candidate still listed is live; one the table already holds as ended (its own events
    * came) or forgot is settled; one missing from the list is asked for by id, and only a 404
-   * makes up its `dlg_end`. A failed question leaves it for the next round.
+   * makes up its `dlg_end`, once the settle time passed without its own. A failed question
+   * leaves it for the next round; so does a run ended while it waits.
    */
   private async settleCandidates(listedIds: ReadonlySet<string>, generation: number): Promise<void> {
     const { table } = this.deps;
+    const ended: Array<[string, number]> = [];
     for (const [id, since] of [...this.candidates]) {
       if (generation !== this.generation) return;
       const known = table.peek(id);
@@ -215,21 +232,26 @@ export class GapFill {
         this.candidates.delete(id);
         continue;
       }
-      let ended: boolean;
+      let gone: boolean;
       try {
         const res = await this.deps.send(buildCallRequest({ op: 'get', call: id }));
         const call = listedCall(res.body);
-        ended = call?.state === 'ended';
-        if (!ended && call !== undefined && generation === this.generation) table.align(call);
+        gone = call?.state === 'ended';
+        if (!gone && call !== undefined && generation === this.generation) table.align(call);
       } catch (err) {
         if (!(err instanceof EraError && err.code === 'ERA_NOT_FOUND')) throw err;
-        ended = true;
+        gone = true;
       }
       if (generation !== this.generation) return;
+      if (gone) ended.push([id, since]);
+      else this.candidates.delete(id);
+    }
+    if (ended.length > 0 && this.settleMs > 0 && !(await this.sleep(this.settleMs, generation))) return;
+    for (const [id, since] of ended) {
       this.candidates.delete(id);
-      // Its live dlg_end may have come while we asked: then there is nothing to make up.
+      // Its live dlg_end may have come while we asked or waited: then there is nothing to make up.
       const now = table.peek(id);
-      if (!ended || now === undefined || now.state === 'ended') continue;
+      if (now === undefined || now.state === 'ended') continue;
       const ev = makeReplayedEvent('callevents', 'dlg_end', replayedEndPayload(now, replayedEventId(id, 'dlg_end'), Date.now()));
       if (Date.now() - since > this.horizonMs) {
         this.quietly(ev);

@@ -16,6 +16,13 @@ import { type PlatformRequest } from '../protocol/paths';
 import type { EraEvent } from '../types';
 import { MAX_TIMER_MS } from '../util/timers';
 
+/**
+ * How long a round lets a call's own delivery come before it makes up its start or end: the
+ * list can name a call whose delivery is on its way. A quarter of the interval at most, so that
+ * a round ends before the next begins.
+ */
+const SETTLE_MS = 2_000;
+
 export interface ReconcileDeps {
   /** A REST request with the client's credentials; throws EraError for anything but 2xx (404: ERA_NOT_FOUND). */
   send(req: PlatformRequest): Promise<{ body: unknown }>;
@@ -64,6 +71,7 @@ export class Reconciler {
         deps.replay(ev, listed);
       },
       maxCalls: deps.maxCalls,
+      settleMs: Math.min(SETTLE_MS, this.intervalMs / 4),
       retryMinMs: deps.retryMinMs,
       retryMaxMs: deps.retryMaxMs,
       debug: deps.debug,
