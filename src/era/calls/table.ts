@@ -78,7 +78,8 @@ export function snapshot(state: CallState): CallState {
 }
 
 function addLeg(state: CallState, leg: string | undefined): void {
-  if (leg !== undefined && !state.legs.includes(leg)) state.legs.push(leg);
+  // A new list of the exact length: push() would leave room for 16, which an ended call keeps for a minute.
+  if (leg !== undefined && !state.legs.includes(leg)) state.legs = state.legs.concat(leg);
 }
 
 /** A call as the platform lists it (`GET /rest/v1/uc/calls/<id>`), in the shape of the table's state. */
@@ -392,6 +393,8 @@ export class CallTable {
     s.state = 'ended';
     s.endedAt = at;
     entry.failed = failed;
+    // Only a call going on compares dialogs: an ended one need not keep the id alive.
+    entry.dialog = undefined;
     this.change = 'ended';
     const now = Date.now();
     this.markEnded(entry, now);

@@ -29,7 +29,8 @@ export function compact(fields: Record<string, unknown>, extra?: JsonObject): Js
 
 /** A call's direction as the platform writes it (`in`, `out`, `local`). */
 export function callDirection(value: unknown): CallDirection | undefined {
-  return value === 'in' || value === 'out' || value === 'local' ? value : undefined;
+  // The literals, not the payload's strings: a call table keeps the direction as long as the call.
+  return value === 'in' ? 'in' : value === 'out' ? 'out' : value === 'local' ? 'local' : undefined;
 }
 
 /** A documented string flag ("true"/"false"/empty), or a boolean from a lenient server. */
