@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import type { EraClient } from '../../src/era';
 import { callFromPlatform, CallTable } from '../../src/era/calls/table';
-import { GapFill } from '../../src/era/events/gapfill';
+import { EraError } from '../../src/era/errors';
+import { GapFill, type GapFillDeps } from '../../src/era/events/gapfill';
+import { Reconciler } from '../../src/era/events/reconcile';
 import { makeEvent } from '../../src/era/protocol/frames';
 import type { EraEvent } from '../../src/era/types';
 import { Collector, ctl, faults, requests, sim, sleep, startCall, subscribed, userClient, waitForState, type SimCall, type Simulator } from './helpers';
@@ -106,11 +108,12 @@ describe('client: gap fill that waits for deliveries on their way (a webhook rec
     await s.stop();
   });
 
-  it('an end heard while it waits is not made up; a run replaced while it waits keeps the end it found, and the next run makes it up once', async () => {
+  /** GapFill over the simulator's REST with a call table of its own, as a webhook receiver runs it; `made` collects what it makes up. */
+  function gapFillOver(settleMs: number, send?: GapFillDeps['send']): { gapFill: GapFill; table: CallTable; made: EraEvent[] } {
     const table = new CallTable(1000, 60_000);
     const made: EraEvent[] = [];
     const gapFill = new GapFill({
-      send: (req) => c.rest(req.method, req.path, req.body, { query: req.query }),
+      send: send ?? ((req) => c.rest(req.method, req.path, req.body, { query: req.query })),
       table,
       replay: (ev, listed) => {
         table.apply(ev);
@@ -120,10 +123,24 @@ describe('client: gap fill that waits for deliveries on their way (a webhook rec
       maxCalls: 1000,
       retryMinMs: 50,
       retryMaxMs: 100,
-      settleMs: 1000,
+      settleMs,
       debug: () => undefined,
-      warnOnce: (msg) => assert.fail(msg),
+      warnOnce: () => undefined,
     });
+    return { gapFill, table, made };
+  }
+  const restPaths = async (path: string, status?: number): Promise<number> =>
+    (await requests(s)).filter((r) => r.kind === 'rest' && r.method === 'GET' && r.path === path && (status === undefined || r.status === status)).length;
+  async function until(what: string, check: () => Promise<boolean>): Promise<void> {
+    for (let i = 0; i < 500; i++) {
+      if (await check()) return;
+      await sleep(10);
+    }
+    assert.fail(`timed out waiting until ${what}`);
+  }
+
+  it('an end heard while it waits is not made up; a run replaced while it waits keeps the end it found, and the next run makes it up once', async () => {
+    const { gapFill, table, made } = gapFillOver(1000);
     const x = await startCall(s);
     const y = await startCall(s);
     for (const call of [x, y]) table.restore(callFromPlatform((await c.rest('GET', `/rest/v1/uc/calls/${encodeURIComponent(call.id)}`)).body));
@@ -150,5 +167,72 @@ describe('client: gap fill that waits for deliveries on their way (a webhook rec
     assert.equal(table.peek(x.id)?.state, 'ended');
     assert.equal(await gapFill.start(), true);
     assert.equal(made.length, 1, 'a later run has nothing more to make up');
+  });
+
+  it('a listed call it never heard of whose own event comes while it waits (its invite lost, its end heard) gets no invite made up after it; one still listed the next run does', async () => {
+    const { gapFill, made } = gapFillOver(1000);
+    const ended = await startCall(s);
+    const going = await startCall(s);
+    const run = gapFill.start();
+    await until('the list was read', async () => (await restPaths('/rest/v1/uc/calls')) >= 1);
+    // The receiver hears the end of one (its invite was lost) and some other event of the other.
+    s.hangupCall(ended.id);
+    gapFill.heard(ended.id);
+    gapFill.heard(going.id);
+    assert.equal(await run, true);
+    assert.equal(made.length, 0, 'nothing made up for calls heard of while it waited');
+    assert.equal(await gapFill.start(), true);
+    assert.deepEqual(made.map((e) => [e.type, e.connectionId, e.replayed]), [['invite', going.id, true]], 'the next run makes up the start of the call still listed, and nothing for the ended one');
+  });
+
+  it('with no settle time (after a socket outage) an end confirmed is made up at once, even when asking for another call fails', async () => {
+    const a = await startCall(s);
+    const b = await startCall(s);
+    let failB = true;
+    const { gapFill, table, made } = gapFillOver(0, (req) => {
+      // The platform fails on B while it answers for A.
+      if (failB && req.path.endsWith(encodeURIComponent(b.id))) return Promise.reject(new EraError('ERA_HTTP', 'HTTP 500'));
+      return c.rest(req.method, req.path, req.body, { query: req.query });
+    });
+    for (const call of [a, b]) table.restore(callFromPlatform((await c.rest('GET', `/rest/v1/uc/calls/${encodeURIComponent(call.id)}`)).body));
+    gapFill.outage();
+    s.hangupCall(a.id);
+    s.hangupCall(b.id);
+    const run = gapFill.start();
+    await until('A\'s end made up', async () => made.length >= 1);
+    assert.deepEqual(made.map((e) => [e.type, e.connectionId]), [['dlg_end', a.id]], 'A\'s end came while B still failed');
+    failB = false;
+    assert.equal(await run, true);
+    assert.deepEqual(made.map((e) => [e.type, e.connectionId]), [['dlg_end', a.id], ['dlg_end', b.id]]);
+    assert.equal(await restPaths(`/rest/v1/uc/calls/${encodeURIComponent(a.id)}`, 404), 1, 'A was asked for once, not again at every try');
+  });
+
+  it('era-webhook\'s reconciler, every second, on a platform that answers in 700 ms: a round outlasts the interval and is left to finish, so the lost end is still made up', async () => {
+    const table = new CallTable(1000, 60_000);
+    const call = await startCall(s);
+    table.restore(callFromPlatform((await c.rest('GET', `/rest/v1/uc/calls/${encodeURIComponent(call.id)}`)).body));
+    const made: EraEvent[] = [];
+    const reconciler = new Reconciler({
+      send: (req) => c.rest(req.method, req.path, req.body, { query: req.query }),
+      replay: (ev) => made.push(ev),
+      claimRound: (_round, run) => run(),
+      intervalMs: 1000,
+      maxCalls: 1000,
+      endedCallGraceMs: 60_000,
+      retryMinMs: 50,
+      retryMaxMs: 100,
+      debug: () => undefined,
+      warnOnce: () => undefined,
+      table,
+    });
+    try {
+      await faults(s, { restDelay: { count: 1000, ms: 700 } });
+      reconciler.start();
+      s.hangupCall(call.id);
+      await until('the made-up end', async () => made.length >= 1);
+      assert.deepEqual(made.map((e) => [e.type, e.connectionId, e.replayed]), [['dlg_end', call.id, true]]);
+    } finally {
+      reconciler.stop();
+    }
   });
 });

@@ -93,6 +93,8 @@ export class GapFill {
   private running = false;
   private readonly horizonMs: number;
   private readonly settleMs: number;
+  /** While a run with a settle time reads the list and waits: the calls whose own events came meanwhile. */
+  private heardMeanwhile: Set<string> | undefined;
 
   constructor(private readonly deps: GapFillDeps) {
     this.backoff = new Backoff(deps.retryMinMs, deps.retryMaxMs);
@@ -114,10 +116,22 @@ export class GapFill {
     for (const id of connectionIds) if (!this.candidates.has(id)) this.candidates.set(id, now);
   }
 
+  /**
+   * A live event of this call came (a webhook receiver tells of each one). A call heard of while
+   * a run reads the list and waits is left to its own events and the next run: one whose start
+   * was lost but whose end came meanwhile gets no made-up `invite` after that end.
+   */
+  heard(connectionId: string): void {
+    this.heardMeanwhile?.add(connectionId);
+  }
+
   /** Reconciles with the platform's list, retrying until done; resolves when done (true) or stopped (false). */
   async start(): Promise<boolean> {
     return this.run(async (generation) => {
-      this.listed ??= await this.reportStarted(await fetchActiveCalls(this.deps.send, this.deps.maxCalls), generation);
+      if (this.listed === undefined) {
+        this.heardMeanwhile = this.settleMs > 0 ? new Set() : undefined;
+        this.listed = await this.reportStarted(await fetchActiveCalls(this.deps.send, this.deps.maxCalls), generation);
+      }
       if (this.listed === undefined || generation !== this.generation) return true;
       await this.settleCandidates(new Set(this.listed.map((c) => c.connectionId)), generation);
       return generation !== this.generation || this.candidates.size === 0;
@@ -193,9 +207,11 @@ export class GapFill {
     const now = Date.now();
     let made = 0;
     let old = 0;
+    const heard = this.heardMeanwhile;
+    this.heardMeanwhile = undefined;
     for (const call of unheard) {
       // Its own events came while the list waited: they tell its story, later than the list does.
-      if (table.peek(call.connectionId) !== undefined) continue;
+      if (table.peek(call.connectionId) !== undefined || heard?.has(call.connectionId) === true) continue;
       const ev = makeReplayedEvent('callevents', 'invite', replayedInvitePayload(call, replayedEventId(call.connectionId, 'invite'), now));
       if (call.startedAt !== undefined && now - call.startedAt > this.horizonMs) {
         this.quietly(ev, call);
@@ -224,7 +240,9 @@ export class GapFill {
    */
   private async settleCandidates(listedIds: ReadonlySet<string>, generation: number): Promise<void> {
     const { table } = this.deps;
-    const ended: Array<[string, number]> = [];
+    // Ends confirmed while the settle time applies, made up together after one wait.
+    const confirmed: Array<[string, number]> = [];
+    let failure: unknown;
     for (const [id, since] of [...this.candidates]) {
       if (generation !== this.generation) return;
       const known = table.peek(id);
@@ -239,28 +257,36 @@ export class GapFill {
         gone = call?.state === 'ended';
         if (!gone && call !== undefined && generation === this.generation) table.align(call);
       } catch (err) {
-        if (!(err instanceof EraError && err.code === 'ERA_NOT_FOUND')) throw err;
+        if (!(err instanceof EraError && err.code === 'ERA_NOT_FOUND')) {
+          // The ends already confirmed are still made up; the rest wait for the run's next try.
+          failure = err;
+          break;
+        }
         gone = true;
       }
       if (generation !== this.generation) return;
-      if (gone) ended.push([id, since]);
-      else this.candidates.delete(id);
+      if (!gone) this.candidates.delete(id);
+      else if (this.settleMs > 0) confirmed.push([id, since]);
+      else this.endUnheard(id, since);
     }
-    if (ended.length > 0 && this.settleMs > 0 && !(await this.sleep(this.settleMs, generation))) return;
-    for (const [id, since] of ended) {
-      this.candidates.delete(id);
-      // Its live dlg_end may have come while we asked or waited: then there is nothing to make up.
-      const now = table.peek(id);
-      if (now === undefined || now.state === 'ended') continue;
-      const ev = makeReplayedEvent('callevents', 'dlg_end', replayedEndPayload(now, replayedEventId(id, 'dlg_end'), Date.now()));
-      if (Date.now() - since > this.horizonMs) {
-        this.quietly(ev);
-        this.deps.debug(`call ${id} ended while disconnected for more than ${seconds(this.horizonMs)}: marked ended, not reported`);
-        continue;
-      }
-      this.deps.replay(ev);
-      this.deps.debug(`reported the end of call ${id}, missed while disconnected`);
+    if (confirmed.length > 0 && !(await this.sleep(this.settleMs, generation))) return;
+    for (const [id, since] of confirmed) this.endUnheard(id, since);
+    if (failure !== undefined) throw failure;
+  }
+
+  /** A candidate the platform no longer has: its `dlg_end` made up, unless its own came meanwhile. */
+  private endUnheard(id: string, since: number): void {
+    this.candidates.delete(id);
+    const now = this.deps.table.peek(id);
+    if (now === undefined || now.state === 'ended') return;
+    const ev = makeReplayedEvent('callevents', 'dlg_end', replayedEndPayload(now, replayedEventId(id, 'dlg_end'), Date.now()));
+    if (Date.now() - since > this.horizonMs) {
+      this.quietly(ev);
+      this.deps.debug(`call ${id} ended while disconnected for more than ${seconds(this.horizonMs)}: marked ended, not reported`);
+      return;
     }
+    this.deps.replay(ev);
+    this.deps.debug(`reported the end of call ${id}, missed while disconnected`);
   }
 
   private sleep(ms: number, generation: number): Promise<boolean> {

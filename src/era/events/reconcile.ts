@@ -18,8 +18,9 @@ import { MAX_TIMER_MS } from '../util/timers';
 
 /**
  * How long a round lets a call's own delivery come before it makes up its start or end: the
- * list can name a call whose delivery is on its way. A quarter of the interval at most, so that
- * a round ends before the next begins.
+ * list can name a call whose delivery is on its way. A quarter of the interval at most (a round
+ * waits twice: for starts, then for ends); a round that still outlasts the interval (a slow
+ * platform) is left to finish, and the rounds meanwhile are skipped.
  */
 const SETTLE_MS = 2_000;
 
@@ -90,6 +91,7 @@ export class Reconciler {
    * one by one, so a call whose `dlg_end` was lost stays a candidate and gets its `dlg_end`.
    */
   heard(ev: EraEvent): 'old' | 'ended' | 'new' {
+    if (ev.connectionId !== undefined) this.gapFill.heard(ev.connectionId);
     const kind = readCallEvent(ev, this.facts).kind;
     if (kind === 'stop') return 'new';
     const applied = this.table.apply(ev);
@@ -107,7 +109,7 @@ export class Reconciler {
 
   /** Reconciles at once, unless another replica runs the current round (a run still going is replaced). */
   now(): void {
-    this.run(Math.floor(Date.now() / this.intervalMs));
+    this.run(Math.floor(Date.now() / this.intervalMs), true);
   }
 
   stop(): void {
@@ -117,10 +119,17 @@ export class Reconciler {
     this.gapFill.reset();
   }
 
-  private run(round: number): void {
+  /** `replace`: a run still going is replaced (a lapse); else the round leaves it to finish. */
+  private run(round: number, replace: boolean): void {
     if (this.stopped) return;
     this.deps.claimRound(round, () => {
       if (this.stopped) return;
+      // A slow platform, or the wait for deliveries on their way, can make a run outlast the
+      // interval: replaced at every round, none would finish.
+      if (!replace && this.gapFill.busy) {
+        this.deps.debug('a reconciliation round is skipped: the one before it is still going');
+        return;
+      }
       // Still learning (the platform did not answer yet): a round would report every call going on.
       if (!this.learnt) return this.learn();
       this.gapFill.outage();
@@ -140,7 +149,7 @@ export class Reconciler {
   private schedule(after = Math.floor(Date.now() / this.intervalMs)): void {
     const next = Math.max(Math.floor(Date.now() / this.intervalMs), after) + 1;
     this.timer = setTimeout(() => {
-      this.run(next);
+      this.run(next, false);
       if (!this.stopped) this.schedule(next);
     }, Math.min(Math.max(next * this.intervalMs - Date.now(), 0), this.intervalMs));
     this.timer.unref();
