@@ -240,6 +240,22 @@ describe('client: call table', () => {
     assert.deepEqual(state(t).transfers, ['110']);
   });
 
+  it('a dlg_end that comes after its dlg_stop (webhook deliveries can pass each other) is the same end, not a call that went on; a second dlg_end is', () => {
+    const t = new CallTable(100, 60_000);
+    const ended: string[] = [];
+    t.observer = { ended: (f) => ended.push(f.call.connectionId), recorded: () => undefined, stopped: () => undefined };
+    t.apply(ev('callevents', 'invite', { tonum: '101' }));
+    t.apply(ev('callevents', 'dlg_start', { tonum: '101' }));
+    t.apply(ev('callevents', 'dlg_stop', { reason: 'bye' }));
+    assert.equal(t.change, 'ended');
+    t.apply(ev('callevents', 'dlg_end', { reason: 'bye' }));
+    assert.equal(t.change, 'none', 'the late dlg_end of the same end');
+    assert.equal(state(t).state, 'ended');
+    assert.deepEqual(ended, [ID], 'ended once');
+    t.apply(ev('callevents', 'dlg_end', { reason: 'bye' }));
+    assert.equal(t.change, 'continued', 'one more dlg_end is news');
+  });
+
   it('a call that left the table is not started again by a late event; a late dialog event says the platform went on', async () => {
     const t = new CallTable(100, 10);
     t.apply(ev('callevents', 'invite', { tonum: '101' }));

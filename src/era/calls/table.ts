@@ -33,6 +33,8 @@ interface Entry {
   answeredByLeg: boolean;
   /** The dialog whose transfer was counted last: its other referred events repeat it. */
   transferDialog: string | undefined;
+  /** Ended by dlg_stop, its dlg_end unheard: a dlg_end still to come is the same end (webhook deliveries can pass each other). */
+  endedByStop: boolean;
 }
 
 /** What a client hands its successor of a live call (a full redeploy): the state and the rest of what the table knew. */
@@ -214,7 +216,11 @@ export class CallTable {
       if (f.kind === 'invite' && entry.replayedInvite) return SUPPRESSED;
     }
     const s = entry.state;
-    if (s.state === 'ended' && ev.class === 'callevents' && DIALOG_KINDS.has(f.kind)) this.change = 'continued';
+    if (s.state === 'ended' && ev.class === 'callevents' && DIALOG_KINDS.has(f.kind)) {
+      // A dlg_end after the dlg_stop that ended the call is that same end, come late.
+      if (f.kind === 'end' && entry.endedByStop) entry.endedByStop = false;
+      else this.change = 'continued';
+    }
     if (s.callId === undefined && f.callId !== undefined) s.callId = f.callId;
     if (s.direction === undefined && f.direction !== undefined) s.direction = f.direction;
     if (s.from === undefined && f.from !== undefined) s.from = f.from;
@@ -393,6 +399,7 @@ export class CallTable {
     s.state = 'ended';
     s.endedAt = at;
     entry.failed = failed;
+    entry.endedByStop = last;
     // Only a call going on compares dialogs: an ended one need not keep the id alive.
     entry.dialog = undefined;
     this.change = 'ended';
@@ -416,6 +423,7 @@ export class CallTable {
       dialog: undefined,
       answeredByLeg: false,
       transferDialog: undefined,
+      endedByStop: false,
     };
     this.entries.set(id, entry);
     if (this.entries.size > this.cap) this.evictOne();
