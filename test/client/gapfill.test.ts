@@ -235,4 +235,73 @@ describe('client: gap fill that waits for deliveries on their way (a webhook rec
       reconciler.stop();
     }
   });
+
+  /** A webhook receiver's reconciler over the simulator, rounds every second, with a table that knows `known`. */
+  async function reconcilerOver(known: SimCall[], opts: { send?: GapFillDeps['send']; claimRound?: (round: number, run: () => void) => void } = {}): Promise<{ reconciler: Reconciler; made: EraEvent[] }> {
+    const table = new CallTable(1000, 60_000);
+    for (const call of known) table.restore(callFromPlatform((await c.rest('GET', `/rest/v1/uc/calls/${encodeURIComponent(call.id)}`)).body));
+    const made: EraEvent[] = [];
+    const reconciler = new Reconciler({
+      send: opts.send ?? ((req) => c.rest(req.method, req.path, req.body, { query: req.query })),
+      replay: (ev) => made.push(ev),
+      claimRound: opts.claimRound ?? ((_round, run) => run()),
+      intervalMs: 1000,
+      maxCalls: 1000,
+      endedCallGraceMs: 60_000,
+      retryMinMs: 50,
+      retryMaxMs: 100,
+      debug: () => undefined,
+      warnOnce: () => undefined,
+      table,
+    });
+    return { reconciler, made };
+  }
+
+  it('a call the platform always fails to answer for holds back neither the other calls\' ends nor the next rounds\' starts', async () => {
+    const poison = await startCall(s);
+    const x = await startCall(s);
+    const { reconciler, made } = await reconcilerOver([poison, x], {
+      send: (req) => req.path.endsWith(encodeURIComponent(poison.id)) ? Promise.reject(new EraError('ERA_HTTP', 'HTTP 500')) : c.rest(req.method, req.path, req.body, { query: req.query }),
+    });
+    try {
+      s.hangupCall(poison.id);
+      s.hangupCall(x.id);
+      reconciler.start();
+      const later = await startCall(s);
+      await until('X\'s end and the later call\'s start made up', async () => made.length >= 2);
+      assert.deepEqual(made.map((e) => [e.type, e.connectionId]).sort(), [['dlg_end', x.id], ['invite', later.id]].sort());
+    } finally {
+      reconciler.stop();
+    }
+  });
+
+  it('two replicas: one whose run is still going leaves the round to the other, which reports what was lost', async () => {
+    const claimed = new Set<number>();
+    const claimRound = (round: number, run: () => void): void => {
+      if (claimed.has(round)) return;
+      claimed.add(round);
+      run();
+    };
+    // Replica A's platform answers in 5 s: its first run outlasts several rounds.
+    const slowA: GapFillDeps['send'] = async (req) => {
+      // Unref'd: the answer A still waits for when the test ends keeps nothing alive.
+      await new Promise((resolve) => setTimeout(resolve, 5000).unref());
+      return c.rest(req.method, req.path, req.body, { query: req.query });
+    };
+    const a = await reconcilerOver([], { send: slowA, claimRound });
+    // B asks for each round's claim a moment after A: A would win every round it tried for.
+    const b = await reconcilerOver([], { claimRound: (round, run) => void setTimeout(() => claimRound(round, run), 50) });
+    try {
+      a.reconciler.start();
+      b.reconciler.start();
+      await sleep(300);
+      const lost = await startCall(s);
+      await until('B made up the lost start', async () => b.made.length >= 1);
+      assert.deepEqual(b.made.map((e) => [e.type, e.connectionId]), [['invite', lost.id]]);
+      assert.equal(a.made.length, 0);
+    } finally {
+      a.reconciler.stop();
+      b.reconciler.stop();
+    }
+  });
 });

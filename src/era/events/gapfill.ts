@@ -91,6 +91,7 @@ export class GapFill {
   /** The platform's list as this run read it (read once per run). */
   private listed: ListedCall[] | undefined;
   private running = false;
+  private waitingToRetry = false;
   private readonly horizonMs: number;
   private readonly settleMs: number;
   /** While a run with a settle time reads the list and waits: the calls whose own events came meanwhile. */
@@ -156,6 +157,11 @@ export class GapFill {
     return this.running;
   }
 
+  /** The run under way waits to try again (a question failed): a new run loses nothing by replacing it. */
+  get retrying(): boolean {
+    return this.running && this.waitingToRetry;
+  }
+
   /** One step, tried again with backoff until it says it is done, or another run or stop() ends it. */
   private async run(step: (generation: number) => Promise<boolean>, failed: string, why: string): Promise<boolean> {
     this.cancelWait();
@@ -163,6 +169,7 @@ export class GapFill {
     this.backoff.reset();
     this.listed = undefined;
     this.running = true;
+    this.waitingToRetry = false;
     try {
       for (;;) {
         try {
@@ -171,7 +178,10 @@ export class GapFill {
           if (generation !== this.generation) return false;
           this.deps.warnOnce(`Reading the platform's calls ${failed} (${messageOf(err)}); trying again, ${why}`);
         }
-        if (!(await this.sleep(this.backoff.next(), generation))) return false;
+        this.waitingToRetry = true;
+        const goOn = await this.sleep(this.backoff.next(), generation);
+        if (generation === this.generation) this.waitingToRetry = false;
+        if (!goOn) return false;
       }
     } finally {
       if (generation === this.generation) this.running = false;
@@ -182,6 +192,7 @@ export class GapFill {
   stop(): void {
     this.generation++;
     this.running = false;
+    this.waitingToRetry = false;
     this.cancelWait();
   }
 
@@ -258,7 +269,10 @@ export class GapFill {
         if (!gone && call !== undefined && generation === this.generation) table.align(call);
       } catch (err) {
         if (!(err instanceof EraError && err.code === 'ERA_NOT_FOUND')) {
-          // The ends already confirmed are still made up; the rest wait for the run's next try.
+          // The ends already confirmed are still made up; the rest wait for the run's next try,
+          // which asks this call last: a call the platform always fails on holds back no other.
+          this.candidates.delete(id);
+          this.candidates.set(id, since);
           failure = err;
           break;
         }

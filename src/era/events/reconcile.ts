@@ -122,14 +122,16 @@ export class Reconciler {
   /** `replace`: a run still going is replaced (a lapse); else the round leaves it to finish. */
   private run(round: number, replace: boolean): void {
     if (this.stopped) return;
+    // A slow platform, or the wait for deliveries on their way, can make a run outlast the
+    // interval: replaced at every round, none would finish. One waiting to try again after a
+    // failure is replaced (the round reads the list afresh). Checked before the claim, so that in
+    // a cluster another replica takes the round.
+    if (!replace && this.gapFill.busy && !this.gapFill.retrying) {
+      this.deps.debug('a reconciliation round is left to another replica or the next round: the run before it is still going');
+      return;
+    }
     this.deps.claimRound(round, () => {
       if (this.stopped) return;
-      // A slow platform, or the wait for deliveries on their way, can make a run outlast the
-      // interval: replaced at every round, none would finish.
-      if (!replace && this.gapFill.busy) {
-        this.deps.debug('a reconciliation round is skipped: the one before it is still going');
-        return;
-      }
       // Still learning (the platform did not answer yet): a round would report every call going on.
       if (!this.learnt) return this.learn();
       this.gapFill.outage();
