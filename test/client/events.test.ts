@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type { EraClient } from '../../src/era';
+import { makeEvent } from '../../src/era/protocol/frames';
 import type { EraEvent } from '../../src/era/types';
 import { Collector, ctl, sim, sleep, startCall, subscribed, tokenClient, userClient, waitFor, waitForState, type SimCall, type Simulator } from './helpers';
 
@@ -194,6 +195,28 @@ describe('client: events', function () {
     await got.waitFor('the marker after the late dlg_end', (e) => e.eventId === 'marker');
     assert.ok(!got.events.some((e) => e.eventId === 'late-end'));
     assert.equal(c.calls.get(ending.id)!.endReason, 'unknown');
+  });
+
+  it('webhook deliveries that pass each other (a dialog event after its call\'s end) feed the table without the "already ended" warning; the socket\'s order still warns', async () => {
+    s = await sim();
+    const warnings: string[] = [];
+    const c = track(userClient(s.url, { logger: { debug: () => undefined, warn: (m) => warnings.push(m) } }));
+    const call = (type: string, eventid: string, conn: string) => makeEvent('callevents', type, { eventid, connectionid: conn, eventts: Date.now(), fromnum: '+79990001122', tonum: '101', dialogid: 'd1' });
+    c.ingest(call('invite', 'w1', 'webhook-call'));
+    c.ingest(call('dlg_end', 'w2', 'webhook-call'));
+    c.ingest(call('dlg_init', 'w3', 'webhook-call'));
+    assert.equal(c.calls.get('webhook-call')?.state, 'ended');
+    assert.equal(warnings.length, 0, `no warning for deliveries out of order: ${warnings.join('; ')}`);
+    // The same on the socket, in the order the platform sent it, is news.
+    c.listen({ events: ['callevents.*'] }, () => undefined);
+    await waitForState(c, 'connected');
+    await subscribed(s);
+    const live = await startCall(s);
+    await waitFor('the call in the table', () => c.calls.get(live.id) !== undefined);
+    await ctl(s, 'POST', `calls/${encodeURIComponent(live.id)}/hangup`, {});
+    await waitFor('its end', () => c.calls.get(live.id)?.state === 'ended');
+    await ctl(s, 'POST', 'ws/send', { frame: ['event', { class: 'callevents', type: 'dlg_init', data: { eventid: 'after-end', connectionid: live.id, eventts: Date.now() } }] });
+    await waitFor('the warning', () => warnings.some((w) => w.includes('callevents.dlg_init for a call it had already ended')));
   });
 
   it('survives a listener that throws', async () => {

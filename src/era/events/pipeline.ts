@@ -67,7 +67,8 @@ export class EventPipeline {
   ingest(ev: EraEvent): CallState | undefined {
     const id = ev.eventId;
     if (id === undefined || this.seen.first(id)) {
-      const applied = this.applied(ev);
+      // Webhook deliveries can pass each other: a dialog event after the call's end says nothing of how the platform sequences calls.
+      const applied = this.applied(ev, false);
       if (applied !== SUPPRESSED) return applied;
     }
     return ev.connectionId === undefined ? undefined : this.table.peek(ev.connectionId);
@@ -97,12 +98,15 @@ export class EventPipeline {
     );
   }
 
-  /** The table stage: applies the event, counts what a replay already reported, says when the platform went on after an end. */
-  private applied(ev: EraEvent): CallState | undefined | typeof SUPPRESSED {
+  /**
+   * The table stage: applies the event, counts what a replay already reported, and says when the
+   * platform went on after an end (`inOrder`: the event came in the order the platform sent it).
+   */
+  private applied(ev: EraEvent, inOrder = true): CallState | undefined | typeof SUPPRESSED {
     const applied = this.table.apply(ev);
     if (applied === SUPPRESSED) {
       this.counters.duplicates++;
-    } else if (this.table.change === 'continued') {
+    } else if (inOrder && this.table.change === 'continued') {
       this.report.warnOnce(
         `The platform sent ${ev.topic} for a call it had already ended (${applied?.connectionId ?? 'unknown call'}): this installation sequences calls otherwise than the package models them. The event is delivered; please run era-check (the "Check installation" button of the server) while such calls happen and send its report to the package's maintainers`,
         'continued-after-end',
