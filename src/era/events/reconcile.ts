@@ -19,8 +19,8 @@ import { MAX_TIMER_MS } from '../util/timers';
 /**
  * How long a round lets a call's own delivery come before it makes up its start or end: the
  * list can name a call whose delivery is on its way. A quarter of the interval at most (a round
- * waits twice: for starts, then for ends); a round that still outlasts the interval (a slow
- * platform) is left to finish, and the rounds meanwhile are skipped.
+ * waits twice: for starts, then for ends); a run that still outlasts the interval (a slow
+ * platform) is left to finish (see run()).
  */
 const SETTLE_MS = 2_000;
 
