@@ -9,9 +9,10 @@
  * one by one costs nothing per event.
  *
  * An event id is a uuid ([C] §5.1): a generation keeps it as its 128 bits in a typed array, not
- * as the string. Kept strings are what made this stage dear: every one outlived several young
- * collections and was copied into the old generation, about 1.7 µs per event in the bench
- * against a stage that keeps nothing. Ids that are not uuids are kept as strings, as before.
+ * as the string. In the bench, maps of the ids' strings cost about 1.7 µs per event against a
+ * stage that keeps nothing, mostly outside the maps' own code: each kept string outlived young
+ * collections and was copied into the old generation. The bits cost about 0.7 µs. Ids that are
+ * not uuids are kept as strings.
  */
 import { randomBytes } from 'node:crypto';
 import type { Group } from './subscriptions';
