@@ -256,6 +256,20 @@ describe('client: call table', () => {
     assert.equal(t.change, 'continued', 'one more dlg_end is news');
   });
 
+  it('an attended transfer: the first dialog\'s dlg_stop, 3 s after its dlg_end, ends the call no more than its dlg_end did', () => {
+    const t = new CallTable(100, 60_000);
+    t.apply(ev('callevents', 'invite', { tonum: '101', dialogid: 'd1' }));
+    t.apply(ev('callevents', 'dlg_start', { tonum: '101', dialogid: 'd1' }));
+    t.apply(ev('callevents', 'dlg_call', { tonum: '110', dialogid: 'd2', isreferred: 'true', isreplacing: 'true' }));
+    t.apply(ev('callevents', 'dlg_start', { tonum: '110', dialogid: 'd2' }));
+    t.apply(ev('callevents', 'dlg_end', { reason: 'bye', dialogid: 'd1' }));
+    t.apply(ev('callevents', 'dlg_stop', { reason: 'bye', dialogid: 'd1' }));
+    assert.equal(state(t).state, 'talking', 'the transferred call goes on');
+    t.apply(ev('callevents', 'dlg_end', { reason: 'bye', dialogid: 'd2' }));
+    assert.equal(t.change, 'ended');
+    assert.equal(state(t).state, 'ended');
+  });
+
   it('a call that left the table is not started again by a late event; a late dialog event says the platform went on', async () => {
     const t = new CallTable(100, 10);
     t.apply(ev('callevents', 'invite', { tonum: '101' }));

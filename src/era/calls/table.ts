@@ -33,7 +33,7 @@ interface Entry {
   answeredByLeg: boolean;
   /** The dialog whose transfer was counted last: its other referred events repeat it. */
   transferDialog: string | undefined;
-  /** Ended by dlg_stop, its dlg_end unheard: a dlg_end still to come is the same end (webhook deliveries can pass each other). */
+  /** Ended by dlg_stop, its dlg_end unheard: that dialog's dlg_end still to come is the same end (webhook deliveries can pass each other). */
   endedByStop: boolean;
 }
 
@@ -218,7 +218,7 @@ export class CallTable {
     const s = entry.state;
     if (s.state === 'ended' && ev.class === 'callevents' && DIALOG_KINDS.has(f.kind)) {
       // A dlg_end after the dlg_stop that ended the call is that same end, come late.
-      if (f.kind === 'end' && entry.endedByStop) entry.endedByStop = false;
+      if (f.kind === 'end' && entry.endedByStop && (f.dialogId === undefined || entry.dialog === undefined || f.dialogId === entry.dialog)) entry.endedByStop = false;
       else this.change = 'continued';
     }
     if (s.callId === undefined && f.callId !== undefined) s.callId = f.callId;
@@ -284,8 +284,9 @@ export class CallTable {
       case 'end':
       case 'stop':
       case 'failure':
-        // An older dialog ending after a newer one began (a transfer's first leg) is not the call's end.
-        if (f.kind === 'end' && s.state !== 'ended' && f.dialogId !== undefined && entry.dialog !== undefined && f.dialogId !== entry.dialog) break;
+        // An older dialog ending after a newer one began (a transfer's first leg) is not the call's
+        // end; nor is its dlg_stop, 3 s later.
+        if (f.kind !== 'failure' && s.state !== 'ended' && f.dialogId !== undefined && entry.dialog !== undefined && f.dialogId !== entry.dialog) break;
         // A dlg_stop heard without its dlg_end: the same end, 3 s earlier, with the same reason.
         if (s.endReason === undefined && f.reason !== undefined && (f.kind !== 'stop' || s.state !== 'ended')) s.endReason = f.reason;
         if (s.state !== 'ended') this.end(entry, f.kind === 'stop' ? Math.max(s.answeredAt ?? s.startedAt ?? 0, at - STOP_DELAY_MS) : at, replayed, f.kind === 'failure', f.kind === 'stop');
@@ -400,8 +401,8 @@ export class CallTable {
     s.endedAt = at;
     entry.failed = failed;
     entry.endedByStop = last;
-    // Only a call going on compares dialogs: an ended one need not keep the id alive.
-    entry.dialog = undefined;
+    // Only a call going on compares dialogs, and one ended by dlg_stop, with the dlg_end still to come.
+    if (!last) entry.dialog = undefined;
     this.change = 'ended';
     const now = Date.now();
     this.markEnded(entry, now);

@@ -166,7 +166,9 @@ export class GapFill {
   private async run(step: (generation: number) => Promise<boolean>, failed: string, why: string): Promise<boolean> {
     this.cancelWait();
     const generation = ++this.generation;
-    this.backoff.reset();
+    // A run that replaces one waiting to retry keeps its backoff: the platform still fails, and
+    // rounds replacing such runs would otherwise ask it at every round as if it had just come back.
+    if (!this.waitingToRetry) this.backoff.reset();
     this.listed = undefined;
     this.running = true;
     this.waitingToRetry = false;
