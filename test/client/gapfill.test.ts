@@ -108,12 +108,15 @@ describe('client: gap fill that waits for deliveries on their way (a webhook rec
     await s.stop();
   });
 
+  /** A request to the simulator's REST with the test's client, as GapFill sends one. */
+  const platform: GapFillDeps['send'] = (req) => c.rest(req.method, req.path, req.body, { query: req.query });
+
   /** GapFill over the simulator's REST with a call table of its own, as a webhook receiver runs it; `made` collects what it makes up. */
   function gapFillOver(settleMs: number, send?: GapFillDeps['send']): { gapFill: GapFill; table: CallTable; made: EraEvent[] } {
     const table = new CallTable(1000, 60_000);
     const made: EraEvent[] = [];
     const gapFill = new GapFill({
-      send: send ?? ((req) => c.rest(req.method, req.path, req.body, { query: req.query })),
+      send: send ?? platform,
       table,
       replay: (ev, listed) => {
         table.apply(ev);
@@ -139,11 +142,37 @@ describe('client: gap fill that waits for deliveries on their way (a webhook rec
     assert.fail(`timed out waiting until ${what}`);
   }
 
+  /** The calls enter `table` as the platform lists them, told to no one: a receiver that heard them start. */
+  async function knowAsListed(table: CallTable, calls: SimCall[]): Promise<void> {
+    for (const call of calls) table.restore(callFromPlatform((await c.rest('GET', `/rest/v1/uc/calls/${encodeURIComponent(call.id)}`)).body));
+  }
+
+  /** A webhook receiver's reconciler over the simulator, rounds every second, with a table that knows `known`. */
+  async function reconcilerOver(known: SimCall[], opts: { send?: GapFillDeps['send']; claimRound?: (round: number, run: () => void) => void } = {}): Promise<{ reconciler: Reconciler; made: EraEvent[] }> {
+    const table = new CallTable(1000, 60_000);
+    await knowAsListed(table, known);
+    const made: EraEvent[] = [];
+    const reconciler = new Reconciler({
+      send: opts.send ?? platform,
+      replay: (ev) => made.push(ev),
+      claimRound: opts.claimRound ?? ((_round, run) => run()),
+      intervalMs: 1000,
+      maxCalls: 1000,
+      endedCallGraceMs: 60_000,
+      retryMinMs: 50,
+      retryMaxMs: 100,
+      debug: () => undefined,
+      warnOnce: () => undefined,
+      table,
+    });
+    return { reconciler, made };
+  }
+
   it('an end heard while it waits is not made up; a run replaced while it waits keeps the end it found, and the next run makes it up once', async () => {
     const { gapFill, table, made } = gapFillOver(1000);
     const x = await startCall(s);
     const y = await startCall(s);
-    for (const call of [x, y]) table.restore(callFromPlatform((await c.rest('GET', `/rest/v1/uc/calls/${encodeURIComponent(call.id)}`)).body));
+    await knowAsListed(table, [x, y]);
     gapFill.outage();
     s.hangupCall(x.id);
     s.hangupCall(y.id);
@@ -192,9 +221,9 @@ describe('client: gap fill that waits for deliveries on their way (a webhook rec
     const { gapFill, table, made } = gapFillOver(0, (req) => {
       // The platform fails on B while it answers for A.
       if (failB && req.path.endsWith(encodeURIComponent(b.id))) return Promise.reject(new EraError('ERA_HTTP', 'HTTP 500'));
-      return c.rest(req.method, req.path, req.body, { query: req.query });
+      return platform(req);
     });
-    for (const call of [a, b]) table.restore(callFromPlatform((await c.rest('GET', `/rest/v1/uc/calls/${encodeURIComponent(call.id)}`)).body));
+    await knowAsListed(table, [a, b]);
     gapFill.outage();
     s.hangupCall(a.id);
     s.hangupCall(b.id);
@@ -208,23 +237,8 @@ describe('client: gap fill that waits for deliveries on their way (a webhook rec
   });
 
   it('era-webhook\'s reconciler, every second, on a platform that answers in 700 ms: a round outlasts the interval and is left to finish, so the lost end is still made up', async () => {
-    const table = new CallTable(1000, 60_000);
     const call = await startCall(s);
-    table.restore(callFromPlatform((await c.rest('GET', `/rest/v1/uc/calls/${encodeURIComponent(call.id)}`)).body));
-    const made: EraEvent[] = [];
-    const reconciler = new Reconciler({
-      send: (req) => c.rest(req.method, req.path, req.body, { query: req.query }),
-      replay: (ev) => made.push(ev),
-      claimRound: (_round, run) => run(),
-      intervalMs: 1000,
-      maxCalls: 1000,
-      endedCallGraceMs: 60_000,
-      retryMinMs: 50,
-      retryMaxMs: 100,
-      debug: () => undefined,
-      warnOnce: () => undefined,
-      table,
-    });
+    const { reconciler, made } = await reconcilerOver([call]);
     try {
       await faults(s, { restDelay: { count: 1000, ms: 700 } });
       reconciler.start();
@@ -236,32 +250,11 @@ describe('client: gap fill that waits for deliveries on their way (a webhook rec
     }
   });
 
-  /** A webhook receiver's reconciler over the simulator, rounds every second, with a table that knows `known`. */
-  async function reconcilerOver(known: SimCall[], opts: { send?: GapFillDeps['send']; claimRound?: (round: number, run: () => void) => void } = {}): Promise<{ reconciler: Reconciler; made: EraEvent[] }> {
-    const table = new CallTable(1000, 60_000);
-    for (const call of known) table.restore(callFromPlatform((await c.rest('GET', `/rest/v1/uc/calls/${encodeURIComponent(call.id)}`)).body));
-    const made: EraEvent[] = [];
-    const reconciler = new Reconciler({
-      send: opts.send ?? ((req) => c.rest(req.method, req.path, req.body, { query: req.query })),
-      replay: (ev) => made.push(ev),
-      claimRound: opts.claimRound ?? ((_round, run) => run()),
-      intervalMs: 1000,
-      maxCalls: 1000,
-      endedCallGraceMs: 60_000,
-      retryMinMs: 50,
-      retryMaxMs: 100,
-      debug: () => undefined,
-      warnOnce: () => undefined,
-      table,
-    });
-    return { reconciler, made };
-  }
-
   it('a call the platform always fails to answer for holds back neither the other calls\' ends nor the next rounds\' starts', async () => {
     const poison = await startCall(s);
     const x = await startCall(s);
     const { reconciler, made } = await reconcilerOver([poison, x], {
-      send: (req) => req.path.endsWith(encodeURIComponent(poison.id)) ? Promise.reject(new EraError('ERA_HTTP', 'HTTP 500')) : c.rest(req.method, req.path, req.body, { query: req.query }),
+      send: (req) => req.path.endsWith(encodeURIComponent(poison.id)) ? Promise.reject(new EraError('ERA_HTTP', 'HTTP 500')) : platform(req),
     });
     try {
       s.hangupCall(poison.id);
@@ -286,7 +279,7 @@ describe('client: gap fill that waits for deliveries on their way (a webhook rec
     const slowA: GapFillDeps['send'] = async (req) => {
       // Unref'd: the answer A still waits for when the test ends keeps nothing alive.
       await new Promise((resolve) => setTimeout(resolve, 5000).unref());
-      return c.rest(req.method, req.path, req.body, { query: req.query });
+      return platform(req);
     };
     const a = await reconcilerOver([], { send: slowA, claimRound });
     // B asks for each round's claim a moment after A: A would win every round it tried for.
