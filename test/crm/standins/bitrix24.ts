@@ -30,6 +30,9 @@ export interface Bitrix24Options {
   perSecond?: number;
   /** The OAuth server answers a refresh this much later (to let requests pile up behind one). */
   oauthDelayMs?: number;
+  /** Expired-token answers wait until this many requests wait for one (3 s at most), so that a
+   * test knows they all met the expired token, however the machine schedules them. */
+  expiredTogether?: number;
 }
 
 export interface Registration {
@@ -198,12 +201,35 @@ export class Bitrix24StandIn extends StandIn {
     const params = paramsOf(r);
     const auth = params.auth;
     if (typeof auth !== 'string' || !auth) return bitrixError(401, 'NO_AUTH_FOUND', 'Wrong authorization data');
-    if (this.expired.has(auth)) return bitrixError(401, 'expired_token', 'The access token provided has expired.');
+    if (this.expired.has(auth)) {
+      await this.expiredTogetherWait();
+      return bitrixError(401, 'expired_token', 'The access token provided has expired.');
+    }
     if (auth !== this.accessToken) return bitrixError(401, 'NO_AUTH_FOUND', 'Wrong authorization data');
     if (this.overLimit()) return bitrixError(503, 'QUERY_LIMIT_EXCEEDED', 'Too many requests');
     const result = this.method(method, params);
     if ('status' in result) return result;
     return { status: 200, body: { result: result.result, time: this.time() } };
+  }
+
+  private expiredWaiting: Array<() => void> = [];
+
+  override async stop(): Promise<void> {
+    for (const go of this.expiredWaiting.splice(0)) go();
+    await super.stop();
+  }
+
+  private expiredTogetherWait(): Promise<void> {
+    const together = this.options.expiredTogether ?? 0;
+    if (together <= 1) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 3000);
+      this.expiredWaiting.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      if (this.expiredWaiting.length >= together) for (const go of this.expiredWaiting.splice(0)) go();
+    });
   }
 
   private method(method: string, p: Record<string, unknown>): Reply | { result: Json } {
