@@ -4,13 +4,14 @@
  *
  * And each test file must leave behind nothing that keeps the process alive — a socket, a
  * server, a child process, a timer — since a node left running after its flow closed is such
- * a thing. `.mocharc.json`'s `exit: true` would end the run over it silently; instead the last
- * suite of each file gets an "after all" hook that fails, naming what is left.
+ * a thing. `.mocharc.json`'s `exit: true` would end the run over it silently; instead an "after
+ * all" hook fails after each file, naming what is left.
  *
  * Mocha swallows unhandled rejections of user code (it re-emits them with no listener of its
  * own left), and a throwing root afterEach hook would abort every test still to run; so the
  * failure is reported through the runner, as Mocha does for an error that arrives after a test
- * passed, and the run goes on.
+ * passed, and the run goes on. (A --parallel worker has no runner to hand: there the hook throws,
+ * the rest of that file is skipped, and the run fails all the same.)
  */
 import { inspect } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -89,9 +90,24 @@ function handleNames(): string[] {
   });
 }
 
+/** Fails, naming what is left, when more is alive than `before` once the file had SETTLE_MS to let its sockets close. */
+async function checkNothingLeft(file: string, before: ReadonlyMap<string, number>): Promise<void> {
+  let left = more(before, aliveResources());
+  // Mocha arms the hook's own timer once the hook has returned its promise: it counts from then on.
+  const withOwnTimer = new Map(before).set('Timeout', (before.get('Timeout') ?? 0) + 1);
+  const deadline = Date.now() + SETTLE_MS;
+  while (left.length > 0 && Date.now() < deadline) {
+    await sleep(50);
+    left = more(withOwnTimer, aliveResources());
+  }
+  if (left.length > 0) {
+    throw new Error(`${file} left running what keeps a process alive: ${left.join(', ')}. Live handles: ${handleNames().join('; ') || 'none'}`);
+  }
+}
+
 /**
- * Before the first suite of each file, what is alive; after its last one, whether more is, once
- * the file had SETTLE_MS to let its sockets close. Hooks added here run after the file's own.
+ * One run of every file (no --parallel): before the first suite of each file, what is alive;
+ * after its last one, whether more is. Hooks added here run after the file's own.
  */
 function checkLeaksPerFile(root: Mocha.Suite): void {
   const byFile = new Map<string, Mocha.Suite[]>();
@@ -106,22 +122,16 @@ function checkLeaksPerFile(root: Mocha.Suite): void {
     });
     suites.at(-1)!.afterAll(async function (this: Mocha.Context) {
       this.timeout(SETTLE_MS + 2000);
-      let left = more(before, aliveResources());
-      // Mocha arms this hook's own timer once the hook has returned its promise: it counts from then on.
-      const withOwnTimer = new Map(before).set('Timeout', (before.get('Timeout') ?? 0) + 1);
-      const deadline = Date.now() + SETTLE_MS;
-      while (left.length > 0 && Date.now() < deadline) {
-        await sleep(50);
-        left = more(withOwnTimer, aliveResources());
-      }
-      if (left.length > 0) {
-        throw new Error(`${file} left running what keeps a process alive: ${left.join(', ')}. Live handles: ${handleNames().join('; ') || 'none'}`);
-      }
+      await checkNothingLeft(file, before);
     });
   }
 }
 
-/** Mocha runs global setup fixtures with the runner as `this`, after loading every file. */
+/**
+ * Mocha runs global setup fixtures with the runner as `this`, after loading every file — in the
+ * main process only: with --parallel, each file runs in a worker as a run of its own, and the
+ * root hooks below check it (`runner` stays unset there).
+ */
 export function mochaGlobalSetup(this: unknown): void {
   if (!isFailingRunner(this)) return;
   runner = this;
@@ -129,7 +139,15 @@ export function mochaGlobalSetup(this: unknown): void {
   if (root) checkLeaksPerFile(root);
 }
 
+/** In a --parallel worker: what was alive before the file began, and the file. */
+let workerFile: { file: string; before: Map<string, number> } | undefined;
+
 export const mochaHooks: Mocha.RootHookObject = {
+  beforeAll(this: Mocha.Context) {
+    if (runner !== undefined) return;
+    const file = this.test?.parent?.suites[0]?.file ?? '(unknown file)';
+    workerFile = { file, before: aliveResources() };
+  },
   beforeEach(this: Mocha.Context) {
     current = this.currentTest?.fullTitle() ?? '(unknown test)';
   },
@@ -145,8 +163,13 @@ export const mochaHooks: Mocha.RootHookObject = {
     if (runner && test) runner.fail(test, report);
     else throw report;
   },
-  afterAll() {
+  async afterAll(this: Mocha.Context) {
     const report = takeReport();
     if (report) throw report;
+    if (workerFile === undefined) return;
+    const { file, before } = workerFile;
+    workerFile = undefined;
+    this.timeout(SETTLE_MS + 2000);
+    await checkNothingLeft(file, before);
   },
 };
