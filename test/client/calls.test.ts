@@ -270,6 +270,57 @@ describe('client: call table', () => {
     assert.equal(state(t).state, 'ended');
   });
 
+  it('a transfer whose new dialog was not heard of (an outage): that dialog\'s end ends the call, once', () => {
+    const t = new CallTable(100, 60_000);
+    const ended: Array<{ endedAt?: number; reason?: string }> = [];
+    t.observer = { ended: (f) => ended.push({ endedAt: f.call.endedAt, reason: f.call.endReason }), recorded: () => undefined, stopped: () => undefined };
+    t.apply(ev('callevents', 'invite', { eventts: 1000, tonum: '101', dialogid: 'd1' }));
+    t.apply(ev('callevents', 'dlg_call', { eventts: 1001, tonum: '101', dialogid: 'd1' }));
+    t.apply(ev('callevents', 'dlg_start', { eventts: 2000, tonum: '101', dialogid: 'd1' }));
+    // d2's dlg_call and dlg_start were lost with the socket.
+    t.apply(ev('callevents', 'dlg_end', { eventts: 60000, reason: 'bye', tonum: '110', dialogid: 'd2' }));
+    assert.equal(t.change, 'ended');
+    t.apply(ev('callevents', 'dlg_stop', { eventts: 63000, reason: 'bye', tonum: '110', dialogid: 'd2' }));
+    assert.equal(t.change, 'none');
+    assert.deepEqual(ended, [{ endedAt: 60000, reason: 'bye' }]);
+  });
+
+  it('an older dialog\'s event delivered after the newer one\'s (webhook order) does not make it the call\'s again', () => {
+    const t = new CallTable(100, 60_000);
+    const ended: number[] = [];
+    t.observer = { ended: (f) => ended.push(f.call.endedAt!), recorded: () => undefined, stopped: () => undefined };
+    t.apply(ev('callevents', 'invite', { eventts: 1000, tonum: '101', dialogid: 'd1' }));
+    t.apply(ev('callevents', 'dlg_call', { eventts: 1001, tonum: '101', dialogid: 'd1' }));
+    t.apply(ev('callevents', 'dlg_call', { eventts: 2001, tonum: '110', dialogid: 'd2', isreferred: 'true' }));
+    t.apply(ev('callevents', 'dlg_start', { eventts: 2002, tonum: '110', dialogid: 'd2' }));
+    t.apply(ev('callevents', 'dlg_start', { eventts: 2000, tonum: '101', dialogid: 'd1' }));
+    t.apply(ev('callevents', 'dlg_end', { eventts: 60000, reason: 'bye', dialogid: 'd2' }));
+    assert.equal(state(t).state, 'ended');
+    assert.deepEqual(ended, [60000]);
+  });
+
+  it('an attended transfer\'s first dialog stopping after the call\'s end is not the call\'s last word: the second dialog\'s dlg_stop is', () => {
+    const t = new CallTable(100, 60_000);
+    const stopped: number[] = [];
+    let events = 0;
+    t.observer = { ended: () => undefined, recorded: () => undefined, stopped: () => stopped.push(events) };
+    const apply = (type: string, fields: JsonObject) => {
+      events++;
+      t.apply(ev('callevents', type, fields));
+      return t.change;
+    };
+    apply('invite', { eventts: 1000, tonum: '101', dialogid: 'd1' });
+    apply('dlg_start', { eventts: 2000, tonum: '101', dialogid: 'd1' });
+    apply('dlg_call', { eventts: 10000, tonum: '110', dialogid: 'd2', isreferred: 'true', isreplacing: 'true' });
+    apply('dlg_start', { eventts: 10500, tonum: '110', dialogid: 'd2' });
+    assert.equal(apply('dlg_end', { eventts: 11000, reason: 'bye', dialogid: 'd1' }), 'none');
+    assert.equal(apply('dlg_end', { eventts: 12000, reason: 'bye', dialogid: 'd2' }), 'ended');
+    assert.equal(apply('dlg_stop', { eventts: 14000, reason: 'bye', dialogid: 'd1' }), 'none', 'not news: the first dialog\'s late word');
+    apply('dlg_stop', { eventts: 15000, reason: 'bye', dialogid: 'd2' });
+    assert.deepEqual(stopped, [8], 'only the second dialog\'s dlg_stop is the call\'s last word');
+    assert.equal(state(t).endedAt, 12000);
+  });
+
   it('a call that left the table is not started again by a late event; a late dialog event says the platform went on', async () => {
     const t = new CallTable(100, 10);
     t.apply(ev('callevents', 'invite', { tonum: '101' }));

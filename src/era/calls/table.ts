@@ -27,8 +27,10 @@ interface Entry {
   failed: boolean;
   /** A recording event said the call is recorded: its key will come after the end. */
   recording: boolean;
-  /** The dialog the call's latest dialog event belonged to: an older dialog's end is not the call's. */
+  /** The call's newest dialog (the last one heard of), whose end is the call's. */
   dialog: string | undefined;
+  /** Dialogs a newer one replaced (a transfer): their late events and their ends are not the call's. */
+  olderDialogs: string[] | undefined;
   /** The answer was heard only from a leg's state: a dialog's pickup or answer still names the phone. */
   answeredByLeg: boolean;
   /** The dialog whose transfer was counted last: its other referred events repeat it. */
@@ -77,6 +79,13 @@ export interface CallTableObserver {
 
 export function snapshot(state: CallState): CallState {
   return { ...state, legs: state.legs.slice(), transfers: state.transfers.slice() };
+}
+
+/** A callevents event of `dialog` while the call goes on: a dialog not heard of before is the call's newest. */
+function newestDialog(entry: Entry, dialog: string): void {
+  if (entry.dialog === dialog) return;
+  if (entry.dialog !== undefined) (entry.olderDialogs ??= []).push(entry.dialog);
+  entry.dialog = dialog;
 }
 
 function addLeg(state: CallState, leg: string | undefined): void {
@@ -216,7 +225,8 @@ export class CallTable {
       if (f.kind === 'invite' && entry.replayedInvite) return SUPPRESSED;
     }
     const s = entry.state;
-    if (s.state === 'ended' && ev.class === 'callevents' && DIALOG_KINDS.has(f.kind)) {
+    const olderDialog = f.dialogId !== undefined && entry.olderDialogs !== undefined && entry.olderDialogs.includes(f.dialogId);
+    if (s.state === 'ended' && ev.class === 'callevents' && DIALOG_KINDS.has(f.kind) && !olderDialog) {
       // A dlg_end after the dlg_stop that ended the call is that same end, come late.
       if (f.kind === 'end' && entry.endedByStop && (f.dialogId === undefined || entry.dialog === undefined || f.dialogId === entry.dialog)) entry.endedByStop = false;
       else this.change = 'continued';
@@ -232,8 +242,7 @@ export class CallTable {
     addLeg(s, f.leg);
     const at = f.at ?? now;
     if (f.at !== undefined && !replayed) this.clockSample(now - f.at);
-    const dialogEvent = ev.class === 'callevents' && f.dialogId !== undefined && (f.kind === 'progress' || f.kind === 'pickup' || f.kind === 'answer');
-    if (dialogEvent && s.state !== 'ended') entry.dialog = f.dialogId;
+    if (ev.class === 'callevents' && f.dialogId !== undefined && f.kind !== 'other' && s.state !== 'ended' && !olderDialog) newestDialog(entry, f.dialogId);
     switch (f.kind) {
       case 'invite':
         if (replayed) entry.replayedInvite = true;
@@ -284,9 +293,10 @@ export class CallTable {
       case 'end':
       case 'stop':
       case 'failure':
-        // An older dialog ending after a newer one began (a transfer's first leg) is not the call's
-        // end; nor is its dlg_stop, 3 s later.
-        if (f.kind !== 'failure' && s.state !== 'ended' && f.dialogId !== undefined && entry.dialog !== undefined && f.dialogId !== entry.dialog) break;
+        // A dialog a newer one replaced (a transfer's first leg) ending is not the call's end, nor
+        // is its dlg_stop, 3 s later — also when it comes after the call's own end. A dialog never
+        // heard of before is the newest (its first events were missed): its end is the call's.
+        if (f.kind !== 'failure' && olderDialog) break;
         // A dlg_stop heard without its dlg_end: the same end, 3 s earlier, with the same reason.
         if (s.endReason === undefined && f.reason !== undefined && (f.kind !== 'stop' || s.state !== 'ended')) s.endReason = f.reason;
         if (s.state !== 'ended') this.end(entry, f.kind === 'stop' ? Math.max(s.answeredAt ?? s.startedAt ?? 0, at - STOP_DELAY_MS) : at, replayed, f.kind === 'failure', f.kind === 'stop');
@@ -422,6 +432,7 @@ export class CallTable {
       failed: false,
       recording: false,
       dialog: undefined,
+      olderDialogs: undefined,
       answeredByLeg: false,
       transferDialog: undefined,
       endedByStop: false,

@@ -223,11 +223,16 @@ export class Bitrix24StandIn extends StandIn {
     const together = this.options.expiredTogether ?? 0;
     if (together <= 1) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 3000);
-      this.expiredWaiting.push(() => {
+      const go = (): void => {
         clearTimeout(timer);
         resolve();
-      });
+      };
+      // One that waited long enough no longer counts towards the next group.
+      const timer = setTimeout(() => {
+        this.expiredWaiting = this.expiredWaiting.filter((waiting) => waiting !== go);
+        resolve();
+      }, 3000);
+      this.expiredWaiting.push(go);
       if (this.expiredWaiting.length >= together) for (const go of this.expiredWaiting.splice(0)) go();
     });
   }
