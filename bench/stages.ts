@@ -30,6 +30,7 @@ const VARIANTS = ['parse', 'floor', 'decode', 'no-table', 'plain', 'attach'] as 
 type Variant = (typeof VARIANTS)[number];
 const ROUNDS = 6;
 const PASSES = 3;
+const SUBSCRIPTION_ID = 'calls';
 
 interface Captured {
   /** Call events only (what era-events with attachCall off subscribes to). */
@@ -54,7 +55,7 @@ async function capture(calls: number): Promise<Captured> {
       if (text.startsWith('["event"')) withTable.push(text);
     });
     ws.send(JSON.stringify(['setup', { qid: 0, capabilities: [{ key: 'subscr' }] }]));
-    ws.send(JSON.stringify(['subscribe', { qid: 1, id: 'calls', events: CALL_TABLE_EVENTS, expires: 3600 }]));
+    ws.send(JSON.stringify(['subscribe', { qid: 1, id: SUBSCRIPTION_ID, events: CALL_TABLE_EVENTS, expires: 3600 }]));
     await new Promise((resolve) => setTimeout(resolve, 300));
     await sim.burst({ calls });
     // Every frame written is read before the count is taken.
@@ -87,13 +88,14 @@ function runVariant(variant: Variant, file: string): void {
   const { compilePatterns } = dist('events/patterns') as typeof import('../src/era/events/patterns');
   const { eventMessage } = require(path.join(__dirname, '..', 'dist', 'nodes', 'lib', 'event-message')) as typeof import('../src/nodes/lib/event-message');
 
-  // One subscription group with one era-events listener, as the client builds them (subscriptions.ts).
-  const group = { listeners: [] as unknown[], departed: [], patterns: compilePatterns(['callevents.*']), objectSet: undefined };
+  // One subscription group with one era-events listener, as the client builds them (subscriptions.ts),
+  // under the id the captured frames name, as the platform names the client's own.
+  const group = { id: SUBSCRIPTION_ID, listeners: [] as unknown[], departed: [], patterns: compilePatterns(['callevents.*']), objectSet: undefined };
   group.listeners.push({
     patterns: compilePatterns(['callevents.*']), attachCall: attach, exclusive: false, passive: false,
     callback: (ev: EraEvent) => push(eventMessage(ev, attach)), group, key: undefined, backlog: undefined,
   });
-  const subscriptions = { all: [group], byId: () => undefined };
+  const subscriptions = { all: [group], byId: (id: string) => (id === group.id ? group : undefined) };
   const table = variant === 'no-table' ? new CallTable(0, 0) : new CallTable(10_000, 60_000);
   const pipeline = new EventPipeline(subscriptions as never, table, { decoded: 0, undecodable: 0, duplicates: 0 }, { warnOnce: () => undefined });
   const toPipeline: FrameSink = { event: (ev, id) => pipeline.event(ev, id), reply: () => undefined, undecodable: () => undefined };
