@@ -427,6 +427,22 @@ describe('CRM: Bitrix24 (examples/14)', function () {
       assert.deepEqual(errorTexts(errors), [], 'a renewal is no error');
     });
 
+    it('expired_token answered after the renewal it started is through: sent again with the new token, no second renewal', async function () {
+      // Two finishes leave with the old token; the first's 401 starts the renewal (300 ms), the
+      // second's comes back 1.5 s later, when the token is new already.
+      await start({ b24: { oauthDelayMs: 300, expiredAnswerDelaysMs: [0, 1500] }, perSecond: 1000 });
+      const calls: Array<{ call: SimCall; callId: string }> = [];
+      for (const from of ['+79123456781', '+79123456782']) calls.push(await ring(from));
+      b24.expireAccessToken();
+      for (const { call } of calls) sim.answerCall(call.id);
+      for (const { call } of calls) sim.hangupCall(call.id);
+      await eventually(() => b24.finished.size === 2, 5000, 'two finishes');
+      assert.equal(b24.refreshes, 1, 'one renewal');
+      const attempts = finishes();
+      assert.deepEqual(attempts.map((c) => c.status), [401, 401, 200, 200]);
+      assert.deepEqual(errorTexts(errors), [], 'a renewal is no error');
+    });
+
     it('the renewal refused (invalid_grant): the Catch says so, the record is parked, and goes once the application is installed again', async function () {
       await start();
       const { call, callId } = await ring('+79123456789');

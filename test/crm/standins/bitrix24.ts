@@ -33,6 +33,9 @@ export interface Bitrix24Options {
   /** Expired-token answers wait until this many requests wait for one (3 s at most), so that a
    * test knows they all met the expired token, however the machine schedules them. */
   expiredTogether?: number;
+  /** The n-th request that meets an expired token is answered this many ms later (a slow answer
+   * that comes back after the token was renewed). */
+  expiredAnswerDelaysMs?: number[];
 }
 
 export interface Registration {
@@ -202,7 +205,7 @@ export class Bitrix24StandIn extends StandIn {
     const auth = params.auth;
     if (typeof auth !== 'string' || !auth) return bitrixError(401, 'NO_AUTH_FOUND', 'Wrong authorization data');
     if (this.expired.has(auth)) {
-      await this.expiredTogetherWait();
+      await this.expiredAnswerWait();
       return bitrixError(401, 'expired_token', 'The access token provided has expired.');
     }
     if (auth !== this.accessToken) return bitrixError(401, 'NO_AUTH_FOUND', 'Wrong authorization data');
@@ -213,10 +216,30 @@ export class Bitrix24StandIn extends StandIn {
   }
 
   private expiredWaiting: Array<() => void> = [];
+  private expiredAnswers = 0;
+  /** Expired-token answers held back by expiredAnswerDelaysMs, let go at stop(). */
+  private readonly delayedAnswers = new Set<() => void>();
 
   override async stop(): Promise<void> {
     for (const go of this.expiredWaiting.splice(0)) go();
+    for (const go of [...this.delayedAnswers]) go();
     await super.stop();
+  }
+
+  private async expiredAnswerWait(): Promise<void> {
+    const delay = this.options.expiredAnswerDelaysMs?.[this.expiredAnswers++] ?? 0;
+    if (delay > 0) {
+      await new Promise<void>((resolve) => {
+        const go = (): void => {
+          clearTimeout(timer);
+          this.delayedAnswers.delete(go);
+          resolve();
+        };
+        const timer = setTimeout(go, delay);
+        this.delayedAnswers.add(go);
+      });
+    }
+    await this.expiredTogetherWait();
   }
 
   private expiredTogetherWait(): Promise<void> {
