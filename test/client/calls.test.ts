@@ -321,6 +321,88 @@ describe('client: call table', () => {
     assert.equal(state(t).endedAt, 12000);
   });
 
+  it('a ring group whose forks come as dialogs of their own: the one that answers is the call\'s; the others\' cancels end nothing', () => {
+    const t = new CallTable(100, 60_000);
+    const ended: Array<{ endedAt?: number; reason?: string; to?: string }> = [];
+    const stopped: string[] = [];
+    t.observer = { ended: (f) => ended.push({ endedAt: f.call.endedAt, reason: f.call.endReason, to: f.call.to }), recorded: () => undefined, stopped: (c) => stopped.push(c.connectionId) };
+    t.apply(ev('callevents', 'invite', { eventts: 1000, tonum: '200' }));
+    t.apply(ev('callevents', 'dlg_call', { eventts: 1001, tonum: '101', dialogid: 'd1' }));
+    t.apply(ev('callevents', 'dlg_call', { eventts: 1002, tonum: '102', dialogid: 'd2' }));
+    t.apply(ev('callevents', 'dlg_call', { eventts: 1003, tonum: '103', dialogid: 'd3' }));
+    t.apply(ev('callevents', 'dlg_start', { eventts: 5000, tonum: '102', dialogid: 'd2' }));
+    t.apply(ev('callevents', 'dlg_end', { eventts: 5001, reason: 'cancel', dialogid: 'd1' }));
+    t.apply(ev('callevents', 'dlg_end', { eventts: 5002, reason: 'cancel', dialogid: 'd3' }));
+    assert.equal(state(t).state, 'talking');
+    t.apply(ev('callevents', 'dlg_end', { eventts: 60000, reason: 'bye', dialogid: 'd2' }));
+    t.apply(ev('callevents', 'dlg_stop', { eventts: 8000, reason: 'cancel', dialogid: 'd1' }));
+    assert.deepEqual(stopped, [], 'a fork\'s dlg_stop is not the call\'s last word');
+    t.apply(ev('callevents', 'dlg_stop', { eventts: 63000, reason: 'bye', dialogid: 'd2' }));
+    assert.deepEqual(ended, [{ endedAt: 60000, reason: 'bye', to: '102' }]);
+    assert.deepEqual(stopped, [ID]);
+  });
+
+  it('webhook order, by the platform\'s time: an IVR\'s dialog heard after the dialog it transferred to is the older one', () => {
+    const t = new CallTable(100, 60_000);
+    const ended: number[] = [];
+    t.observer = { ended: (f) => ended.push(f.call.endedAt!), recorded: () => undefined, stopped: () => undefined };
+    t.apply(ev('callevents', 'invite', { eventts: 1000, tonum: '700' }));
+    t.apply(ev('callevents', 'dlg_call', { eventts: 2001, tonum: '110', dialogid: 'd2', isreferred: 'true' }));
+    t.apply(ev('callevents', 'dlg_start', { eventts: 2002, tonum: '110', dialogid: 'd2' }));
+    t.apply(ev('callevents', 'dlg_start', { eventts: 1500, tonum: '700', dialogid: 'd1' }));
+    t.apply(ev('callevents', 'dlg_end', { eventts: 3000, reason: 'bye', dialogid: 'd1' }));
+    t.apply(ev('callevents', 'dlg_stop', { eventts: 6000, reason: 'bye', dialogid: 'd1' }));
+    assert.equal(state(t).state, 'talking');
+    assert.equal(state(t).to, '110');
+    t.apply(ev('callevents', 'dlg_end', { eventts: 60000, reason: 'bye', dialogid: 'd2' }));
+    assert.deepEqual(ended, [60000]);
+  });
+
+  it('two transfers, the first heard after the second began: the call is the second\'s, and the transfers keep their order, once each', () => {
+    const t = new CallTable(100, 60_000);
+    t.apply(ev('callevents', 'invite', { eventts: 1000, tonum: '101', dialogid: 'd1' }));
+    t.apply(ev('callevents', 'dlg_start', { eventts: 1500, tonum: '101', dialogid: 'd1' }));
+    t.apply(ev('callevents', 'dlg_call', { eventts: 3000, tonum: '120', dialogid: 'd3', isreferred: 'true' }));
+    t.apply(ev('callevents', 'dlg_call', { eventts: 2000, tonum: '110', dialogid: 'd2', isreferred: 'true' }));
+    t.apply(ev('callevents', 'dlg_start', { eventts: 2100, tonum: '110', dialogid: 'd2' }));
+    t.apply(ev('callevents', 'dlg_start', { eventts: 3100, tonum: '120', dialogid: 'd3' }));
+    assert.equal(state(t).to, '120');
+    assert.deepEqual(state(t).transfers, ['110', '120']);
+    t.apply(ev('callevents', 'dlg_end', { eventts: 2500, reason: 'bye', dialogid: 'd2' }));
+    assert.equal(state(t).state, 'talking', 'the replaced dialog\'s end');
+    t.apply(ev('callevents', 'dlg_end', { eventts: 30000, reason: 'bye', dialogid: 'd3' }));
+    assert.equal(state(t).endedAt, 30000);
+    t.apply(ev('callevents', 'dlg_call', { eventts: 2000, tonum: '110', dialogid: 'd2', isreferred: 'true' }));
+    assert.equal(t.change, 'none', 'a replaced dialog\'s late word after the end is not news');
+    assert.equal(state(t).to, '120');
+    assert.deepEqual(state(t).transfers, ['110', '120']);
+  });
+
+  it('a redeploy in the middle of an attended transfer: the successor knows which dialog is the call\'s', () => {
+    const before = new CallTable(100, 60_000);
+    before.apply(ev('callevents', 'invite', { eventts: 1000, tonum: '101' }));
+    before.apply(ev('callevents', 'dlg_start', { eventts: 2000, tonum: '101', dialogid: 'd1' }));
+    before.apply(ev('callevents', 'dlg_call', { eventts: 10000, tonum: '110', dialogid: 'd2', isreferred: 'true', isreplacing: 'true' }));
+    before.apply(ev('callevents', 'dlg_start', { eventts: 10500, tonum: '110', dialogid: 'd2' }));
+    const t = new CallTable(100, 60_000);
+    for (const call of before.handOver()) t.restore(call);
+    assert.equal('dialogs' in state(t), false, 'the dialogs are the table\'s, not the call\'s state');
+    t.apply(ev('callevents', 'dlg_end', { eventts: 11000, reason: 'bye', dialogid: 'd1' }));
+    t.apply(ev('callevents', 'dlg_stop', { eventts: 14000, reason: 'bye', dialogid: 'd1' }));
+    assert.equal(state(t).state, 'talking');
+    t.apply(ev('callevents', 'dlg_end', { eventts: 60000, reason: 'bye', dialogid: 'd2' }));
+    assert.equal(state(t).endedAt, 60000);
+  });
+
+  it('a call naming thousands of dialogs keeps a few of them: nothing grows without bound', () => {
+    const t = new CallTable(100, 60_000);
+    t.apply(ev('callevents', 'invite', { eventts: 1000, tonum: '101', dialogid: 'd0' }));
+    for (let i = 1; i <= 5000; i++) t.apply(ev('callevents', 'dlg_call', { eventts: 1000 + i, tonum: '101', dialogid: `d${i}`, isreferred: i % 2 === 0 ? 'true' : 'false' }));
+    const [call] = t.handOver();
+    assert.ok(call!.dialogs!.olderDialogs!.length <= 8 && call!.dialogs!.otherDialogs!.length <= 8, JSON.stringify(call!.dialogs));
+    assert.equal(call!.dialogs!.dialog, 'd5000');
+  });
+
   it('a call that left the table is not started again by a late event; a late dialog event says the platform went on', async () => {
     const t = new CallTable(100, 10);
     t.apply(ev('callevents', 'invite', { tonum: '101' }));

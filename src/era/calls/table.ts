@@ -9,9 +9,10 @@
 import { EraError } from '../errors';
 import { listedCall, type ListedCall } from '../protocol/call-list';
 import { emptyCallEventFacts, readCallEvent, type CallEventKind } from '../protocol/call-events';
+import { copyDialogs, endsCall, isOtherDialog, noteDialog, type DialogRole, type DialogTrack } from './dialogs';
 import type { CallState, EraEvent } from '../types';
 
-interface Entry {
+interface Entry extends DialogTrack {
   state: CallState;
   /** Local time the call ended (for the grace period), 0 while it goes on. */
   endedAt: number;
@@ -27,10 +28,6 @@ interface Entry {
   failed: boolean;
   /** A recording event said the call is recorded: its key will come after the end. */
   recording: boolean;
-  /** The call's newest dialog (the last one heard of), whose end is the call's. */
-  dialog: string | undefined;
-  /** Dialogs a newer one replaced (a transfer): their late events and their ends are not the call's. */
-  olderDialogs: string[] | undefined;
   /** The answer was heard only from a leg's state: a dialog's pickup or answer still names the phone. */
   answeredByLeg: boolean;
   /** The dialog whose transfer was counted last: its other referred events repeat it. */
@@ -40,7 +37,7 @@ interface Entry {
 }
 
 /** What a client hands its successor of a live call (a full redeploy): the state and the rest of what the table knew. */
-export type CallHandOver = CallState & { answeredBy?: string; heldMs?: number; recording?: boolean };
+export type CallHandOver = CallState & { answeredBy?: string; heldMs?: number; recording?: boolean; dialogs?: DialogTrack };
 
 /** Returned by apply() for a live event that only repeats what a replayed one already said. */
 export const SUPPRESSED = Symbol('suppressed');
@@ -79,13 +76,6 @@ export interface CallTableObserver {
 
 export function snapshot(state: CallState): CallState {
   return { ...state, legs: state.legs.slice(), transfers: state.transfers.slice() };
-}
-
-/** A callevents event of `dialog` while the call goes on: a dialog not heard of before is the call's newest. */
-function newestDialog(entry: Entry, dialog: string): void {
-  if (entry.dialog === dialog) return;
-  if (entry.dialog !== undefined) (entry.olderDialogs ??= []).push(entry.dialog);
-  entry.dialog = dialog;
 }
 
 function addLeg(state: CallState, leg: string | undefined): void {
@@ -225,8 +215,16 @@ export class CallTable {
       if (f.kind === 'invite' && entry.replayedInvite) return SUPPRESSED;
     }
     const s = entry.state;
-    const olderDialog = f.dialogId !== undefined && entry.olderDialogs !== undefined && entry.olderDialogs.includes(f.dialogId);
-    if (s.state === 'ended' && ev.class === 'callevents' && DIALOG_KINDS.has(f.kind) && !olderDialog) {
+    // Which of the call's dialogs this event is of (calls/dialogs.ts); an event naming none is the call's.
+    let role: DialogRole = 'current';
+    if (ev.class === 'callevents' && f.dialogId !== undefined) {
+      if (s.state === 'ended') {
+        if (isOtherDialog(entry, f.dialogId)) role = 'other';
+      } else if (f.kind === 'invite' || f.kind === 'progress' || f.kind === 'pickup' || f.kind === 'answer') {
+        role = noteDialog(entry, f.dialogId, f.at, f.transfer !== undefined);
+      }
+    }
+    if (s.state === 'ended' && ev.class === 'callevents' && DIALOG_KINDS.has(f.kind) && role === 'current') {
       // A dlg_end after the dlg_stop that ended the call is that same end, come late.
       if (f.kind === 'end' && entry.endedByStop && (f.dialogId === undefined || entry.dialog === undefined || f.dialogId === entry.dialog)) entry.endedByStop = false;
       else this.change = 'continued';
@@ -242,14 +240,17 @@ export class CallTable {
     addLeg(s, f.leg);
     const at = f.at ?? now;
     if (f.at !== undefined && !replayed) this.clockSample(now - f.at);
-    if (ev.class === 'callevents' && f.dialogId !== undefined && f.kind !== 'other' && s.state !== 'ended' && !olderDialog) newestDialog(entry, f.dialogId);
     switch (f.kind) {
       case 'invite':
         if (replayed) entry.replayedInvite = true;
         break;
       case 'progress':
         // A referred dialog's init and call both name the transfer: it is counted once per dialog.
-        if (f.transfer !== undefined && (f.dialogId === undefined || f.dialogId !== entry.transferDialog)) {
+        if (f.transfer === undefined || role === 'older' || role === 'other') break;
+        if (role === 'late') {
+          // A transfer heard after the one that came since: it goes before that one.
+          s.transfers.splice(Math.max(0, s.transfers.length - 1), 0, f.transfer);
+        } else if (f.dialogId === undefined || f.dialogId !== entry.transferDialog) {
           entry.transferDialog = f.dialogId;
           s.to = f.transfer;
           s.transfers.push(f.transfer);
@@ -257,7 +258,8 @@ export class CallTable {
         break;
       case 'pickup':
       case 'answer':
-        if (s.state === 'ended') break;
+        // A replaced dialog's or a sibling's late answer tells nothing of the call now.
+        if (s.state === 'ended' || role !== 'current') break;
         // The phone that picked up or answered, not the group or queue number dialled
         // (era-platform.md §5.4) — also when a leg's state told of the answer first.
         if (f.to !== undefined && (s.answeredAt === undefined || entry.answeredByLeg)) {
@@ -293,10 +295,9 @@ export class CallTable {
       case 'end':
       case 'stop':
       case 'failure':
-        // A dialog a newer one replaced (a transfer's first leg) ending is not the call's end, nor
-        // is its dlg_stop, 3 s later — also when it comes after the call's own end. A dialog never
-        // heard of before is the newest (its first events were missed): its end is the call's.
-        if (f.kind !== 'failure' && olderDialog) break;
+        // A dialog a transfer replaced, or a fork that did not answer, ending is not the call's
+        // end, nor is its dlg_stop, 3 s later — also after the call's own end (calls/dialogs.ts).
+        if (f.kind !== 'failure' && (role === 'other' || (s.state !== 'ended' && !endsCall(entry, f.dialogId, f.at)))) break;
         // A dlg_stop heard without its dlg_end: the same end, 3 s earlier, with the same reason.
         if (s.endReason === undefined && f.reason !== undefined && (f.kind !== 'stop' || s.state !== 'ended')) s.endReason = f.reason;
         if (s.state !== 'ended') this.end(entry, f.kind === 'stop' ? Math.max(s.answeredAt ?? s.startedAt ?? 0, at - STOP_DELAY_MS) : at, replayed, f.kind === 'failure', f.kind === 'stop');
@@ -316,7 +317,8 @@ export class CallTable {
     for (const entry of this.entries.values()) {
       if (entry.state.state === 'ended') continue;
       const heldMs = entry.heldMs + (entry.heldSince === undefined ? 0 : Math.max(0, Date.now() - entry.heldSince));
-      out.push({ ...snapshot(entry.state), answeredBy: entry.answeredBy, heldMs, recording: entry.recording });
+      const dialogs = entry.dialog === undefined ? undefined : copyDialogs(entry);
+      out.push({ ...snapshot(entry.state), answeredBy: entry.answeredBy, heldMs, recording: entry.recording, dialogs });
     }
     return out;
   }
@@ -324,9 +326,10 @@ export class CallTable {
   /** Takes over a call another client knew (a predecessor across a redeploy); a known call stays as it is. */
   restore(call: CallHandOver): void {
     if (this.entries.has(call.connectionId) || call.state === 'ended') return;
-    const { answeredBy, heldMs, recording, ...state } = call;
+    const { answeredBy, heldMs, recording, dialogs, ...state } = call;
     const entry = this.insert(state.connectionId);
     entry.state = snapshot(state);
+    if (dialogs !== undefined) Object.assign(entry, copyDialogs(dialogs));
     entry.answeredBy = answeredBy ?? (state.answeredAt !== undefined ? state.to : undefined);
     entry.heldMs = typeof heldMs === 'number' && heldMs > 0 ? heldMs : 0;
     entry.recording = recording === true;
@@ -432,7 +435,10 @@ export class CallTable {
       failed: false,
       recording: false,
       dialog: undefined,
+      dialogAt: undefined,
+      dialogByTransfer: false,
       olderDialogs: undefined,
+      otherDialogs: undefined,
       answeredByLeg: false,
       transferDialog: undefined,
       endedByStop: false,

@@ -1,0 +1,106 @@
+/**
+ * Which of a call's dialogs is the call's own: the one whose end ends it. A call has one dialog
+ * until a transfer opens a referred one, which replaces it; a ring group's or queue's forks may
+ * come as dialogs of their own (era-platform.md §5.4 says one dialog "most likely"), the one that
+ * answers being the call's. Events can come late (webhook deliveries pass each other), or be
+ * missed (an outage), so the platform's time (`eventts`) orders them, not their arrival.
+ */
+
+/** Kept per call; the lists stay undefined for a call with one dialog. */
+export interface DialogTrack {
+  /** The call's dialog now: its end is the call's. */
+  dialog: string | undefined;
+  /** The platform time of its latest event. */
+  dialogAt: number | undefined;
+  /** It came by a transfer: a dialog whose events are older than it was replaced by it. */
+  dialogByTransfer: boolean;
+  /** Dialogs a transfer replaced: their late events and their ends are not the call's. */
+  olderDialogs: string[] | undefined;
+  /** Other dialogs heard (forks that did not answer, a dialog the answering one took over from). */
+  otherDialogs: string[] | undefined;
+}
+
+/**
+ * What a dialog event made of its dialog: the call's (`current`), one a transfer replaced or a
+ * fork, heard before (`older`, `other`), or heard now for the first time, late (`late`).
+ */
+export type DialogRole = 'current' | 'older' | 'other' | 'late';
+
+/** A hostile or broken platform could name any number of dialogs: these many of each are kept. */
+const KEPT = 8;
+
+function keep(list: string[] | undefined, dialog: string): string[] {
+  const out = list ?? [];
+  if (out.length < KEPT && !out.includes(dialog)) out.push(dialog);
+  return out;
+}
+
+function makeCurrent(t: DialogTrack, dialog: string, at: number | undefined, referred: boolean): void {
+  if (t.dialog !== undefined) {
+    if (referred) t.olderDialogs = keep(t.olderDialogs, t.dialog);
+    else t.otherDialogs = keep(t.otherDialogs, t.dialog);
+  }
+  if (t.otherDialogs !== undefined) {
+    const i = t.otherDialogs.indexOf(dialog);
+    if (i >= 0) t.otherDialogs.splice(i, 1);
+  }
+  t.dialog = dialog;
+  t.dialogAt = at;
+  t.dialogByTransfer = referred;
+}
+
+/**
+ * A dialog's invite, progress, pickup or answer while the call goes on (`referred`: the dialog
+ * comes by a transfer). A dialog whose event is newer than the call's dialog's becomes the call's
+ * — by a transfer, the one it replaces is older for good; else (a fork that answered) the other
+ * stays a sibling. An event older than the call's dialog's is late: its dialog was replaced when
+ * a transfer came since, else it is a sibling.
+ */
+export function noteDialog(t: DialogTrack, dialog: string, at: number | undefined, referred: boolean): DialogRole {
+  if (t.dialog === dialog) {
+    if (at !== undefined && (t.dialogAt === undefined || at > t.dialogAt)) t.dialogAt = at;
+    return 'current';
+  }
+  if (t.olderDialogs?.includes(dialog)) return 'older';
+  const sibling = t.otherDialogs?.includes(dialog) === true;
+  if (t.dialog !== undefined && at !== undefined && t.dialogAt !== undefined && at < t.dialogAt) {
+    if (referred || t.dialogByTransfer) {
+      if (sibling) t.otherDialogs!.splice(t.otherDialogs!.indexOf(dialog), 1);
+      t.olderDialogs = keep(t.olderDialogs, dialog);
+      return sibling ? 'older' : 'late';
+    }
+    if (sibling) return 'other';
+    t.otherDialogs = keep(t.otherDialogs, dialog);
+    return 'late';
+  }
+  makeCurrent(t, dialog, at, referred);
+  return 'current';
+}
+
+/**
+ * Whether a dlg_end or dlg_stop of `dialog` (undefined: none named) is the call's end: the call's
+ * dialog's, or one never heard of — the newest, whose first events were missed, which then
+ * becomes the call's. A replaced dialog's or a sibling's is not.
+ */
+export function endsCall(t: DialogTrack, dialog: string | undefined, at: number | undefined): boolean {
+  if (dialog === undefined || t.dialog === undefined || dialog === t.dialog) return true;
+  if (t.olderDialogs?.includes(dialog) || t.otherDialogs?.includes(dialog)) return false;
+  makeCurrent(t, dialog, at, false);
+  return true;
+}
+
+/** What a successor takes over across a redeploy (a copy: the lists are its own). */
+export function copyDialogs(t: DialogTrack): DialogTrack {
+  return {
+    dialog: t.dialog,
+    dialogAt: t.dialogAt,
+    dialogByTransfer: t.dialogByTransfer,
+    olderDialogs: t.olderDialogs?.slice(0, KEPT),
+    otherDialogs: t.otherDialogs?.slice(0, KEPT),
+  };
+}
+
+/** A dialog a transfer replaced, or a sibling: what it says after the call's end is not news. */
+export function isOtherDialog(t: DialogTrack, dialog: string | undefined): boolean {
+  return dialog !== undefined && (t.olderDialogs?.includes(dialog) === true || t.otherDialogs?.includes(dialog) === true);
+}
