@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Report } from '../../src/check/report';
 import { startSimulator, type Simulator } from '../../src/simulator';
 import { assertBuilt, assertClean, assertFailsAt, BIN, PASSWORD, PASSWORD_ENV, runCheck, stepLine, TLS_DIR, TOKEN, userArgs, type Run } from './helpers';
+import { REFUSED_PORT } from '../support/ports';
 
 const TRAFFIC = { intervalMs: 200 };
 
@@ -86,7 +86,7 @@ describe('era-check (the command)', function () {
   });
 
   it('a port nothing listens on fails the login step with "connection refused" (exit 1)', async () => {
-    const port = await freePort();
+    const port = REFUSED_PORT;
     const run = await runCheck(userArgs(`http://127.0.0.1:${port}`, '--listen', '1'), PASSWORD_ENV);
     assertFailsAt(run, 'login', /Cannot reach 127\.0\.0\.1:\d+: connection refused/);
     for (const name of ['upgrade', 'setup', 'listen', 'call-list'] as const) assert.equal(stepLine(run.stdout, name).status, 'SKIPPED');
@@ -249,17 +249,6 @@ function atTerminal(args: readonly string[], prompt: string, input: string): Pro
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout: stdout.replace(/\r\n/g, '\n'), stderr });
-    });
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
     });
   });
 }

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { EraClient } from '../../src/era';
 import { EraError } from '../../src/era/errors';
 import { leaveClean } from './ban-helpers';
 import { FAST, FreezableProxy, USER, ctl, faults, newLog, requests, sim, startCall, tokenClient, userClient, waitForState, type Simulator } from './helpers';
+import { REFUSED_PORT } from '../support/ports';
 
 async function rejectsWith(p: Promise<unknown>, code: string, message?: RegExp): Promise<EraError> {
   try {
@@ -122,7 +122,7 @@ describe('client: REST and session', function () {
     assert.match(bad.message, /Login refused/);
     const token = await track(tokenClient(s.url)).testConnection();
     assert.deepEqual(token, { ok: true, message: `The token is accepted by ${new URL(s.url).host}` });
-    const port = await freePort();
+    const port = REFUSED_PORT;
     const down = await track(userClient(`http://127.0.0.1:${port}`)).testConnection();
     assert.deepEqual(down, { ok: false, message: `Cannot reach 127.0.0.1:${port}: connection refused` });
     const badToken = await track(tokenClient(s.url, { token: 'nope-token' })).testConnection();
@@ -220,7 +220,7 @@ describe('client: REST and session', function () {
   });
 
   it('names an unreachable host: connection refused', async () => {
-    const port = await freePort();
+    const port = REFUSED_PORT;
     const c = track(userClient(`http://127.0.0.1:${port}`));
     await rejectsWith(c.command({ op: 'list' }), 'ERA_NOT_CONNECTED', /^Cannot reach 127\.0\.0\.1:\d+: connection refused$/);
     assert.equal(c.state, 'idle', 'a network failure is not an authentication failure');
@@ -270,13 +270,3 @@ describe('client: REST and session', function () {
     await waitForState(c, 'idle');
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}

@@ -15,9 +15,10 @@ import { EraError } from '../../src/era/errors';
 import { PollChangeKeys } from '../../src/era/events/poll-diff';
 import type { EraEvent } from '../../src/era/types';
 import { eventually, helper, Inbox, load, startRed, StatusLog, stopRed, type FlowNode } from '../support/red';
-import { freePort, RedisServer } from '../support/redis';
+import { RedisServer } from '../support/redis';
 import { simulator, type SimControl, type Simulator } from '../support/sim';
 import { TcpProxy } from './proxy';
+import { REFUSED_PORT } from '../support/ports';
 
 function settingsError(fields: Record<string, unknown>): EraError {
   try {
@@ -339,7 +340,7 @@ describe('cluster claims: closing', function () {
     const clients = async () => String(await inspect.sendCommand(['CLIENT', 'LIST'])).trim().split('\n').length;
     const before = await clients();
     const script = path.join(__dirname, 'exit-check.ts');
-    const nowhere = `redis://127.0.0.1:${await freePort()}/0`;
+    const nowhere = `redis://127.0.0.1:${REFUSED_PORT}/0`;
     const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       execFile(process.execPath, ['-r', 'tsx/cjs', script, redis.url, nowhere], { cwd: path.join(__dirname, '..', '..'), timeout: 15_000 }, (err, out, errOut) => {
         resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout: out, stderr: errOut });

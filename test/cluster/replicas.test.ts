@@ -11,9 +11,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from '@redis/client';
 import type { SimEvent } from '../../src/simulator';
 import { startSimulator, type Simulator } from '../support/sim';
-import { freePort, RedisServer } from '../support/redis';
+import { RedisServer } from '../support/redis';
 import { TcpProxy } from './proxy';
 import { Replica, replicaFlow, type Report, type ReplicaFlowOptions } from './replica';
+import { REFUSED_PORT } from '../support/ports';
 
 const DIST = path.resolve(__dirname, '..', '..', 'dist', 'cluster', 'redis-claims.js');
 /** The cluster's default name: the era-server's domain. */
@@ -370,7 +371,7 @@ describe('cluster: two Node-RED replicas, one Era, one Redis', function () {
   });
 
   it('a redisUrl that is not a URL, or that points nowhere: a clear status and log line, and events still flow', async () => {
-    const nowhere = `redis://127.0.0.1:${await freePort()}/0`;
+    const nowhere = `redis://127.0.0.1:${REFUSED_PORT}/0`;
     const logs = both.map((r) => r.lines.length);
     try {
       await deploy([flow(a, { redisUrl: 'not a url' }), flow(b, { redisUrl: nowhere })], ['cluster: bad redisUrl', 'cluster unreachable']);
