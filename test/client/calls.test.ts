@@ -394,12 +394,44 @@ describe('client: call table', () => {
     assert.equal(state(t).endedAt, 60000);
   });
 
+  it('ten blind transfers in a row, each replaced dialog ending after the next began: the last dialog\'s end is the call\'s', () => {
+    const t = new CallTable(100, 60_000);
+    t.apply(ev('callevents', 'invite', { eventts: 1000, tonum: '200', dialogid: 'd0' }));
+    t.apply(ev('callevents', 'dlg_start', { eventts: 1500, tonum: '200', dialogid: 'd0' }));
+    for (let i = 1; i <= 10; i++) {
+      t.apply(ev('callevents', 'dlg_init', { eventts: 2000 * i, tonum: `${200 + i}`, dialogid: `d${i}`, isreferred: 'true' }));
+      t.apply(ev('callevents', 'dlg_start', { eventts: 2000 * i + 100, tonum: `${200 + i}`, dialogid: `d${i}` }));
+      t.apply(ev('callevents', 'dlg_end', { eventts: 2000 * i + 500, reason: 'bye', dialogid: `d${i - 1}` }));
+      assert.equal(state(t).state, 'talking', `after transfer ${i}`);
+    }
+    t.apply(ev('callevents', 'dlg_end', { eventts: 60000, reason: 'bye', dialogid: 'd10' }));
+    assert.equal(state(t).endedAt, 60000);
+    assert.equal(state(t).to, '210');
+    assert.equal(state(t).transfers.length, 10);
+  });
+
+  it('a transferred dialog whose clock runs behind the first\'s is still the call\'s; a fork that rang after the answer does not take over', () => {
+    const t = new CallTable(100, 60_000);
+    t.apply(ev('callevents', 'invite', { eventts: 1000, tonum: '700', dialogid: 'd1' }));
+    t.apply(ev('callevents', 'dlg_start', { eventts: 1500, tonum: '700', dialogid: 'd1' }));
+    t.apply(ev('callevents', 'dlg_init', { eventts: 1400, tonum: '110', dialogid: 'd2', isreferred: 'true' }));
+    t.apply(ev('callevents', 'dlg_end', { eventts: 1700, reason: 'bye', dialogid: 'd1' }));
+    assert.equal(state(t).state, 'talking', 'the IVR\'s end');
+    assert.equal(state(t).to, '110');
+    t.apply(ev('callevents', 'dlg_start', { eventts: 1600, tonum: '110', dialogid: 'd2' }));
+    t.apply(ev('callevents', 'dlg_call', { eventts: 1600, tonum: '111', dialogid: 'd3' }));
+    t.apply(ev('callevents', 'dlg_end', { eventts: 1650, reason: 'cancel', dialogid: 'd3' }));
+    assert.equal(state(t).state, 'talking', 'a fork\'s cancel');
+    t.apply(ev('callevents', 'dlg_end', { eventts: 60000, reason: 'bye', dialogid: 'd2' }));
+    assert.equal(state(t).endedAt, 60000);
+  });
+
   it('a call naming thousands of dialogs keeps a few of them: nothing grows without bound', () => {
     const t = new CallTable(100, 60_000);
     t.apply(ev('callevents', 'invite', { eventts: 1000, tonum: '101', dialogid: 'd0' }));
     for (let i = 1; i <= 5000; i++) t.apply(ev('callevents', 'dlg_call', { eventts: 1000 + i, tonum: '101', dialogid: `d${i}`, isreferred: i % 2 === 0 ? 'true' : 'false' }));
     const [call] = t.handOver();
-    assert.ok(call!.dialogs!.olderDialogs!.length <= 8 && call!.dialogs!.otherDialogs!.length <= 8, JSON.stringify(call!.dialogs));
+    assert.ok(call!.dialogs!.olderDialogs!.length <= 32 && call!.dialogs!.otherDialogs!.length <= 32, JSON.stringify(call!.dialogs));
     assert.equal(call!.dialogs!.dialog, 'd5000');
   });
 

@@ -14,6 +14,8 @@ export interface DialogTrack {
   dialogAt: number | undefined;
   /** It came by a transfer: a dialog whose events are older than it was replaced by it. */
   dialogByTransfer: boolean;
+  /** It picked up or answered: another dialog takes over by a transfer or its own answer only. */
+  dialogAnswered: boolean;
   /** Dialogs a transfer replaced: their late events and their ends are not the call's. */
   olderDialogs: string[] | undefined;
   /** Other dialogs heard (forks that did not answer, a dialog the answering one took over from). */
@@ -26,18 +28,26 @@ export interface DialogTrack {
  */
 export type DialogRole = 'current' | 'older' | 'other' | 'late';
 
-/** A hostile or broken platform could name any number of dialogs: these many of each are kept. */
-const KEPT = 8;
+/**
+ * A hostile or broken platform could name any number of dialogs: the latest these many of each are
+ * kept (a ring group of as many phones, as many transfers in a row), the earliest forgotten first.
+ */
+const KEPT = 32;
 
 function keep(list: string[] | undefined, dialog: string): string[] {
   const out = list ?? [];
-  if (out.length < KEPT && !out.includes(dialog)) out.push(dialog);
+  if (out.includes(dialog)) return out;
+  if (out.length >= KEPT) out.shift();
+  out.push(dialog);
   return out;
 }
 
-function makeCurrent(t: DialogTrack, dialog: string, at: number | undefined, referred: boolean): void {
+function makeCurrent(t: DialogTrack, dialog: string, at: number | undefined, referred: boolean, answers: boolean): void {
   if (t.dialog !== undefined) {
-    if (referred) t.olderDialogs = keep(t.olderDialogs, t.dialog);
+    // A transfer replaces the dialog it follows; one whose events are newer (a fork of the group
+    // transferred to, heard first) stays a sibling.
+    const replaced = referred && (at === undefined || t.dialogAt === undefined || t.dialogAt <= at);
+    if (replaced) t.olderDialogs = keep(t.olderDialogs, t.dialog);
     else t.otherDialogs = keep(t.otherDialogs, t.dialog);
   }
   if (t.otherDialogs !== undefined) {
@@ -47,34 +57,42 @@ function makeCurrent(t: DialogTrack, dialog: string, at: number | undefined, ref
   t.dialog = dialog;
   t.dialogAt = at;
   t.dialogByTransfer = referred;
+  t.dialogAnswered = answers;
 }
 
 /**
  * A dialog's invite, progress, pickup or answer while the call goes on (`referred`: the dialog
- * comes by a transfer). A dialog whose event is newer than the call's dialog's becomes the call's
- * — by a transfer, the one it replaces is older for good; else (a fork that answered) the other
- * stays a sibling. An event older than the call's dialog's is late: its dialog was replaced when
- * a transfer came since, else it is a sibling.
+ * comes by a transfer). A referred dialog becomes the call's, and the one it follows is older for
+ * good — unless the call's dialog came by a transfer that came after it (a transfer heard late).
+ * Another dialog's event newer than the call's dialog's makes it the call's (a fork that
+ * answered), the other staying a sibling — once the call's dialog answered, only another's
+ * answer does (`answers`: a pickup or an answer); an older one is late: of a dialog that
+ * transfer replaced, or of a sibling.
  */
-export function noteDialog(t: DialogTrack, dialog: string, at: number | undefined, referred: boolean): DialogRole {
+export function noteDialog(t: DialogTrack, dialog: string, at: number | undefined, referred: boolean, answers: boolean): DialogRole {
   if (t.dialog === dialog) {
     if (at !== undefined && (t.dialogAt === undefined || at > t.dialogAt)) t.dialogAt = at;
+    if (answers) t.dialogAnswered = true;
     return 'current';
   }
   if (t.olderDialogs?.includes(dialog)) return 'older';
   const sibling = t.otherDialogs?.includes(dialog) === true;
   if (t.dialog !== undefined && at !== undefined && t.dialogAt !== undefined && at < t.dialogAt) {
-    if (referred || t.dialogByTransfer) {
+    if (t.dialogByTransfer) {
       if (sibling) t.otherDialogs!.splice(t.otherDialogs!.indexOf(dialog), 1);
       t.olderDialogs = keep(t.olderDialogs, dialog);
       return sibling ? 'older' : 'late';
     }
-    if (sibling) return 'other';
-    t.otherDialogs = keep(t.otherDialogs, dialog);
-    return 'late';
+    if (!referred) return sibling ? 'other' : keepSibling(t, dialog);
   }
-  makeCurrent(t, dialog, at, referred);
+  if (t.dialog !== undefined && !referred && !answers && t.dialogAnswered) return sibling ? 'other' : keepSibling(t, dialog);
+  makeCurrent(t, dialog, at, referred, answers);
   return 'current';
+}
+
+function keepSibling(t: DialogTrack, dialog: string): DialogRole {
+  t.otherDialogs = keep(t.otherDialogs, dialog);
+  return 'late';
 }
 
 /**
@@ -85,7 +103,7 @@ export function noteDialog(t: DialogTrack, dialog: string, at: number | undefine
 export function endsCall(t: DialogTrack, dialog: string | undefined, at: number | undefined): boolean {
   if (dialog === undefined || t.dialog === undefined || dialog === t.dialog) return true;
   if (t.olderDialogs?.includes(dialog) || t.otherDialogs?.includes(dialog)) return false;
-  makeCurrent(t, dialog, at, false);
+  makeCurrent(t, dialog, at, false, false);
   return true;
 }
 
@@ -95,6 +113,7 @@ export function copyDialogs(t: DialogTrack): DialogTrack {
     dialog: t.dialog,
     dialogAt: t.dialogAt,
     dialogByTransfer: t.dialogByTransfer,
+    dialogAnswered: t.dialogAnswered,
     olderDialogs: t.olderDialogs?.slice(0, KEPT),
     otherDialogs: t.otherDialogs?.slice(0, KEPT),
   };

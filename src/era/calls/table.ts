@@ -78,9 +78,12 @@ export function snapshot(state: CallState): CallState {
   return { ...state, legs: state.legs.slice(), transfers: state.transfers.slice() };
 }
 
+/** A call's legs and transfers kept at most: a broken or hostile platform could name any number. */
+const MAX_LIST = 64;
+
 function addLeg(state: CallState, leg: string | undefined): void {
   // A new list of the exact length: push() would leave room for 16, which an ended call keeps for a minute.
-  if (leg !== undefined && !state.legs.includes(leg)) state.legs = state.legs.concat(leg);
+  if (leg !== undefined && state.legs.length < MAX_LIST && !state.legs.includes(leg)) state.legs = state.legs.concat(leg);
 }
 
 /** A call as the platform lists it (`GET /rest/v1/uc/calls/<id>`), in the shape of the table's state. */
@@ -221,7 +224,7 @@ export class CallTable {
       if (s.state === 'ended') {
         if (isOtherDialog(entry, f.dialogId)) role = 'other';
       } else if (f.kind === 'invite' || f.kind === 'progress' || f.kind === 'pickup' || f.kind === 'answer') {
-        role = noteDialog(entry, f.dialogId, f.at, f.transfer !== undefined);
+        role = noteDialog(entry, f.dialogId, f.at, f.transfer !== undefined, f.kind === 'pickup' || f.kind === 'answer');
       }
     }
     if (s.state === 'ended' && ev.class === 'callevents' && DIALOG_KINDS.has(f.kind) && role === 'current') {
@@ -246,7 +249,7 @@ export class CallTable {
         break;
       case 'progress':
         // A referred dialog's init and call both name the transfer: it is counted once per dialog.
-        if (f.transfer === undefined || role === 'older' || role === 'other') break;
+        if (f.transfer === undefined || role === 'older' || role === 'other' || s.transfers.length >= MAX_LIST) break;
         if (role === 'late') {
           // A transfer heard after the one that came since: it goes before that one.
           s.transfers.splice(Math.max(0, s.transfers.length - 1), 0, f.transfer);
@@ -437,6 +440,7 @@ export class CallTable {
       dialog: undefined,
       dialogAt: undefined,
       dialogByTransfer: false,
+      dialogAnswered: false,
       olderDialogs: undefined,
       otherDialogs: undefined,
       answeredByLeg: false,
