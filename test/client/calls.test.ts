@@ -410,7 +410,7 @@ describe('client: call table', () => {
     assert.equal(state(t).transfers.length, 10);
   });
 
-  it('a transferred dialog whose clock runs behind the first\'s is still the call\'s; a fork that rang after the answer does not take over', () => {
+  it('a transferred dialog whose clock runs behind the first\'s is still the call\'s', () => {
     const t = new CallTable(100, 60_000);
     t.apply(ev('callevents', 'invite', { eventts: 1000, tonum: '700', dialogid: 'd1' }));
     t.apply(ev('callevents', 'dlg_start', { eventts: 1500, tonum: '700', dialogid: 'd1' }));
@@ -419,11 +419,28 @@ describe('client: call table', () => {
     assert.equal(state(t).state, 'talking', 'the IVR\'s end');
     assert.equal(state(t).to, '110');
     t.apply(ev('callevents', 'dlg_start', { eventts: 1600, tonum: '110', dialogid: 'd2' }));
-    t.apply(ev('callevents', 'dlg_call', { eventts: 1600, tonum: '111', dialogid: 'd3' }));
-    t.apply(ev('callevents', 'dlg_end', { eventts: 1650, reason: 'cancel', dialogid: 'd3' }));
-    assert.equal(state(t).state, 'talking', 'a fork\'s cancel');
     t.apply(ev('callevents', 'dlg_end', { eventts: 60000, reason: 'bye', dialogid: 'd2' }));
     assert.equal(state(t).endedAt, 60000);
+  });
+
+  it('a transfer whose referred dialog_init went unheard: the new dialog is the call\'s, the old one\'s end is not', () => {
+    const t = new CallTable(100, 60_000);
+    t.apply(ev('callevents', 'invite', { eventts: 1000, tonum: '101', dialogid: 'd1' }));
+    t.apply(ev('callevents', 'dlg_start', { eventts: 1500, tonum: '101', dialogid: 'd1' }));
+    t.apply(ev('callevents', 'dlg_init', { eventts: 10000, tonum: '110', dialogid: 'd2' }));
+    t.apply(ev('callevents', 'dlg_end', { eventts: 10500, reason: 'bye', dialogid: 'd1' }));
+    t.apply(ev('callevents', 'dlg_start', { eventts: 10600, tonum: '110', dialogid: 'd2' }));
+    assert.equal(state(t).state, 'talking');
+    t.apply(ev('callevents', 'dlg_end', { eventts: 60000, reason: 'bye', dialogid: 'd2' }));
+    assert.equal(state(t).endedAt, 60000);
+  });
+
+  it('more transfers than a call keeps: `to` is still the last one', () => {
+    const t = new CallTable(100, 60_000);
+    t.apply(ev('callevents', 'invite', { eventts: 1000, tonum: '100', dialogid: 'd0' }));
+    for (let i = 1; i <= 66; i++) t.apply(ev('callevents', 'dlg_init', { eventts: 1000 + 10 * i, tonum: `${1000 + i}`, dialogid: `d${i}`, isreferred: 'true' }));
+    assert.equal(state(t).to, '1066');
+    assert.equal(state(t).transfers.length, 64);
   });
 
   it('a call naming thousands of dialogs keeps a few of them: nothing grows without bound', () => {

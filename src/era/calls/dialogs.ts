@@ -14,8 +14,6 @@ export interface DialogTrack {
   dialogAt: number | undefined;
   /** It came by a transfer: a dialog whose events are older than it was replaced by it. */
   dialogByTransfer: boolean;
-  /** It picked up or answered: another dialog takes over by a transfer or its own answer only. */
-  dialogAnswered: boolean;
   /** Dialogs a transfer replaced: their late events and their ends are not the call's. */
   olderDialogs: string[] | undefined;
   /** Other dialogs heard (forks that did not answer, a dialog the answering one took over from). */
@@ -42,7 +40,7 @@ function keep(list: string[] | undefined, dialog: string): string[] {
   return out;
 }
 
-function makeCurrent(t: DialogTrack, dialog: string, at: number | undefined, referred: boolean, answers: boolean): void {
+function makeCurrent(t: DialogTrack, dialog: string, at: number | undefined, referred: boolean): void {
   if (t.dialog !== undefined) {
     // A transfer replaces the dialog it follows; one whose events are newer (a fork of the group
     // transferred to, heard first) stays a sibling.
@@ -57,7 +55,6 @@ function makeCurrent(t: DialogTrack, dialog: string, at: number | undefined, ref
   t.dialog = dialog;
   t.dialogAt = at;
   t.dialogByTransfer = referred;
-  t.dialogAnswered = answers;
 }
 
 /**
@@ -65,14 +62,12 @@ function makeCurrent(t: DialogTrack, dialog: string, at: number | undefined, ref
  * comes by a transfer). A referred dialog becomes the call's, and the one it follows is older for
  * good — unless the call's dialog came by a transfer that came after it (a transfer heard late).
  * Another dialog's event newer than the call's dialog's makes it the call's (a fork that
- * answered), the other staying a sibling — once the call's dialog answered, only another's
- * answer does (`answers`: a pickup or an answer); an older one is late: of a dialog that
- * transfer replaced, or of a sibling.
+ * answered, or a transfer whose referred event went unheard), the other staying a sibling; an
+ * older one is late: of a dialog that transfer replaced, or of a sibling.
  */
-export function noteDialog(t: DialogTrack, dialog: string, at: number | undefined, referred: boolean, answers: boolean): DialogRole {
+export function noteDialog(t: DialogTrack, dialog: string, at: number | undefined, referred: boolean): DialogRole {
   if (t.dialog === dialog) {
     if (at !== undefined && (t.dialogAt === undefined || at > t.dialogAt)) t.dialogAt = at;
-    if (answers) t.dialogAnswered = true;
     return 'current';
   }
   if (t.olderDialogs?.includes(dialog)) return 'older';
@@ -85,8 +80,7 @@ export function noteDialog(t: DialogTrack, dialog: string, at: number | undefine
     }
     if (!referred) return sibling ? 'other' : keepSibling(t, dialog);
   }
-  if (t.dialog !== undefined && !referred && !answers && t.dialogAnswered) return sibling ? 'other' : keepSibling(t, dialog);
-  makeCurrent(t, dialog, at, referred, answers);
+  makeCurrent(t, dialog, at, referred);
   return 'current';
 }
 
@@ -103,7 +97,7 @@ function keepSibling(t: DialogTrack, dialog: string): DialogRole {
 export function endsCall(t: DialogTrack, dialog: string | undefined, at: number | undefined): boolean {
   if (dialog === undefined || t.dialog === undefined || dialog === t.dialog) return true;
   if (t.olderDialogs?.includes(dialog) || t.otherDialogs?.includes(dialog)) return false;
-  makeCurrent(t, dialog, at, false, false);
+  makeCurrent(t, dialog, at, false);
   return true;
 }
 
@@ -113,7 +107,6 @@ export function copyDialogs(t: DialogTrack): DialogTrack {
     dialog: t.dialog,
     dialogAt: t.dialogAt,
     dialogByTransfer: t.dialogByTransfer,
-    dialogAnswered: t.dialogAnswered,
     olderDialogs: t.olderDialogs?.slice(0, KEPT),
     otherDialogs: t.otherDialogs?.slice(0, KEPT),
   };

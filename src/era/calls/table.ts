@@ -224,7 +224,7 @@ export class CallTable {
       if (s.state === 'ended') {
         if (isOtherDialog(entry, f.dialogId)) role = 'other';
       } else if (f.kind === 'invite' || f.kind === 'progress' || f.kind === 'pickup' || f.kind === 'answer') {
-        role = noteDialog(entry, f.dialogId, f.at, f.transfer !== undefined, f.kind === 'pickup' || f.kind === 'answer');
+        role = noteDialog(entry, f.dialogId, f.at, f.transfer !== undefined);
       }
     }
     if (s.state === 'ended' && ev.class === 'callevents' && DIALOG_KINDS.has(f.kind) && role === 'current') {
@@ -249,14 +249,14 @@ export class CallTable {
         break;
       case 'progress':
         // A referred dialog's init and call both name the transfer: it is counted once per dialog.
-        if (f.transfer === undefined || role === 'older' || role === 'other' || s.transfers.length >= MAX_LIST) break;
+        if (f.transfer === undefined || role === 'older' || role === 'other') break;
         if (role === 'late') {
           // A transfer heard after the one that came since: it goes before that one.
-          s.transfers.splice(Math.max(0, s.transfers.length - 1), 0, f.transfer);
+          if (s.transfers.length < MAX_LIST) s.transfers.splice(Math.max(0, s.transfers.length - 1), 0, f.transfer);
         } else if (f.dialogId === undefined || f.dialogId !== entry.transferDialog) {
           entry.transferDialog = f.dialogId;
           s.to = f.transfer;
-          s.transfers.push(f.transfer);
+          if (s.transfers.length < MAX_LIST) s.transfers.push(f.transfer);
         }
         break;
       case 'pickup':
@@ -440,7 +440,6 @@ export class CallTable {
       dialog: undefined,
       dialogAt: undefined,
       dialogByTransfer: false,
-      dialogAnswered: false,
       olderDialogs: undefined,
       otherDialogs: undefined,
       answeredByLeg: false,
