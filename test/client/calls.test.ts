@@ -423,7 +423,7 @@ describe('client: call table', () => {
     assert.equal(state(t).endedAt, 60000);
   });
 
-  it('a transfer whose referred dialog_init went unheard: the new dialog is the call\'s, the old one\'s end is not', () => {
+  it('a transfer whose referred dlg_init went unheard: the new dialog is the call\'s, the old one\'s end is not', () => {
     const t = new CallTable(100, 60_000);
     t.apply(ev('callevents', 'invite', { eventts: 1000, tonum: '101', dialogid: 'd1' }));
     t.apply(ev('callevents', 'dlg_start', { eventts: 1500, tonum: '101', dialogid: 'd1' }));
