@@ -443,6 +443,44 @@ describe('client: call table', () => {
     assert.equal(state(t).transfers.length, 64);
   });
 
+  it('webhook order: an IVR\'s answer delivered after the transfer it made still makes the call answered, then', () => {
+    const t = new CallTable(100, 60_000);
+    const ended: Array<{ answeredAt?: number; answeredBy?: string; to?: string }> = [];
+    t.observer = { ended: (f) => ended.push({ answeredAt: f.call.answeredAt, answeredBy: f.answeredBy, to: f.call.to }), recorded: () => undefined, stopped: () => undefined };
+    t.apply(ev('callevents', 'invite', { eventts: 1000, tonum: '100', dialogid: 'd1' }));
+    t.apply(ev('callevents', 'dlg_call', { eventts: 1002, tonum: '110', dialogid: 'd2', isreferred: 'true' }));
+    t.apply(ev('callevents', 'dlg_start', { eventts: 1001, tonum: '100', dialogid: 'd1' }));
+    assert.equal(state(t).state, 'talking');
+    t.apply(ev('callevents', 'dlg_end', { eventts: 30000, reason: 'cancel', dialogid: 'd2' }));
+    assert.deepEqual(ended, [{ answeredAt: 1001, answeredBy: '100', to: '110' }]);
+  });
+
+  it('webhook order, two blind transfers: the second dialog\'s answer before its referred event, the first\'s events after it', () => {
+    const t = new CallTable(100, 60_000);
+    t.apply(ev('callevents', 'dlg_init', { eventts: 1000, tonum: '101', dialogid: 'd1' }));
+    t.apply(ev('callevents', 'dlg_start', { eventts: 1005, tonum: '101', dialogid: 'd1' }));
+    t.apply(ev('callevents', 'dlg_start', { eventts: 3005, tonum: '106', dialogid: 'd3' }));
+    t.apply(ev('callevents', 'dlg_call', { eventts: 3000, tonum: '106', dialogid: 'd3', isreferred: 'true' }));
+    t.apply(ev('callevents', 'dlg_call', { eventts: 2000, tonum: '105', dialogid: 'd2', isreferred: 'true' }));
+    t.apply(ev('callevents', 'dlg_start', { eventts: 2005, tonum: '105', dialogid: 'd2' }));
+    assert.equal(state(t).to, '106');
+    assert.deepEqual(state(t).transfers, ['105', '106']);
+    t.apply(ev('callevents', 'dlg_end', { eventts: 5000, reason: 'bye', dialogid: 'd3' }));
+    assert.equal(state(t).endedAt, 5000);
+  });
+
+  it('webhook order: a transfer\'s referred event after its dialog was replaced by the next transfer is still counted, in order', () => {
+    const t = new CallTable(100, 60_000);
+    t.apply(ev('callevents', 'dlg_init', { eventts: 1000, tonum: '101', dialogid: 'd1' }));
+    t.apply(ev('callevents', 'dlg_start', { eventts: 1005, tonum: '101', dialogid: 'd1' }));
+    t.apply(ev('callevents', 'dlg_start', { eventts: 2005, tonum: '105', dialogid: 'd2' }));
+    t.apply(ev('callevents', 'dlg_call', { eventts: 3000, tonum: '106', dialogid: 'd3', isreferred: 'true' }));
+    t.apply(ev('callevents', 'dlg_call', { eventts: 2000, tonum: '105', dialogid: 'd2', isreferred: 'true' }));
+    t.apply(ev('callevents', 'dlg_call', { eventts: 2000, tonum: '105', dialogid: 'd2', isreferred: 'true' }));
+    assert.deepEqual(state(t).transfers, ['105', '106'], 'once, before the later one');
+    assert.equal(state(t).to, '106');
+  });
+
   it('a call naming thousands of dialogs keeps a few of them: nothing grows without bound', () => {
     const t = new CallTable(100, 60_000);
     t.apply(ev('callevents', 'invite', { eventts: 1000, tonum: '101', dialogid: 'd0' }));

@@ -68,6 +68,8 @@ function makeCurrent(t: DialogTrack, dialog: string, at: number | undefined, ref
 export function noteDialog(t: DialogTrack, dialog: string, at: number | undefined, referred: boolean): DialogRole {
   if (t.dialog === dialog) {
     if (at !== undefined && (t.dialogAt === undefined || at > t.dialogAt)) t.dialogAt = at;
+    // Its referred event came after its answer (webhook order): it came by a transfer all the same.
+    if (referred) t.dialogByTransfer = true;
     return 'current';
   }
   if (t.olderDialogs?.includes(dialog)) return 'older';

@@ -30,8 +30,8 @@ interface Entry extends DialogTrack {
   recording: boolean;
   /** The answer was heard only from a leg's state: a dialog's pickup or answer still names the phone. */
   answeredByLeg: boolean;
-  /** The dialog whose transfer was counted last: its other referred events repeat it. */
-  transferDialog: string | undefined;
+  /** The dialogs whose transfer was counted: their other referred events repeat it. */
+  transferDialogs: string[] | undefined;
   /** Ended by dlg_stop, its dlg_end unheard: that dialog's dlg_end still to come is the same end (webhook deliveries can pass each other). */
   endedByStop: boolean;
 }
@@ -247,22 +247,36 @@ export class CallTable {
       case 'invite':
         if (replayed) entry.replayedInvite = true;
         break;
-      case 'progress':
+      case 'progress': {
         // A referred dialog's init and call both name the transfer: it is counted once per dialog.
-        if (f.transfer === undefined || role === 'older' || role === 'other') break;
-        if (role === 'late') {
-          // A transfer heard after the one that came since: it goes before that one.
-          if (s.transfers.length < MAX_LIST) s.transfers.splice(Math.max(0, s.transfers.length - 1), 0, f.transfer);
-        } else if (f.dialogId === undefined || f.dialogId !== entry.transferDialog) {
-          entry.transferDialog = f.dialogId;
+        if (f.transfer === undefined || role === 'other') break;
+        if (f.dialogId !== undefined) {
+          if (entry.transferDialogs?.includes(f.dialogId)) break;
+          if ((entry.transferDialogs ??= []).length < MAX_LIST) entry.transferDialogs.push(f.dialogId);
+        }
+        const full = s.transfers.length >= MAX_LIST;
+        if (role === 'current') {
           s.to = f.transfer;
-          if (s.transfers.length < MAX_LIST) s.transfers.push(f.transfer);
+          if (!full) s.transfers.push(f.transfer);
+        } else if (!full) {
+          // A transfer heard after the one that came since (its dialog replaced already): it goes before that one.
+          s.transfers.splice(Math.max(0, s.transfers.length - 1), 0, f.transfer);
         }
         break;
+      }
       case 'pickup':
       case 'answer':
-        // A replaced dialog's or a sibling's late answer tells nothing of the call now.
-        if (s.state === 'ended' || role !== 'current') break;
+        if (s.state === 'ended') break;
+        if (role !== 'current') {
+          // A replaced dialog's or a sibling's answer, come late: the call was answered then, by
+          // its phone (an IVR that transferred at once); who the call is with now stays.
+          if (f.kind === 'answer' && (s.answeredAt === undefined || at < s.answeredAt)) {
+            s.answeredAt = at;
+            entry.answeredBy = f.to ?? entry.answeredBy;
+            if (s.state === 'ringing') s.state = s.held ? 'held' : 'talking';
+          }
+          break;
+        }
         // The phone that picked up or answered, not the group or queue number dialled
         // (era-platform.md §5.4) — also when a leg's state told of the answer first.
         if (f.to !== undefined && (s.answeredAt === undefined || entry.answeredByLeg)) {
@@ -443,7 +457,7 @@ export class CallTable {
       olderDialogs: undefined,
       otherDialogs: undefined,
       answeredByLeg: false,
-      transferDialog: undefined,
+      transferDialogs: undefined,
       endedByStop: false,
     };
     this.entries.set(id, entry);
