@@ -409,17 +409,21 @@ describe('CRM: Bitrix24 (examples/14)', function () {
   });
 
   describe('faults', function () {
+    /** Calls from these numbers ring, the access token expires, then they all end at once: their records meet it together. */
+    async function endAfterExpiry(froms: string[]): Promise<void> {
+      const calls: Array<{ call: SimCall; callId: string }> = [];
+      for (const from of froms) calls.push(await ring(from));
+      b24.expireAccessToken();
+      for (const { call } of calls) sim.answerCall(call.id);
+      for (const { call } of calls) sim.hangupCall(call.id);
+      await eventually(() => b24.finished.size === froms.length, 5000, 'every finish');
+    }
+
     it('expired_token: one renewal for all the requests that found it expired, then each goes again once', async function () {
       // The portal answers expired_token only once all three finishes have asked: a finish sent
       // after the first answer would rightly wait for the renewal instead (CI once saw 2 of 3).
       await start({ b24: { oauthDelayMs: 300, expiredTogether: 3 }, perSecond: 1000 });
-      const calls: Array<{ call: SimCall; callId: string }> = [];
-      for (const from of ['+79123456781', '+79123456782', '+79123456783']) calls.push(await ring(from));
-      b24.expireAccessToken();
-      // The three end at once: their records meet the expired token together.
-      for (const { call } of calls) sim.answerCall(call.id);
-      for (const { call } of calls) sim.hangupCall(call.id);
-      await eventually(() => b24.finished.size === 3, 5000, 'three finishes');
+      await endAfterExpiry(['+79123456781', '+79123456782', '+79123456783']);
       assert.equal(b24.refreshes, 1, 'one renewal');
       const attempts = finishes();
       assert.equal(attempts.filter((c) => c.status === 401).length, 3, 'all three found the token expired');
@@ -431,12 +435,7 @@ describe('CRM: Bitrix24 (examples/14)', function () {
       // Two finishes leave with the old token; the first's 401 starts the renewal (300 ms), the
       // second's comes back 1.5 s later, when the token is new already.
       await start({ b24: { oauthDelayMs: 300, expiredAnswerDelaysMs: [0, 1500] }, perSecond: 1000 });
-      const calls: Array<{ call: SimCall; callId: string }> = [];
-      for (const from of ['+79123456781', '+79123456782']) calls.push(await ring(from));
-      b24.expireAccessToken();
-      for (const { call } of calls) sim.answerCall(call.id);
-      for (const { call } of calls) sim.hangupCall(call.id);
-      await eventually(() => b24.finished.size === 2, 5000, 'two finishes');
+      await endAfterExpiry(['+79123456781', '+79123456782']);
       assert.equal(b24.refreshes, 1, 'one renewal');
       const attempts = finishes();
       assert.deepEqual(attempts.map((c) => c.status), [401, 401, 200, 200]);

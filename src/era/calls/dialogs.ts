@@ -40,6 +40,12 @@ function keep(list: string[] | undefined, dialog: string): string[] {
   return out;
 }
 
+function drop(list: string[] | undefined, dialog: string): void {
+  if (list === undefined) return;
+  const i = list.indexOf(dialog);
+  if (i >= 0) list.splice(i, 1);
+}
+
 function makeCurrent(t: DialogTrack, dialog: string, at: number | undefined, referred: boolean): void {
   if (t.dialog !== undefined) {
     // A transfer replaces the dialog it follows; one whose events are newer (a fork of the group
@@ -48,10 +54,7 @@ function makeCurrent(t: DialogTrack, dialog: string, at: number | undefined, ref
     if (replaced) t.olderDialogs = keep(t.olderDialogs, t.dialog);
     else t.otherDialogs = keep(t.otherDialogs, t.dialog);
   }
-  if (t.otherDialogs !== undefined) {
-    const i = t.otherDialogs.indexOf(dialog);
-    if (i >= 0) t.otherDialogs.splice(i, 1);
-  }
+  drop(t.otherDialogs, dialog);
   t.dialog = dialog;
   t.dialogAt = at;
   t.dialogByTransfer = referred;
@@ -76,7 +79,7 @@ export function noteDialog(t: DialogTrack, dialog: string, at: number | undefine
   const sibling = t.otherDialogs?.includes(dialog) === true;
   if (t.dialog !== undefined && at !== undefined && t.dialogAt !== undefined && at < t.dialogAt) {
     if (t.dialogByTransfer) {
-      if (sibling) t.otherDialogs!.splice(t.otherDialogs!.indexOf(dialog), 1);
+      drop(t.otherDialogs, dialog);
       t.olderDialogs = keep(t.olderDialogs, dialog);
       return sibling ? 'older' : 'late';
     }
@@ -98,7 +101,7 @@ function keepSibling(t: DialogTrack, dialog: string): DialogRole {
  */
 export function endsCall(t: DialogTrack, dialog: string | undefined, at: number | undefined): boolean {
   if (dialog === undefined || t.dialog === undefined || dialog === t.dialog) return true;
-  if (t.olderDialogs?.includes(dialog) || t.otherDialogs?.includes(dialog)) return false;
+  if (isOtherDialog(t, dialog)) return false;
   makeCurrent(t, dialog, at, false);
   return true;
 }

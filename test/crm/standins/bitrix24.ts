@@ -215,48 +215,41 @@ export class Bitrix24StandIn extends StandIn {
     return { status: 200, body: { result: result.result, time: this.time() } };
   }
 
-  private expiredWaiting: Array<() => void> = [];
+  /** Expired-token answers held back (expiredTogether, expiredAnswerDelaysMs), each with what lets it go; stop() lets them all go. */
+  private readonly held = new Set<() => void>();
+  /** Those held by expiredTogether, in arrival order. */
+  private heldTogether: Array<() => void> = [];
   private expiredAnswers = 0;
-  /** Expired-token answers held back by expiredAnswerDelaysMs, let go at stop(). */
-  private readonly delayedAnswers = new Set<() => void>();
 
   override async stop(): Promise<void> {
-    for (const go of this.expiredWaiting.splice(0)) go();
-    for (const go of [...this.delayedAnswers]) go();
+    for (const go of [...this.held]) go();
     await super.stop();
+  }
+
+  /** Resolves after `ms`, or sooner when its release (handed to `register`) is called. */
+  private hold(ms: number, register: (go: () => void) => void = () => undefined): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const go = (): void => {
+        clearTimeout(timer);
+        this.held.delete(go);
+        // One that waited long enough no longer counts towards the next group.
+        this.heldTogether = this.heldTogether.filter((waiting) => waiting !== go);
+        resolve();
+      };
+      const timer = setTimeout(go, ms);
+      this.held.add(go);
+      register(go);
+    });
   }
 
   private async expiredAnswerWait(): Promise<void> {
     const delay = this.options.expiredAnswerDelaysMs?.[this.expiredAnswers++] ?? 0;
-    if (delay > 0) {
-      await new Promise<void>((resolve) => {
-        const go = (): void => {
-          clearTimeout(timer);
-          this.delayedAnswers.delete(go);
-          resolve();
-        };
-        const timer = setTimeout(go, delay);
-        this.delayedAnswers.add(go);
-      });
-    }
-    await this.expiredTogetherWait();
-  }
-
-  private expiredTogetherWait(): Promise<void> {
+    if (delay > 0) await this.hold(delay);
     const together = this.options.expiredTogether ?? 0;
-    if (together <= 1) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const go = (): void => {
-        clearTimeout(timer);
-        resolve();
-      };
-      // One that waited long enough no longer counts towards the next group.
-      const timer = setTimeout(() => {
-        this.expiredWaiting = this.expiredWaiting.filter((waiting) => waiting !== go);
-        resolve();
-      }, 3000);
-      this.expiredWaiting.push(go);
-      if (this.expiredWaiting.length >= together) for (const go of this.expiredWaiting.splice(0)) go();
+    if (together <= 1) return;
+    await this.hold(3000, (go) => {
+      this.heldTogether.push(go);
+      if (this.heldTogether.length >= together) for (const waiting of [...this.heldTogether]) waiting();
     });
   }
 
